@@ -1,0 +1,114 @@
+import type { Digest } from '../oci/digest.ts';
+import type {
+  ManifestRecord,
+  ManifestReference,
+  Page,
+  RepositoryRecord,
+  TagCause,
+  TagEvent,
+  UploadRecord,
+} from './records.ts';
+
+/**
+ * Everything Gantry knows about repositories, images, manifests, tags and uploads, apart from
+ * the bytes themselves (those are in the BlobStore).
+ *
+ * Guarantees every implementation gives (checked by test/meta/metadata-store-suite.ts):
+ * - Each method is one transaction: it happens whole or not at all, also when the process dies.
+ *   The metadata row is the commit point of a push: callers write blobs and manifest bytes to
+ *   the BlobStore first, so a row never points at missing content.
+ * - Lists come back in lexical (byte) order of their key and honour `Page`.
+ * - Absence is `undefined` / `false`, never an exception. Conflicts throw MetaConflictError.
+ */
+export interface MetadataStore {
+  readonly repositories: RepositoryMeta;
+  readonly blobs: BlobLinkMeta;
+  readonly manifests: ManifestMeta;
+  readonly tags: TagMeta;
+  readonly uploads: UploadMeta;
+  /** Applies pending migrations; safe to call on every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RepositoryMeta {
+  /** MetaConflictError when the key exists. */
+  create(record: RepositoryRecord): Promise<void>;
+  get(key: string): Promise<RepositoryRecord | undefined>;
+  list(): Promise<RepositoryRecord[]>;
+  /** Replaces description and settings; false when absent. */
+  update(
+    key: string,
+    changes: { description?: string; settings?: Record<string, unknown> },
+  ): Promise<boolean>;
+  /** Removes the repository with every tag, manifest, blob link and upload record in it. */
+  delete(key: string): Promise<boolean>;
+}
+
+/** Which OCI names (repository + image) hold which blobs. */
+export interface BlobLinkMeta {
+  /** Idempotent. */
+  link(repository: string, image: string, digest: Digest, size: number): Promise<void>;
+  /** Size of the blob when this name holds it. */
+  get(repository: string, image: string, digest: Digest): Promise<number | undefined>;
+  unlink(repository: string, image: string, digest: Digest): Promise<boolean>;
+  /** Whether any name in the instance still links or references the digest (for GC). */
+  isReferenced(digest: Digest): Promise<boolean>;
+}
+
+export interface PutManifest {
+  record: ManifestRecord;
+  references: ManifestReference[];
+  /** Tag to point at the manifest in the same transaction. */
+  tag?: { name: string; actor: string; cause: TagCause };
+}
+
+export interface ManifestMeta {
+  /**
+   * Stores the manifest row, its references and (optionally) moves a tag, in one transaction.
+   * Throws MissingReferencesError listing every reference this name does not hold (blobs must
+   * be linked, child manifests stored), and stores nothing then. Putting an existing digest
+   * again is allowed and only moves the tag. Returns the digest the tag pointed at before.
+   */
+  put(input: PutManifest): Promise<{ previousDigest?: Digest }>;
+  get(repository: string, image: string, digest: Digest): Promise<ManifestRecord | undefined>;
+  /** Deletes the manifest and every tag pointing at it (recorded as tag events with `actor`). */
+  delete(
+    repository: string,
+    image: string,
+    digest: Digest,
+    actor: string,
+  ): Promise<{ removedTags: string[] } | undefined>;
+  /** Manifests in this name whose subject is `subject`, sorted by digest. */
+  referrers(repository: string, image: string, subject: Digest): Promise<ManifestRecord[]>;
+  /** OCI names (`repository/image`) holding at least one manifest, optionally within one repository. */
+  catalog(page: Page, repository?: string): Promise<string[]>;
+}
+
+export interface TagMeta {
+  resolve(repository: string, image: string, tag: string): Promise<Digest | undefined>;
+  list(repository: string, image: string, page: Page): Promise<string[]>;
+  /** Removes the tag and records the event; false when absent. */
+  delete(repository: string, image: string, tag: string, actor: string): Promise<boolean>;
+  /** Newest first. */
+  history(repository: string, image: string, tag: string, limit?: number): Promise<TagEvent[]>;
+}
+
+export interface UploadMeta {
+  create(record: UploadRecord): Promise<void>;
+  get(id: string): Promise<UploadRecord | undefined>;
+  delete(id: string): Promise<boolean>;
+  /** Uploads started before `before`, for cleaning up abandoned ones. */
+  listStartedBefore(before: Date): Promise<UploadRecord[]>;
+}
+
+export class MetaConflictError extends Error {
+  override readonly name = 'MetaConflictError';
+}
+
+export class MissingReferencesError extends Error {
+  override readonly name = 'MissingReferencesError';
+  constructor(readonly missing: ManifestReference[]) {
+    super(`references not held by this name: ${missing.map((m) => m.digest).join(', ')}`);
+  }
+}
