@@ -1,8 +1,8 @@
 /**
  * Every error code the registry API can answer with, once. Handlers throw `OciError`; the one
  * renderer in registry/error-reply.ts turns it into `{"errors":[{code,message,detail}]}` with the
- * status from this table. The spec's codes come first, ours (RANGE_INVALID, UNAVAILABLE,
- * UNKNOWN) after. test/oci/errors.test.ts keeps this table and the README's error section in sync.
+ * status from this table. The spec's codes come first, ours (PAGINATION_NUMBER_INVALID,
+ * NOT_FOUND, RANGE_INVALID, UNAVAILABLE, UNKNOWN) after. test/oci/errors.test.ts keeps this table and the README's error section in sync.
  */
 export const OCI_ERRORS = {
   BLOB_UNKNOWN: { status: 404, message: 'blob unknown to registry' },
@@ -22,6 +22,8 @@ export const OCI_ERRORS = {
   DENIED: { status: 403, message: 'requested access to the resource is denied' },
   UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
+  PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
+  NOT_FOUND: { status: 404, message: 'no such registry endpoint' },
   RANGE_INVALID: { status: 416, message: 'requested range not satisfiable' },
   UNAVAILABLE: { status: 503, message: 'service temporarily unavailable' },
   UNKNOWN: { status: 500, message: 'internal error; the server log has the details' },

@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import type { RepositoryRecord } from '../meta/records.ts';
+import type { NewRepository, RepositoryService } from '../repos/repository-service.ts';
+import { badRequest, notFound } from './problem.ts';
+
+/** `/api/v1/repositories`: list, read, create and delete repositories. */
+export async function repositoriesApi(app: FastifyInstance, repos: RepositoryService): Promise<void> {
+  app.get('/repositories', async () => ({ repositories: repos.list().map(view) }));
+
+  app.get<{ Params: { key: string } }>('/repositories/:key', async (request) => {
+    const found = repos.get(request.params.key);
+    if (!found) throw notFound(`repository ${request.params.key} does not exist`);
+    return view(found);
+  });
+
+  app.post('/repositories', async (request, reply) => {
+    const body = request.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw badRequest('send a JSON object like {"key": "docker-qa-local", "kind": "local"}');
+    }
+    const input = body as Record<string, unknown>;
+    for (const field of ['key', 'kind', 'description'] as const) {
+      if (input[field] !== undefined && typeof input[field] !== 'string')
+        throw badRequest(`${field} must be a string`);
+    }
+    if (input.settings !== undefined && (typeof input.settings !== 'object' || input.settings === null)) {
+      throw badRequest('settings must be an object');
+    }
+    const created = await repos.create(input as unknown as NewRepository);
+    reply.code(201).header('Location', `/api/v1/repositories/${created.key}`);
+    return view(created);
+  });
+
+  app.delete<{ Params: { key: string } }>('/repositories/:key', async (request, reply) => {
+    await repos.delete(request.params.key);
+    reply.code(204).send();
+  });
+}
+
+function view(r: RepositoryRecord) {
+  return {
+    key: r.key,
+    kind: r.kind,
+    description: r.description,
+    settings: r.settings,
+    createdAt: r.createdAt,
+  };
+}

@@ -1,0 +1,111 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * Configuration, lowest precedence first: defaults, the YAML file (`--config` or GANTRY_CONFIG),
+ * environment variables (GANTRY_*), command-line flags. Validated once at start-up; every bad
+ * value is reported with where it came from.
+ */
+export const ConfigSchema = z
+  .object({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: z.coerce.number().int().min(0).max(65535).default(5000),
+    data: z.string().min(1).default('./data'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Repository that OCI names go to when their first segment is no repository key; '' for none. */
+    defaultRepository: z.string().default('docker-dev-local'),
+    /** Upload sessions untouched for this long are discarded. */
+    uploadTtlHours: z.coerce.number().positive().default(24),
+    /** Bytes of manifests kept in memory for hot reads. */
+    manifestCacheBytes: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(64 * 1024 * 1024),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+type RawConfig = Partial<Record<keyof Config, unknown>>;
+
+const ENV_NAMES: Record<keyof Config, string> = {
+  host: 'GANTRY_HOST',
+  port: 'GANTRY_PORT',
+  data: 'GANTRY_DATA',
+  logLevel: 'GANTRY_LOG_LEVEL',
+  defaultRepository: 'GANTRY_DEFAULT_REPOSITORY',
+  uploadTtlHours: 'GANTRY_UPLOAD_TTL_HOURS',
+  manifestCacheBytes: 'GANTRY_MANIFEST_CACHE_BYTES',
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export async function loadConfig(options: {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  flags?: RawConfig;
+}): Promise<Config> {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.GANTRY_CONFIG;
+  const fromFile = file ? await readConfigFile(file) : {};
+  const fromEnv: RawConfig = {};
+  for (const [key, name] of Object.entries(ENV_NAMES) as [keyof Config, string][]) {
+    if (env[name] !== undefined) fromEnv[key] = env[name];
+  }
+  const merged = { ...fromFile, ...fromEnv, ...dropUndefined(options.flags ?? {}) };
+  const result = ConfigSchema.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const source = describeSource(key, fromFile, fromEnv, options.flags ?? {}, file);
+      return `  ${key || '(config)'}: ${issue.message}${source}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return { ...result.data, data: resolve(result.data.data) };
+}
+
+async function readConfigFile(file: string): Promise<RawConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${file} is not valid YAML: ${(e as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError(`config file ${file} must hold a mapping`);
+  return doc as RawConfig;
+}
+
+function describeSource(
+  key: string,
+  file: RawConfig,
+  env: RawConfig,
+  flags: RawConfig,
+  path?: string,
+): string {
+  const k = key as keyof Config;
+  if (flags[k] !== undefined) return ` (from --${kebab(key)})`;
+  if (env[k] !== undefined) return ` (from ${ENV_NAMES[k]}=${JSON.stringify(env[k])})`;
+  if (file[k] !== undefined) return ` (from ${path})`;
+  return '';
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function dropUndefined(raw: RawConfig): RawConfig {
+  return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+}

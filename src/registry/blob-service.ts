@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { MetadataStore } from '../meta/metadata-store.ts';
+import type { Digest } from '../oci/digest.ts';
+import { OciError } from '../oci/errors.ts';
+import type { ResolvedName } from '../repos/repository-service.ts';
+import type { BlobStore, ByteRange } from '../storage/blob-store.ts';
+
+export interface UploadState {
+  id: string;
+  /** Bytes received so far. */
+  size: number;
+}
+
+/**
+ * Blobs of an OCI name and the uploads that create them. Order of writes is the commit
+ * protocol: bytes become a durable blob in the BlobStore first, the link row in the metadata
+ * store last, so a crash in between leaves an unreferenced blob for garbage collection and
+ * never a link to missing bytes.
+ */
+export class BlobService {
+  constructor(
+    private readonly meta: MetadataStore,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  /** Size of the blob when the name holds it; BLOB_UNKNOWN otherwise. */
+  async stat(name: ResolvedName, digest: Digest): Promise<number> {
+    const size = await this.meta.blobs.get(name.repository.key, name.image, digest);
+    if (size === undefined) throw new OciError('BLOB_UNKNOWN', `blob ${digest} is not in ${fullName(name)}`);
+    return size;
+  }
+
+  async open(
+    name: ResolvedName,
+    digest: Digest,
+    range: ByteRange | undefined,
+    signal: AbortSignal,
+  ): Promise<Readable> {
+    await this.stat(name, digest);
+    return this.blobs.open(digest, range, signal);
+  }
+
+  async delete(name: ResolvedName, digest: Digest): Promise<void> {
+    if (!(await this.meta.blobs.unlink(name.repository.key, name.image, digest))) {
+      throw new OciError('BLOB_UNKNOWN', `blob ${digest} is not in ${fullName(name)}`);
+    }
+  }
+
+  /** Monolithic upload: the whole blob in one request. */
+  async putWhole(
+    name: ResolvedName,
+    digest: Digest,
+    body: Readable,
+    size: number | undefined,
+    signal: AbortSignal,
+  ) {
+    const stored = await this.blobs.put(digest, body, { ...(size === undefined ? {} : { size }), signal });
+    await this.meta.blobs.link(name.repository.key, name.image, digest, stored.size);
+    return stored;
+  }
+
+  /**
+   * Links a blob that `from` holds into `name` without moving bytes. Returns false when `from`
+   * is not a name of this instance or does not hold the blob (the caller then starts a normal upload).
+   */
+  async mount(name: ResolvedName, digest: Digest, from: ResolvedName | undefined): Promise<boolean> {
+    if (!from) return false;
+    const size = await this.meta.blobs.get(from.repository.key, from.image, digest);
+    if (size === undefined || (await this.blobs.stat(digest)) === undefined) return false;
+    await this.meta.blobs.link(name.repository.key, name.image, digest, size);
+    return true;
+  }
+
+  async startUpload(name: ResolvedName): Promise<UploadState> {
+    const id = randomUUID();
+    await this.blobs.uploads.start(id);
+    await this.meta.uploads.create({
+      id,
+      repository: name.repository.key,
+      image: name.image,
+      startedAt: new Date().toISOString(),
+    });
+    return { id, size: 0 };
+  }
+
+  /** Current state of an upload that belongs to `name`; BLOB_UPLOAD_UNKNOWN otherwise. */
+  async uploadState(name: ResolvedName, id: string): Promise<UploadState> {
+    const record = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.meta.uploads.get(id) : undefined;
+    const size = record ? await this.blobs.uploads.size(id) : undefined;
+    if (
+      !record ||
+      record.repository !== name.repository.key ||
+      record.image !== name.image ||
+      size === undefined
+    ) {
+      throw new OciError('BLOB_UPLOAD_UNKNOWN', `upload ${id} is not in progress for ${fullName(name)}`);
+    }
+    return { id, size };
+  }
+
+  /** Appends a chunk; `offset` is where the client says it starts (default: the current end). */
+  async append(
+    name: ResolvedName,
+    id: string,
+    body: Readable,
+    options: { offset?: number; length?: number; signal: AbortSignal },
+  ): Promise<UploadState> {
+    const state = await this.uploadState(name, id);
+    const offset = options.offset ?? state.size;
+    const result = await this.blobs.uploads.append(id, body, {
+      offset,
+      ...(options.length === undefined ? {} : { maxBytes: options.length }),
+      signal: options.signal,
+    });
+    if (options.length !== undefined && result.size - offset !== options.length) {
+      throw new OciError(
+        'SIZE_INVALID',
+        `chunk was ${result.size - offset} bytes but Content-Length said ${options.length}`,
+      );
+    }
+    return { id, size: result.size };
+  }
+
+  async finishUpload(
+    name: ResolvedName,
+    id: string,
+    digest: Digest,
+    signal: AbortSignal,
+  ): Promise<{ size: number }> {
+    await this.uploadState(name, id);
+    const { size } = await this.blobs.uploads.finish(id, digest, signal);
+    await this.meta.blobs.link(name.repository.key, name.image, digest, size);
+    await this.meta.uploads.delete(id);
+    return { size };
+  }
+
+  async cancelUpload(name: ResolvedName, id: string): Promise<void> {
+    await this.uploadState(name, id);
+    await this.meta.uploads.delete(id);
+    await this.blobs.uploads.cancel(id);
+  }
+}
+
+export function fullName(name: ResolvedName): string {
+  return `${name.repository.key}/${name.image}`;
+}

@@ -1,0 +1,69 @@
+import type { Readable } from 'node:stream';
+import { OciError } from '../../oci/errors.ts';
+import { MAX_MANIFEST_BYTES } from '../../oci/manifest.ts';
+import type { Handler } from '../http-types.ts';
+import { parseReference } from '../manifest-service.ts';
+import { urlFor } from '../routes.ts';
+import { actorOf, contentLength, resolveName } from './request-parsing.ts';
+
+/**
+ * `GET`/`HEAD`: the stored bytes whatever `Accept` says. A client that cannot read the type
+ * learns it from Content-Type, which is better than a 404 for content that exists.
+ */
+export const read: Handler = async (req, ctx) => {
+  const name = resolveName(req, ctx);
+  const manifest = await ctx.manifests.get(name, parseReference(req.params.reference ?? ''));
+  const headers = {
+    'Content-Type': manifest.mediaType,
+    'Docker-Content-Digest': manifest.digest,
+    'Content-Length': manifest.bytes.length,
+    ETag: `"${manifest.digest}"`,
+  };
+  return req.method === 'HEAD' ? { status: 200, headers } : { status: 200, headers, body: manifest.bytes };
+};
+
+export const write: Handler = async (req, ctx) => {
+  const name = resolveName(req, ctx);
+  const ref = parseReference(req.params.reference ?? '');
+  const bytes = await readManifestBody(req.body, contentLength(req));
+  const stored = await ctx.manifests.put(name, ref, {
+    bytes,
+    contentType: req.headers['content-type'],
+    actor: actorOf(req),
+  });
+  const headers: Record<string, string | number> = {
+    Location: urlFor('manifest', { name: req.params.name ?? '', reference: stored.digest }),
+    'Docker-Content-Digest': stored.digest,
+    'Content-Length': 0,
+  };
+  if (stored.subject) headers['OCI-Subject'] = stored.subject;
+  return { status: 201, headers };
+};
+
+export const remove: Handler = async (req, ctx) => {
+  const name = resolveName(req, ctx);
+  await ctx.manifests.delete(name, parseReference(req.params.reference ?? ''), actorOf(req));
+  return { status: 202 };
+};
+
+/** Reads at most MAX_MANIFEST_BYTES; a larger body is refused before it is read whole. */
+async function readManifestBody(body: Readable, length: number | undefined): Promise<Buffer> {
+  const tooLarge = (size: number) =>
+    new OciError(
+      'SIZE_INVALID',
+      `manifest is ${size} bytes or more; at most ${MAX_MANIFEST_BYTES} are accepted`,
+    );
+  if (length !== undefined && length > MAX_MANIFEST_BYTES) throw tooLarge(length);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_MANIFEST_BYTES) throw tooLarge(size);
+    chunks.push(chunk as Buffer);
+  }
+  if (length !== undefined && size !== length) {
+    throw new OciError('SIZE_INVALID', `manifest body is ${size} bytes but Content-Length said ${length}`);
+  }
+  if (size === 0) throw new OciError('MANIFEST_INVALID', 'manifest body is empty');
+  return Buffer.concat(chunks, size);
+}

@@ -1,0 +1,34 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../config/logger.ts';
+import type { RepositoryService } from '../repos/repository-service.ts';
+import type { BlobService } from './blob-service.ts';
+import type { ManifestService } from './manifest-service.ts';
+
+/** What a registry handler sees of a request. `body` is the unread request stream. */
+export interface RegistryRequest {
+  method: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: Readable;
+  /** Aborted when the client goes away; pass it to every port call. */
+  signal: AbortSignal;
+}
+
+/** What a handler answers. Status codes of errors never appear here: handlers throw OciError. */
+export interface Reply {
+  status: number;
+  headers?: Record<string, string | number>;
+  /** A Buffer or stream is sent as is; an object as JSON. */
+  body?: Buffer | Readable | object;
+}
+
+export interface RegistryContext {
+  repos: RepositoryService;
+  blobs: BlobService;
+  manifests: ManifestService;
+  log: Logger;
+}
+
+export type Handler = (req: RegistryRequest, ctx: RegistryContext) => Promise<Reply>;

@@ -1,0 +1,42 @@
+import type { Logger } from '../config/logger.ts';
+import type { MetadataStore } from '../meta/metadata-store.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+
+/**
+ * Discards uploads nobody finished within the TTL: their session rows and their data. An upload
+ * still receiving chunks is kept however old it is. Runs at start and then hourly; an upload
+ * file without a row (a crash between the two writes of
+ * POST) goes too, once it is older than the TTL.
+ */
+export function startUploadJanitor(options: {
+  meta: MetadataStore;
+  blobs: BlobStore;
+  ttlHours: number;
+  log: Logger;
+}): { stop(): void } {
+  const sweep = async () => {
+    const before = new Date(Date.now() - options.ttlHours * 3_600_000);
+    const modified = new Map<string, Date>();
+    for await (const upload of options.blobs.uploads.list()) modified.set(upload.id, upload.modified);
+    let removed = 0;
+    for (const upload of await options.meta.uploads.listStartedBefore(before)) {
+      const lastChunk = modified.get(upload.id);
+      if (lastChunk && lastChunk >= before) continue; // old but still receiving bytes
+      await options.meta.uploads.delete(upload.id);
+      await options.blobs.uploads.cancel(upload.id);
+      removed++;
+    }
+    for (const [id, at] of modified) {
+      if (at < before && !(await options.meta.uploads.get(id))) {
+        await options.blobs.uploads.cancel(id);
+        removed++;
+      }
+    }
+    if (removed > 0) options.log.info({ removed }, 'discarded abandoned uploads');
+  };
+  const run = () => sweep().catch((err: unknown) => options.log.warn({ err }, 'upload cleanup failed'));
+  void run();
+  const timer = setInterval(run, 3_600_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

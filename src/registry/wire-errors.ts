@@ -1,0 +1,48 @@
+import { MissingReferencesError } from '../meta/metadata-store.ts';
+import { OciError } from '../oci/errors.ts';
+import {
+  BlobNotFoundError,
+  DigestMismatchError,
+  SizeMismatchError,
+  UploadNotFoundError,
+  UploadOffsetError,
+} from '../storage/errors.ts';
+
+/**
+ * The one boundary where errors of the lower layers become wire errors. Anything not listed is
+ * a fault of ours: UNKNOWN (500), logged with its stack, never shown to the client.
+ */
+export function toOciError(error: unknown): { error: OciError; internal: boolean } {
+  if (error instanceof OciError) return { error, internal: false };
+  if (error instanceof DigestMismatchError) {
+    return {
+      error: new OciError('DIGEST_INVALID', error.message, { expected: error.expected }),
+      internal: false,
+    };
+  }
+  if (error instanceof SizeMismatchError)
+    return { error: new OciError('SIZE_INVALID', error.message), internal: false };
+  if (error instanceof BlobNotFoundError)
+    return { error: new OciError('BLOB_UNKNOWN', error.message), internal: false };
+  if (error instanceof UploadNotFoundError) {
+    return { error: new OciError('BLOB_UPLOAD_UNKNOWN', error.message), internal: false };
+  }
+  if (error instanceof UploadOffsetError) {
+    const range = `0-${Math.max(0, error.size - 1)}`;
+    return {
+      error: new OciError('RANGE_INVALID', error.message, { size: error.size }, { Range: range }),
+      internal: false,
+    };
+  }
+  if (error instanceof MissingReferencesError) {
+    return {
+      error: new OciError('MANIFEST_BLOB_UNKNOWN', error.message, { missing: error.missing }),
+      internal: false,
+    };
+  }
+  const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
+    return { error: new OciError('UNSUPPORTED', fastifyError.message), internal: false };
+  }
+  return { error: new OciError('UNKNOWN'), internal: true };
+}

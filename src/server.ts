@@ -1,0 +1,83 @@
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import Fastify, { LogController } from 'fastify';
+import { sendProblem } from './api/problem-reply.ts';
+import { repositoriesApi } from './api/repositories-api.ts';
+import type { Config } from './config/config.ts';
+import type { Logger } from './config/logger.ts';
+import { SqliteMetadataStore } from './meta/sqlite/sqlite-metadata-store.ts';
+import { OciError } from './oci/errors.ts';
+import { BlobService } from './registry/blob-service.ts';
+import { ManifestCache } from './registry/manifest-cache.ts';
+import { ManifestService } from './registry/manifest-service.ts';
+import { registryPlugin } from './registry/registry-plugin.ts';
+import { startUploadJanitor } from './registry/upload-janitor.ts';
+import { RepositoryService } from './repos/repository-service.ts';
+import { FsBlobStore } from './storage/fs/fs-blob-store.ts';
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Composition root: wires the embedded default (SQLite + local disk under `config.data`) into
+ * the registry and management APIs and starts listening.
+ */
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const blobs = await FsBlobStore.open({ root: join(config.data, 'storage') });
+  const meta = await SqliteMetadataStore.open({ file: join(config.data, 'gantry.db') });
+  await meta.migrate();
+  const repos = new RepositoryService(meta, { defaultRepository: config.defaultRepository });
+  await repos.init();
+  const registry = {
+    repos,
+    blobs: new BlobService(meta, blobs),
+    manifests: new ManifestService(meta, blobs, new ManifestCache(config.manifestCacheBytes)),
+    log,
+  };
+  const app = Fastify({
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    keepAliveTimeout: 65_000,
+    requestTimeout: 0,
+    routerOptions: { maxParamLength: 4096 },
+    clientErrorHandler: rejectMalformedRequest,
+  });
+  await app.register(async (scope) => registryPlugin(scope, registry));
+  await app.register(
+    async (scope) => {
+      scope.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, log));
+      await repositoriesApi(scope, repos);
+    },
+    { prefix: '/api/v1' },
+  );
+  const janitor = startUploadJanitor({ meta, blobs, ttlHours: config.uploadTtlHours, log });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  log.info({ url, data: config.data }, 'listening');
+  return {
+    url,
+    async close() {
+      janitor.stop();
+      await app.close();
+      await meta.close();
+    },
+  };
+}
+
+/** Requests Node's parser refuses (both Transfer-Encoding and Content-Length, bad headers) get an OCI error and a closed connection. */
+function rejectMalformedRequest(error: Error, socket: Socket): void {
+  if (!socket.writable) return;
+  const body = JSON.stringify(
+    new OciError('UNSUPPORTED', `malformed HTTP request: ${error.message}`).toBody(),
+  );
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
