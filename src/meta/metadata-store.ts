@@ -19,6 +19,7 @@ import type {
  *   the BlobStore first, so a row never points at missing content.
  * - Lists come back in lexical (byte) order of their key and honour `Page`.
  * - Absence is `undefined` / `false`, never an exception. Conflicts throw MetaConflictError.
+ *   Writes under a repository key that does not exist throw UnknownRepositoryError.
  */
 export interface MetadataStore {
   readonly repositories: RepositoryMeta;
@@ -104,6 +105,17 @@ export interface UploadMeta {
 
 export class MetaConflictError extends Error {
   override readonly name = 'MetaConflictError';
+}
+
+/**
+ * A write into a repository that does not exist (or was deleted while the write ran). Writes
+ * that name a repository (blob links, manifests, uploads) throw it and store nothing.
+ */
+export class UnknownRepositoryError extends Error {
+  override readonly name = 'UnknownRepositoryError';
+  constructor(readonly repository: string) {
+    super(`repository ${repository} does not exist`);
+  }
 }
 
 export class MissingReferencesError extends Error {

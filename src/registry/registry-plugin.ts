@@ -77,13 +77,11 @@ function sendError(reply: FastifyReply, request: FastifyRequest, error: unknown,
   // The client may still be sending a body we will not read: close rather than desynchronise.
   if (!request.raw.complete) reply.header('Connection', 'close');
   const json = Buffer.from(JSON.stringify(oci.toBody()));
-  reply
-    .code(oci.status)
-    .headers({
-      ...API_VERSION,
-      ...oci.headers,
-      'Content-Type': 'application/json',
-      'Content-Length': json.length,
-    });
+  reply.code(oci.status).headers({
+    ...API_VERSION,
+    ...oci.headers,
+    'Content-Type': 'application/json',
+    'Content-Length': json.length,
+  });
   reply.send(request.method === 'HEAD' ? undefined : json);
 }
