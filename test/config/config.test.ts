@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config/config.ts';
+
+describe('configuration', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gantry-config-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('has sane defaults', async () => {
+    const config = await loadConfig({ env: {} });
+    assert.equal(config.port, 5000);
+    assert.equal(config.defaultRepository, 'docker-dev-local');
+    assert.equal(config.data, join(process.cwd(), 'data'));
+  });
+
+  it('layers file < environment < flags', async () => {
+    const file = join(dir, 'gantry.yaml');
+    await writeFile(file, 'port: 6000\nlogLevel: debug\ndata: /srv/gantry\n');
+    const config = await loadConfig({ file, env: { GANTRY_PORT: '7000' }, flags: { data: '/x' } });
+    assert.equal(config.port, 7000);
+    assert.equal(config.logLevel, 'debug');
+    assert.equal(config.data, '/x');
+  });
+
+  it('names every bad value and where it came from', async () => {
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, 'logLevel: loud\nunknownKey: 1\n');
+    await assert.rejects(loadConfig({ file, env: { GANTRY_PORT: 'eighty' } }), (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /port: .*\(from GANTRY_PORT="eighty"\)/);
+      assert.match(e.message, /logLevel: .*\(from .*bad\.yaml\)/);
+      assert.match(e.message, /unknownKey/);
+      return true;
+    });
+  });
+
+  it('reports unreadable and malformed files', async () => {
+    await assert.rejects(loadConfig({ file: join(dir, 'absent.yaml'), env: {} }), /cannot read config file/);
+    const file = join(dir, 'broken.yaml');
+    await writeFile(file, 'port: [1,\n');
+    await assert.rejects(loadConfig({ file, env: {} }), /not valid YAML/);
+  });
+});
