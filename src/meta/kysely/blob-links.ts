@@ -1,0 +1,58 @@
+import type { Digest } from '../../oci/digest.ts';
+import type { BlobLinkMeta } from '../metadata-store.ts';
+import { type QueryContext, translate } from './context.ts';
+
+export class KyselyBlobLinkMeta implements BlobLinkMeta {
+  constructor(private readonly ctx: QueryContext) {}
+
+  /** A second link of the same digest keeps the first row (and its size and time). */
+  async link(repository: string, image: string, digest: Digest, size: number): Promise<void> {
+    const row = { repository, image, digest, size, created_at: this.ctx.now().toISOString() };
+    await translate(this.ctx, { repository, conflict: `blob link ${digest}` }, () =>
+      this.ctx.db
+        .insertInto('blob_links')
+        .values(row)
+        .onConflict((oc) => oc.columns(['repository', 'image', 'digest']).doNothing())
+        .execute(),
+    );
+  }
+
+  async get(repository: string, image: string, digest: Digest): Promise<number | undefined> {
+    const row = await this.ctx.db
+      .selectFrom('blob_links')
+      .select('size')
+      .where('repository', '=', repository)
+      .where('image', '=', image)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return row && Number(row.size);
+  }
+
+  async unlink(repository: string, image: string, digest: Digest): Promise<boolean> {
+    const result = await this.ctx.db
+      .deleteFrom('blob_links')
+      .where('repository', '=', repository)
+      .where('image', '=', image)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  /** One statement over three digest indexes: links, manifest references, manifest rows. */
+  async isReferenced(digest: Digest): Promise<boolean> {
+    const { db } = this.ctx;
+    const row = await db
+      .selectNoFrom((eb) =>
+        eb
+          .or([
+            eb.exists(db.selectFrom('blob_links').select('digest').where('digest', '=', digest)),
+            eb.exists(db.selectFrom('manifest_refs').select('ref_digest').where('ref_digest', '=', digest)),
+            eb.exists(db.selectFrom('manifests').select('digest').where('digest', '=', digest)),
+          ])
+          .as('referenced'),
+      )
+      .executeTakeFirstOrThrow();
+    // SQLite answers 0/1, PostgreSQL true/false.
+    return row.referenced === true || row.referenced === 1;
+  }
+}

@@ -1,0 +1,175 @@
+import type { Kysely } from 'kysely';
+import type { Digest } from '../../oci/digest.ts';
+import {
+  type ManifestMeta,
+  MissingReferencesError,
+  type PutManifest,
+  UnknownRepositoryError,
+} from '../metadata-store.ts';
+import type { ManifestRecord, ManifestReference, Page, TagEvent } from '../records.ts';
+import type { Database } from '../schema.ts';
+import { chunks, type QueryContext, translate } from './context.ts';
+import { fromManifest, toManifest } from './rows.ts';
+import { appendTagEvents, moveTag } from './tags.ts';
+
+export class KyselyManifestMeta implements ManifestMeta {
+  constructor(private readonly ctx: QueryContext) {}
+
+  // The manifest row (with its tag) is the commit point of a push: it is written last by the
+  // caller, after blobs and manifest bytes are durable, and all of it in this one transaction.
+  async put({ record, references, tag }: PutManifest): Promise<{ previousDigest?: Digest }> {
+    const refs = distinctReferences(references);
+    const at = this.ctx.now().toISOString();
+    const target = { repository: record.repository, conflict: `manifest ${record.digest}` };
+    return translate(this.ctx, target, () =>
+      this.ctx.db.transaction().execute(async (trx) => {
+        await requireRepository(trx, record.repository);
+        const missing = await missingReferences(trx, record, refs);
+        if (missing.length > 0) throw new MissingReferencesError(missing);
+        await insertManifest(trx, record, refs);
+        if (tag === undefined) return {};
+        const { repository, image, digest } = record;
+        const move = { repository, image, digest, tag: tag.name, actor: tag.actor, cause: tag.cause, at };
+        const previousDigest = await moveTag(trx, move);
+        return previousDigest === undefined ? {} : { previousDigest };
+      }),
+    );
+  }
+
+  async get(repository: string, image: string, digest: Digest): Promise<ManifestRecord | undefined> {
+    const row = await this.ctx.db
+      .selectFrom('manifests')
+      .selectAll()
+      .where('repository', '=', repository)
+      .where('image', '=', image)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return row && toManifest(row);
+  }
+
+  async delete(
+    repository: string,
+    image: string,
+    digest: Digest,
+    actor: string,
+  ): Promise<{ removedTags: string[] } | undefined> {
+    const at = this.ctx.now().toISOString();
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const key = (table: 'manifests' | 'manifest_refs' | 'tags') =>
+        trx
+          .deleteFrom(table)
+          .where('repository', '=', repository)
+          .where('image', '=', image)
+          .where('digest', '=', digest);
+      const tags = await trx
+        .selectFrom('tags')
+        .select('tag')
+        .where('repository', '=', repository)
+        .where('image', '=', image)
+        .where('digest', '=', digest)
+        .orderBy('tag')
+        .execute();
+      const removedTags = tags.map((t) => t.tag);
+      const events = removedTags.map(
+        (tag): TagEvent => ({ repository, image, tag, oldDigest: digest, actor, cause: 'delete', at }),
+      );
+      await appendTagEvents(trx, events);
+      await key('tags').execute();
+      await key('manifest_refs').execute();
+      const result = await key('manifests').executeTakeFirst();
+      // Nothing was written when the manifest is absent: no tag can point at a missing row.
+      return result.numDeletedRows > 0n ? { removedTags } : undefined;
+    });
+  }
+
+  async referrers(repository: string, image: string, subject: Digest): Promise<ManifestRecord[]> {
+    const rows = await this.ctx.db
+      .selectFrom('manifests')
+      .selectAll()
+      .where('repository', '=', repository)
+      .where('image', '=', image)
+      .where('subject', '=', subject)
+      .orderBy('digest')
+      .execute();
+    return rows.map(toManifest);
+  }
+
+  /**
+   * One ordered range scan of the `manifests_name` index: DISTINCT over adjacent entries,
+   * stopped after `n` names. Within a repository the range is `repo/` < name < `repo0` ('0' is
+   * the byte after '/'). That range is exactly the repository's names because repository keys
+   * never contain '/' (isRepositoryKey); an added `repository = ?` would make SQLite walk the
+   * repository's manifests through another index and sort them instead.
+   */
+  async catalog(page: Page, repository?: string): Promise<string[]> {
+    let query = this.ctx.db.selectFrom('manifests').select('name').distinct().orderBy('name');
+    if (page.last !== undefined) query = query.where('name', '>', page.last);
+    if (repository !== undefined) {
+      query = query.where('name', '>', `${repository}/`).where('name', '<', `${repository}0`);
+    }
+    if (page.n !== undefined) query = query.limit(page.n);
+    return (await query.execute()).map((r) => r.name);
+  }
+}
+
+/** One reference per digest, first kind wins: a layer listed twice is stored once. */
+function distinctReferences(references: readonly ManifestReference[]): ManifestReference[] {
+  const seen = new Map<string, ManifestReference>();
+  for (const ref of references) if (!seen.has(ref.digest)) seen.set(ref.digest, ref);
+  return [...seen.values()];
+}
+
+async function requireRepository(trx: Kysely<Database>, repository: string): Promise<void> {
+  const row = await trx
+    .selectFrom('repositories')
+    .select('key')
+    .where('key', '=', repository)
+    .executeTakeFirst();
+  if (row === undefined) throw new UnknownRepositoryError(repository);
+}
+
+/** Blobs must be linked to, and child manifests stored in, the same name as the manifest. */
+async function missingReferences(
+  trx: Kysely<Database>,
+  record: ManifestRecord,
+  refs: readonly ManifestReference[],
+): Promise<ManifestReference[]> {
+  const held = new Set<string>();
+  for (const kind of ['blob', 'manifest'] as const) {
+    const table = kind === 'blob' ? 'blob_links' : 'manifests';
+    const digests = refs.filter((r) => r.kind === kind).map((r) => r.digest);
+    for (const part of chunks(digests)) {
+      const rows = await trx
+        .selectFrom(table)
+        .select('digest')
+        .where('repository', '=', record.repository)
+        .where('image', '=', record.image)
+        .where('digest', 'in', part)
+        .execute();
+      for (const row of rows) held.add(`${kind} ${row.digest}`);
+    }
+  }
+  return refs.filter((r) => !held.has(`${r.kind} ${r.digest}`));
+}
+
+/** Putting an existing digest again keeps the first row and references (same digest, same content). */
+async function insertManifest(
+  trx: Kysely<Database>,
+  record: ManifestRecord,
+  refs: readonly ManifestReference[],
+): Promise<void> {
+  await trx
+    .insertInto('manifests')
+    .values(fromManifest(record))
+    .onConflict((oc) => oc.columns(['repository', 'image', 'digest']).doNothing())
+    .execute();
+  const { repository, image, digest } = record;
+  const rows = refs.map((r) => ({ repository, image, digest, ref_digest: r.digest, kind: r.kind }));
+  for (const part of chunks(rows)) {
+    await trx
+      .insertInto('manifest_refs')
+      .values(part)
+      .onConflict((oc) => oc.columns(['repository', 'image', 'digest', 'ref_digest']).doNothing())
+      .execute();
+  }
+}

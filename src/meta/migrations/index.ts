@@ -1,0 +1,19 @@
+import { type Kysely, type Migration, Migrator } from 'kysely';
+import { initial } from './0001-initial.ts';
+
+/**
+ * Every migration, by name. Kysely applies them in name order and records each in
+ * `kysely_migration`; a name, once released, is never renamed or edited: add a new one instead.
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001-initial': initial,
+};
+
+/** Applies the pending migrations in one transaction; a no-op when none is pending. */
+export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error === undefined) return;
+  const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'the migration table';
+  throw new Error(`metadata migration failed at ${failed}`, { cause: error });
+}

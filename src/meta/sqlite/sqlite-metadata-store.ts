@@ -1,0 +1,76 @@
+import { Kysely, type Logger } from 'kysely';
+import { KyselyBlobLinkMeta } from '../kysely/blob-links.ts';
+import type { QueryContext } from '../kysely/context.ts';
+import { KyselyManifestMeta } from '../kysely/manifests.ts';
+import { KyselyRepositoryMeta } from '../kysely/repositories.ts';
+import { KyselyTagMeta } from '../kysely/tags.ts';
+import { KyselyUploadMeta } from '../kysely/uploads.ts';
+import type { MetadataStore } from '../metadata-store.ts';
+import { migrateToLatest } from '../migrations/index.ts';
+import type { Database } from '../schema.ts';
+import { ImmediateSqliteDialect, openSqlite, type Synchronous, sqliteViolation } from './sqlite-dialect.ts';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file (its directory must exist), or ':memory:'. */
+  file: string;
+  /** 'FULL' (default) survives power loss; 'NORMAL' only process crashes. See openSqlite. */
+  synchronous?: Synchronous;
+  /** Apply pending migrations before returning (default true). */
+  migrate?: boolean;
+  /** Clock for the timestamps the store writes itself; tests pin it. */
+  now?: () => Date;
+  /** Sees every query with its SQL and duration (diagnostics, query-plan checks, benchmarks). */
+  log?: Logger;
+}
+
+/**
+ * The default MetadataStore: one SQLite file. All queries live in the dialect-neutral modules
+ * of src/meta/kysely; this class only opens the file and chooses the dialect.
+ *
+ * One connection per process: kysely queues every call (and every transaction) on it, so
+ * concurrent callers never see SQLITE_BUSY from each other.
+ */
+export class SqliteMetadataStore implements MetadataStore {
+  readonly repositories: KyselyRepositoryMeta;
+  readonly blobs: KyselyBlobLinkMeta;
+  readonly manifests: KyselyManifestMeta;
+  readonly tags: KyselyTagMeta;
+  readonly uploads: KyselyUploadMeta;
+
+  private constructor(
+    private readonly db: Kysely<Database>,
+    now: () => Date,
+  ) {
+    const ctx: QueryContext = { db, violation: sqliteViolation, now };
+    this.repositories = new KyselyRepositoryMeta(ctx);
+    this.blobs = new KyselyBlobLinkMeta(ctx);
+    this.manifests = new KyselyManifestMeta(ctx);
+    this.tags = new KyselyTagMeta(ctx);
+    this.uploads = new KyselyUploadMeta(ctx);
+  }
+
+  /** Opens (creating if needed) the database and, unless told otherwise, migrates it. */
+  static async open(options: SqliteStoreOptions): Promise<SqliteMetadataStore> {
+    const database = openSqlite(options.file, options.synchronous);
+    const dialect = new ImmediateSqliteDialect({ database });
+    const db = new Kysely<Database>(options.log ? { dialect, log: options.log } : { dialect });
+    const store = new SqliteMetadataStore(db, options.now ?? (() => new Date()));
+    if (options.migrate === false) return store;
+    try {
+      await store.migrate();
+      return store;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+
+  migrate(): Promise<void> {
+    return migrateToLatest(this.db);
+  }
+
+  /** Lets the call holding the connection finish, then closes the file (checkpointing the WAL). */
+  close(): Promise<void> {
+    return this.db.destroy();
+  }
+}
