@@ -71,13 +71,22 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   };
 }
 
-/** Requests Node's parser refuses (both Transfer-Encoding and Content-Length, bad headers) get an OCI error and a closed connection. */
-function rejectMalformedRequest(error: Error, socket: Socket): void {
+/**
+ * Requests Node's HTTP parser refuses get an OCI error and a closed connection: a body that
+ * ends before its Content-Length (SIZE_INVALID), both Transfer-Encoding and Content-Length or
+ * other unparseable framing (REQUEST_INVALID).
+ */
+function rejectMalformedRequest(error: Error & { code?: string }, socket: Socket): void {
   if (!socket.writable) return;
-  const body = JSON.stringify(
-    new OciError('UNSUPPORTED', `malformed HTTP request: ${error.message}`).toBody(),
-  );
+  const oci =
+    error.code === 'HPE_INVALID_EOF_STATE'
+      ? new OciError('SIZE_INVALID', 'the request body ended before Content-Length bytes arrived')
+      : new OciError(
+          'REQUEST_INVALID',
+          `malformed HTTP request: ${error.message} (${error.code ?? 'no code'})`,
+        );
+  const body = JSON.stringify(oci.toBody());
   socket.end(
-    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${oci.status} Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

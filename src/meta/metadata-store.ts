@@ -73,6 +73,8 @@ export interface ManifestMeta {
    */
   put(input: PutManifest): Promise<{ previousDigest?: Digest }>;
   get(repository: string, image: string, digest: Digest): Promise<ManifestRecord | undefined>;
+  /** Whether the name holds any manifest at all: what makes an image exist. */
+  exists(repository: string, image: string): Promise<boolean>;
   /** Deletes the manifest and every tag pointing at it (recorded as tag events with `actor`). */
   delete(
     repository: string,

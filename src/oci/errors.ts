@@ -2,7 +2,7 @@
  * Every error code the registry API can answer with, once. Handlers throw `OciError`; the one
  * renderer in registry/error-reply.ts turns it into `{"errors":[{code,message,detail}]}` with the
  * status from this table. The spec's codes come first, ours (PAGINATION_NUMBER_INVALID,
- * NOT_FOUND, RANGE_INVALID, UNAVAILABLE, UNKNOWN) after. test/oci/errors.test.ts keeps this table and the README's error section in sync.
+ * NOT_FOUND, REQUEST_INVALID, RANGE_INVALID, UNAVAILABLE, UNKNOWN) after. test/oci/errors.test.ts keeps this table and the README's error section in sync.
  */
 export const OCI_ERRORS = {
   BLOB_UNKNOWN: { status: 404, message: 'blob unknown to registry' },
@@ -24,6 +24,7 @@ export const OCI_ERRORS = {
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   NOT_FOUND: { status: 404, message: 'no such registry endpoint' },
+  REQUEST_INVALID: { status: 400, message: 'malformed HTTP request' },
   RANGE_INVALID: { status: 416, message: 'requested range not satisfiable' },
   UNAVAILABLE: { status: 503, message: 'service temporarily unavailable' },
   UNKNOWN: { status: 500, message: 'internal error; the server log has the details' },

@@ -104,8 +104,17 @@ export class ManifestService {
       throw unknownManifest(name, ref);
   }
 
+  /** Tags of the name; NAME_UNKNOWN when the name holds nothing, so a typo is not an empty list. */
   async tags(name: ResolvedName, page: Page): Promise<string[]> {
-    return this.meta.tags.list(name.repository.key, name.image, page);
+    const tags = await this.meta.tags.list(name.repository.key, name.image, page);
+    if (
+      tags.length === 0 &&
+      page.last === undefined &&
+      !(await this.meta.manifests.exists(name.repository.key, name.image))
+    ) {
+      throw new OciError('NAME_UNKNOWN', `nothing has been pushed to ${fullName(name)}`);
+    }
+    return tags;
   }
 
   /** The referrers response: an OCI index of the manifests whose subject is `subject`. */

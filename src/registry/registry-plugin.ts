@@ -68,6 +68,11 @@ function send(reply: FastifyReply, result: Reply): FastifyReply {
 
 function sendError(reply: FastifyReply, request: FastifyRequest, error: unknown, ctx: RegistryContext): void {
   const { error: oci, internal } = toOciError(error);
+  if (reply.raw.destroyed || request.raw.socket?.destroyed) {
+    // The client went away mid-request: nobody to answer, and no fault of ours.
+    ctx.log.debug({ method: request.method, url: request.url }, 'client disconnected');
+    return;
+  }
   if (internal) ctx.log.error({ err: error, method: request.method, url: request.url }, 'request failed');
   else ctx.log.debug({ code: oci.code, method: request.method, url: request.url }, oci.message);
   if (reply.sent || reply.raw.headersSent) {

@@ -1,4 +1,4 @@
-import { MissingReferencesError } from '../meta/metadata-store.ts';
+import { MissingReferencesError, UnknownRepositoryError } from '../meta/metadata-store.ts';
 import { OciError } from '../oci/errors.ts';
 import {
   BlobNotFoundError,
@@ -40,9 +40,15 @@ export function toOciError(error: unknown): { error: OciError; internal: boolean
       internal: false,
     };
   }
+  if (error instanceof UnknownRepositoryError) {
+    return {
+      error: new OciError('NAME_UNKNOWN', `${error.message}; it was deleted meanwhile`),
+      internal: false,
+    };
+  }
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
-    return { error: new OciError('UNSUPPORTED', fastifyError.message), internal: false };
+    return { error: new OciError('REQUEST_INVALID', fastifyError.message), internal: false };
   }
   return { error: new OciError('UNKNOWN'), internal: true };
 }

@@ -47,6 +47,17 @@ export class KyselyManifestMeta implements ManifestMeta {
     return row && toManifest(row);
   }
 
+  async exists(repository: string, image: string): Promise<boolean> {
+    const row = await this.ctx.db
+      .selectFrom('manifests')
+      .select('digest')
+      .where('repository', '=', repository)
+      .where('image', '=', image)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async delete(
     repository: string,
     image: string,

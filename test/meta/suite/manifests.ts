@@ -19,6 +19,17 @@ export function defineManifestTests(define: Define): void {
     assert.equal(await store.manifests.get('dev', 'other', plain.digest), undefined);
   });
 
+  define('manifests: exists tells whether the name holds any manifest', async (store) => {
+    await ensureRepository(store, 'dev');
+    assert.equal(await store.manifests.exists('dev', 'app'), false);
+    await store.manifests.put({ record: manifestRecord('dev', 'app', fakeDigest('one')), references: [] });
+    assert.equal(await store.manifests.exists('dev', 'app'), true);
+    assert.equal(await store.manifests.exists('dev', 'ap'), false, 'no prefix match');
+    assert.equal(await store.manifests.exists('dev', 'app/sub'), false);
+    await store.manifests.delete('dev', 'app', fakeDigest('one'), 'ci');
+    assert.equal(await store.manifests.exists('dev', 'app'), false);
+  });
+
   define('manifests: put with missing references stores nothing and lists every one', async (store) => {
     await ensureRepository(store, 'dev');
     const linked = fakeDigest('linked');
