@@ -71,11 +71,37 @@ export function openSqlite(file: string, synchronous: Synchronous = 'FULL'): Bet
     database.pragma(`synchronous = ${synchronous}`);
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
+    cacheStatements(database);
     return database;
   } catch (error) {
     database.close();
     throw error;
   }
+}
+
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely's SQLite driver calls `prepare` for every query, and preparing costs as much as
+ * running one of our indexed look-ups. The store's queries are a small fixed set of SQL
+ * strings (values are bound parameters), so prepared statements are kept and reused, least
+ * recently used out first. Safe because kysely never iterates a statement while running it
+ * again: it runs everything through one connection, one query at a time.
+ */
+function cacheStatements(database: BetterSqlite3.Database): void {
+  const prepare = database.prepare.bind(database);
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  database.prepare = ((sql: string) => {
+    let statement = cache.get(sql);
+    if (statement) {
+      cache.delete(sql);
+    } else {
+      statement = prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(sql, statement);
+    return statement;
+  }) as typeof database.prepare;
 }
 
 /** better-sqlite3's extended result codes for the constraints the store maps to domain errors. */
