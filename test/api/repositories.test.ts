@@ -60,7 +60,11 @@ describe('repositories API and CLI', () => {
     assert.equal(created.headers.get('location'), '/api/v1/repositories/docker-qa-local');
     assert.equal((await json(await api('/repositories/docker-qa-local'))).description, 'QA');
     const tags = await fetch(`${gantry.url}/v2/docker-qa-local/app/tags/list`);
-    assert.equal(tags.status, 200, 'the new key is a repository, not an image in the default one');
+    assert.equal(tags.status, 404);
+    const { errors } = (await tags.json()) as { errors: { code: string; message: string }[] };
+    assert.equal(errors[0]?.code, 'NAME_UNKNOWN');
+    // Names the image inside the new repository, not `docker-qa-local/app` inside the default one.
+    assert.equal(errors[0]?.message, 'nothing has been pushed to docker-qa-local/app');
     assert.equal((await api('/repositories/docker-qa-local', { method: 'DELETE' })).status, 204);
     assert.equal((await api('/repositories/docker-qa-local')).status, 404);
   });

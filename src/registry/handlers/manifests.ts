@@ -46,21 +46,29 @@ export const remove: Handler = async (req, ctx) => {
   return { status: 202 };
 };
 
-/** Reads at most MAX_MANIFEST_BYTES; a larger body is refused before it is read whole. */
+/**
+ * A body up to this size is read (and dropped past MAX_MANIFEST_BYTES) before answering, so a
+ * client still writing its request sees the SIZE_INVALID answer instead of a broken pipe. A
+ * larger one is answered at once and its connection closed.
+ */
+const DRAIN_LIMIT = 4 * MAX_MANIFEST_BYTES;
+
+/** Reads the manifest body, keeping at most MAX_MANIFEST_BYTES in memory. */
 async function readManifestBody(body: Readable, length: number | undefined): Promise<Buffer> {
   const tooLarge = (size: number) =>
     new OciError(
       'SIZE_INVALID',
       `manifest is ${size} bytes or more; at most ${MAX_MANIFEST_BYTES} are accepted`,
     );
-  if (length !== undefined && length > MAX_MANIFEST_BYTES) throw tooLarge(length);
+  if (length !== undefined && length > DRAIN_LIMIT) throw tooLarge(length);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += (chunk as Buffer).length;
-    if (size > MAX_MANIFEST_BYTES) throw tooLarge(size);
-    chunks.push(chunk as Buffer);
+    if (size > DRAIN_LIMIT) throw tooLarge(size);
+    if (size <= MAX_MANIFEST_BYTES) chunks.push(chunk as Buffer);
   }
+  if (size > MAX_MANIFEST_BYTES) throw tooLarge(size);
   if (length !== undefined && size !== length) {
     throw new OciError('SIZE_INVALID', `manifest body is ${size} bytes but Content-Length said ${length}`);
   }
