@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 
+echo "== build (esbuild bundle for fast start-up)"
+npm run build
 echo "== lint and format (biome)"
 npx biome check src test bench scripts
 echo "== type check (tsc --noEmit)"
