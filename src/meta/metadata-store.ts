@@ -101,6 +101,12 @@ export interface UploadMeta {
   create(record: UploadRecord): Promise<void>;
   get(id: string): Promise<UploadRecord | undefined>;
   delete(id: string): Promise<boolean>;
+  /**
+   * Ends an upload that became a blob: removes its row and links the blob to the upload's name,
+   * in one transaction (one commit on the hot path of every push). False, and nothing linked,
+   * when there is no such upload.
+   */
+  complete(id: string, digest: Digest, size: number): Promise<boolean>;
   /** Uploads started before `before`, for cleaning up abandoned ones. */
   listStartedBefore(before: Date): Promise<UploadRecord[]>;
 }

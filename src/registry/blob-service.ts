@@ -130,8 +130,7 @@ export class BlobService {
   ): Promise<{ size: number }> {
     await this.uploadState(name, id);
     const { size } = await this.blobs.uploads.finish(id, digest, signal);
-    await this.meta.blobs.link(name.repository.key, name.image, digest, size);
-    await this.meta.uploads.delete(id);
+    await this.meta.uploads.complete(id, digest, size);
     return { size };
   }
 

@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import type { Digest } from '../../oci/digest.ts';
 import type { UploadMeta } from '../metadata-store.ts';
 import type { UploadRecord } from '../records.ts';
 import type { UploadsTable } from '../schema.ts';
@@ -28,6 +29,20 @@ export class KyselyUploadMeta implements UploadMeta {
   async delete(id: string): Promise<boolean> {
     const result = await this.ctx.db.deleteFrom('uploads').where('id', '=', id).executeTakeFirst();
     return result.numDeletedRows > 0n;
+  }
+
+  async complete(id: string, digest: Digest, size: number): Promise<boolean> {
+    const at = this.ctx.now().toISOString();
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const upload = await trx.deleteFrom('uploads').where('id', '=', id).returningAll().executeTakeFirst();
+      if (!upload) return false;
+      await trx
+        .insertInto('blob_links')
+        .values({ repository: upload.repository, image: upload.image, digest, size, created_at: at })
+        .onConflict((oc) => oc.columns(['repository', 'image', 'digest']).doNothing())
+        .execute();
+      return true;
+    });
   }
 
   /** Oldest first. ISO timestamps compare as strings, so this is a range scan of started_at. */

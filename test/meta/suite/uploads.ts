@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { MetaConflictError } from '../../../src/meta/metadata-store.ts';
 import type { UploadRecord } from '../../../src/meta/records.ts';
-import { type Define, ensureRepository, pushImage } from './harness.ts';
+import { type Define, ensureRepository, fakeDigest, pushImage } from './harness.ts';
 
 function upload(id: string, startedAt: string): UploadRecord {
   return { id, repository: 'dev', image: 'app', startedAt };
@@ -17,6 +17,24 @@ export function defineUploadTests(define: Define): void {
     assert.equal(await store.uploads.delete(record.id), true);
     assert.equal(await store.uploads.delete(record.id), false);
     assert.equal(await store.uploads.get(record.id), undefined);
+  });
+
+  define('uploads: complete removes the upload and links the blob to its name, once', async (store) => {
+    await ensureRepository(store, 'dev');
+    const record = upload('c0mplete-upload', '2024-05-01T10:00:00.000Z');
+    await store.uploads.create(record);
+    const digest = fakeDigest('completed blob');
+    assert.equal(await store.uploads.complete(record.id, digest, 42), true);
+    assert.equal(await store.uploads.get(record.id), undefined);
+    assert.equal(await store.blobs.get('dev', 'app', digest), 42);
+    assert.equal(await store.blobs.get('dev', 'other', digest), undefined);
+    const second = fakeDigest('a second blob');
+    assert.equal(await store.uploads.complete(record.id, second, 7), false);
+    assert.equal(
+      await store.blobs.get('dev', 'app', second),
+      undefined,
+      'nothing linked for an unknown upload',
+    );
   });
 
   define('uploads: listStartedBefore returns the older ones, oldest first', async (store) => {
