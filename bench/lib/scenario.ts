@@ -1,0 +1,55 @@
+import type { Target } from './client.ts';
+import { startCpuProbe } from './proc.ts';
+import { timed } from './stats.ts';
+
+export interface BenchOptions {
+  quick: boolean;
+}
+
+/** One line of the result table. */
+export interface RowSpec {
+  key: string;
+  label: string;
+  unit: string;
+  higherIsBetter: boolean;
+  /** What one op is in the CPU-per-op column, e.g. 'push' or 'request'. */
+  op: string;
+}
+
+/** One repetition's measurement of one row on one target. */
+export interface Sample {
+  value: number;
+  /** Operations done in the measured section (divides the server's CPU time). */
+  ops: number;
+  cpuMs: number;
+  /** Something worth printing under the table, e.g. how a server paginated. */
+  note?: string;
+}
+
+/** A scenario after its untimed setup on one target: call `measure` once per repetition. */
+export interface Prepared {
+  measure(rep: number): Promise<Record<string, Sample>>;
+}
+
+export interface Scenario {
+  /** What `--only` matches. */
+  name: string;
+  rows(options: BenchOptions): RowSpec[];
+  reps(options: BenchOptions): number;
+  prepare(target: Target, options: BenchOptions): Promise<Prepared>;
+}
+
+/** Wall time and the server's CPU time around `fn`. */
+export async function measured<T>(
+  target: Target,
+  fn: () => Promise<T>,
+): Promise<{ ms: number; cpuMs: number; result: T }> {
+  const probe = await startCpuProbe(target.pid);
+  const { ms, result } = await timed(fn);
+  return { ms, cpuMs: await probe.stop(), result };
+}
+
+/** Image names live under Gantry's first repository, which is also a valid name for the reference. */
+export function imageName(image: string): string {
+  return `docker-dev-local/${image}`;
+}
