@@ -8,6 +8,7 @@ import {
   SqliteDriver,
 } from 'kysely';
 import type { Violation } from '../kysely/context.ts';
+import type { WalFlusher } from './wal-flusher.ts';
 
 /**
  * Kysely's SqliteDialect, but transactions start with BEGIN IMMEDIATE.
@@ -22,20 +23,40 @@ import type { Violation } from '../kysely/context.ts';
  */
 export class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
+  readonly #flusher: WalFlusher | undefined;
 
-  constructor(config: SqliteDialectConfig) {
+  /** With a flusher, every query resolves only once what it committed is durable. */
+  constructor(config: SqliteDialectConfig, flusher?: WalFlusher) {
     super(config);
     this.#config = config;
+    this.#flusher = flusher;
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.#flusher);
   }
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly flusher: WalFlusher | undefined,
+  ) {
+    super(config);
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+
+  /**
+   * Kysely awaits this after every statement and after every transaction's commit, before it
+   * resolves the caller's promise. The connection is handed on first, so other queries run
+   * while this caller waits for its changes to reach the disk.
+   */
+  override async releaseConnection(): Promise<void> {
+    await super.releaseConnection();
+    await this.flusher?.ensureDurable();
   }
 
   /**
@@ -48,27 +69,33 @@ class ImmediateSqliteDriver extends SqliteDriver {
     try {
       await super.destroy();
     } finally {
-      await this.releaseConnection();
+      // Not this.releaseConnection(): the file is closed, there is nothing left to flush.
+      await super.releaseConnection();
     }
   }
 }
 
-export type Synchronous = 'FULL' | 'NORMAL';
+/**
+ * - GROUP (default): `synchronous = NORMAL` plus a WalFlusher: durable before acknowledged,
+ *   with concurrent commits sharing fsyncs;
+ * - FULL: SQLite fsyncs the WAL at every commit itself (one fsync per commit, serialised);
+ * - NORMAL: survives kill -9 but may lose the last commits on power loss; throw-away
+ *   instances (tests, benchmarks of the store) only.
+ */
+export type Synchronous = 'GROUP' | 'FULL' | 'NORMAL';
 
 /**
  * Opens the file with the settings the store relies on:
  * - WAL: readers do not block the writer;
- * - synchronous FULL by default: WAL is fsynced at every commit, so an acknowledged push
- *   survives a power loss. NORMAL survives kill -9 but may lose the last commits on power
- *   loss: for throw-away instances (tests, benchmarks) only;
+ * - synchronous: see Synchronous; only FULL makes SQLite fsync by itself;
  * - busy_timeout: wait up to 5 s for another process's write lock instead of failing;
  * - foreign_keys: SQLite leaves them off unless asked, per connection.
  */
-export function openSqlite(file: string, synchronous: Synchronous = 'FULL'): BetterSqlite3.Database {
+export function openSqlite(file: string, synchronous: Synchronous = 'GROUP'): BetterSqlite3.Database {
   const database = new BetterSqlite3(file);
   try {
     database.pragma('journal_mode = WAL');
-    database.pragma(`synchronous = ${synchronous}`);
+    database.pragma(`synchronous = ${synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
     cacheStatements(database);

@@ -9,11 +9,12 @@ import type { MetadataStore } from '../metadata-store.ts';
 import { migrateToLatest } from '../migrations/index.ts';
 import type { Database } from '../schema.ts';
 import { ImmediateSqliteDialect, openSqlite, type Synchronous, sqliteViolation } from './sqlite-dialect.ts';
+import { WalFlusher } from './wal-flusher.ts';
 
 export interface SqliteStoreOptions {
   /** Path of the database file (its directory must exist), or ':memory:'. */
   file: string;
-  /** 'FULL' (default) survives power loss; 'NORMAL' only process crashes. See openSqlite. */
+  /** 'GROUP' (default) and 'FULL' survive power loss; 'NORMAL' only process crashes. See Synchronous. */
   synchronous?: Synchronous;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
@@ -40,6 +41,8 @@ export class SqliteMetadataStore implements MetadataStore {
   private constructor(
     private readonly db: Kysely<Database>,
     now: () => Date,
+    /** The group-commit flusher of an on-disk store in GROUP mode. */
+    readonly flusher: WalFlusher | undefined,
   ) {
     const ctx: QueryContext = { db, violation: sqliteViolation, now };
     this.repositories = new KyselyRepositoryMeta(ctx);
@@ -51,10 +54,14 @@ export class SqliteMetadataStore implements MetadataStore {
 
   /** Opens (creating if needed) the database and, unless told otherwise, migrates it. */
   static async open(options: SqliteStoreOptions): Promise<SqliteMetadataStore> {
-    const database = openSqlite(options.file, options.synchronous);
-    const dialect = new ImmediateSqliteDialect({ database });
+    const synchronous = options.synchronous ?? 'GROUP';
+    const database = openSqlite(options.file, synchronous);
+    const onDisk = options.file !== ':memory:' && options.file !== '';
+    const flusher =
+      synchronous === 'GROUP' && onDisk ? new WalFlusher(database, `${options.file}-wal`) : undefined;
+    const dialect = new ImmediateSqliteDialect({ database }, flusher);
     const db = new Kysely<Database>(options.log ? { dialect, log: options.log } : { dialect });
-    const store = new SqliteMetadataStore(db, options.now ?? (() => new Date()));
+    const store = new SqliteMetadataStore(db, options.now ?? (() => new Date()), flusher);
     if (options.migrate === false) return store;
     try {
       await store.migrate();
@@ -70,7 +77,8 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   /** Lets the call holding the connection finish, then closes the file (checkpointing the WAL). */
-  close(): Promise<void> {
-    return this.db.destroy();
+  async close(): Promise<void> {
+    await this.db.destroy();
+    await this.flusher?.close();
   }
 }

@@ -38,6 +38,8 @@ export interface FsBlobStoreOptions {
  * instance stays correct, only slower.
  * Files left in tmp/ by a crash are garbage that no blob refers to; GC may remove old ones.
  */
+const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+
 export class FsBlobStore implements BlobStore {
   readonly uploads: FsUploadArea;
   readonly #paths: FsPaths;
@@ -108,8 +110,19 @@ export class FsBlobStore implements BlobStore {
     } catch (error) {
       throw hasCode(error, 'ENOENT') ? new BlobNotFoundError(digest) : error;
     }
+    // Reads of up to 4 MiB: the 64 KiB default meant 64 thread-pool round trips, buffers and
+    // socket writes per 4 MiB, which made pulls CPU-bound (measured: 6x the reference's CPU
+    // per 512 MiB pull; 4 MiB brings it to 3x and the throughput level with the reference,
+    // which uses sendfile). The read stream allocates min(highWaterMark, bytes left to `end`)
+    // per read, so `end` is always set: a small blob gets a small buffer. `start` is left out
+    // for whole blobs: with it the stream reads by position, measured 2x slower here.
+    let bounds: { start?: number; end: number } | undefined = range;
+    if (!bounds) {
+      const size = (await file.stat()).size;
+      if (size > 0) bounds = { end: size - 1 };
+    }
     // The stream owns the handle from here (autoClose) and closes it on end, error or destroy.
-    const stream = file.createReadStream(range ? { start: range.start, end: range.end } : {});
+    const stream = file.createReadStream({ highWaterMark: READ_CHUNK_BYTES, ...bounds });
     return signal ? addAbortSignal(signal, stream) : stream;
   }
 
