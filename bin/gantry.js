@@ -7,11 +7,6 @@ import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// Blob writes end in fsyncs, which each hold one of libuv's threads while the disk works; with
-// the default 4 threads, concurrent pushes queue behind each other's fsyncs. Must be set before
-// the first asynchronous file operation starts the pool.
-process.env.UV_THREADPOOL_SIZE ??= '16';
-
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = join(root, 'dist', 'gantry.mjs');
 
