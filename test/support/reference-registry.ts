@@ -11,6 +11,8 @@ export interface ReferenceRegistryOptions {
   htpasswd?: string;
   /** Upstream URL: makes it a pull-through cache (`proxy.remoteurl`). */
   proxyRemoteUrl?: string;
+  /** `info` (default) logs every request; benchmarks use `error` so logging does not skew them. */
+  logLevel?: 'info' | 'error';
 }
 
 export interface RunningReferenceRegistry {
@@ -19,6 +21,8 @@ export interface RunningReferenceRegistry {
   /** `127.0.0.1:PORT`, what clients put in image references. */
   host: string;
   port: number;
+  /** Of the registry process: what CPU and memory probes read. */
+  pid: number;
   /** Temp dir holding config.yml, htpasswd and the storage root (`storage/`). */
   dataDir: string;
   /** The last ~1 MB the registry printed. */
@@ -34,7 +38,7 @@ const OUTPUT_LIMIT = 1 << 20;
 function configFor(dataDir: string, port: number, options: ReferenceRegistryOptions): unknown {
   return {
     version: 0.1,
-    log: { level: 'info', accesslog: { disabled: true } },
+    log: { level: options.logLevel ?? 'info', accesslog: { disabled: true } },
     storage: { filesystem: { rootdirectory: join(dataDir, 'storage') }, delete: { enabled: true } },
     http: { addr: `127.0.0.1:${port}`, secret: 'gantry-e2e-reference-registry' },
     ...(options.htpasswd
@@ -85,10 +89,12 @@ export async function startReferenceRegistry(
     await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
+  if (child.pid === undefined) throw new Error('docker-registry has no pid');
   return {
     url,
     host: `127.0.0.1:${port}`,
     port,
+    pid: child.pid,
     dataDir,
     output: () => output,
     async stop() {
