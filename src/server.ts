@@ -32,8 +32,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await repos.init();
   const registry = {
     repos,
-    blobs: new BlobService(meta, blobs),
-    manifests: new ManifestService(meta, blobs, new ManifestCache(config.manifestCacheBytes)),
+    blobs: new BlobService(meta, blobs, repos),
+    manifests: new ManifestService(meta, blobs, new ManifestCache(config.manifestCacheBytes), repos),
     log,
   };
   const app = Fastify({

@@ -3,7 +3,7 @@ import type { RepositoryRecord } from '../meta/records.ts';
 import type { NewRepository, RepositoryService } from '../repos/repository-service.ts';
 import { badRequest, notFound } from './problem.ts';
 
-/** `/api/v1/repositories`: list, read, create and delete repositories. */
+/** `/api/v1/repositories`: list, read, create, update and delete repositories. */
 export async function repositoriesApi(app: FastifyInstance, repos: RepositoryService): Promise<void> {
   app.get('/repositories', async () => ({ repositories: repos.list().map(view) }));
 
@@ -14,11 +14,7 @@ export async function repositoriesApi(app: FastifyInstance, repos: RepositorySer
   });
 
   app.post('/repositories', async (request, reply) => {
-    const body = request.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw badRequest('send a JSON object like {"key": "docker-qa-local", "kind": "local"}');
-    }
-    const input = body as Record<string, unknown>;
+    const input = jsonObject(request.body, '{"key": "docker-qa-local", "kind": "local"}');
     for (const field of ['key', 'kind', 'description'] as const) {
       if (input[field] !== undefined && typeof input[field] !== 'string')
         throw badRequest(`${field} must be a string`);
@@ -31,10 +27,32 @@ export async function repositoriesApi(app: FastifyInstance, repos: RepositorySer
     return view(created);
   });
 
+  app.patch<{ Params: { key: string } }>('/repositories/:key', async (request) => {
+    const input = jsonObject(request.body, '{"description": "...", "settings": {...}}');
+    if (input.description !== undefined && typeof input.description !== 'string') {
+      throw badRequest('description must be a string');
+    }
+    if (input.settings !== undefined && (typeof input.settings !== 'object' || input.settings === null)) {
+      throw badRequest('settings must be an object');
+    }
+    const updated = await repos.update(request.params.key, {
+      ...(input.description === undefined ? {} : { description: input.description as string }),
+      ...(input.settings === undefined ? {} : { settings: input.settings as Record<string, unknown> }),
+    });
+    return view(updated);
+  });
+
   app.delete<{ Params: { key: string } }>('/repositories/:key', async (request, reply) => {
     await repos.delete(request.params.key);
     reply.code(204).send();
   });
+}
+
+function jsonObject(body: unknown, example: string): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest(`send a JSON object like ${example}`);
+  }
+  return body as Record<string, unknown>;
 }
 
 function view(r: RepositoryRecord) {

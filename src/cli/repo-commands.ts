@@ -30,15 +30,39 @@ export function registerRepoCommands(program: Command): void {
   repo
     .command('create <key>')
     .description('create a repository')
-    .option('--kind <kind>', 'local (remote and virtual come later)', 'local')
+    .option('--kind <kind>', 'local or virtual (remote comes later)', 'local')
     .option('--description <text>', 'what the repository is for', '')
-    .action(async (key: string, options: { kind: string; description: string }, cmd: Command) => {
+    .option('--members <keys>', 'virtual: comma-separated member repositories, in resolution order')
+    .option('--deploy-to <key>', 'virtual: the local member that receives pushes')
+    .action(async (key: string, options: RepoOptions & { kind: string }, cmd: Command) => {
       const created = await client(cmd).request<RepositoryView>('POST', '/api/v1/repositories', {
         key,
         kind: options.kind,
-        description: options.description,
+        description: options.description ?? '',
+        ...(options.kind === 'virtual' ? { settings: virtualSettings(options) } : {}),
       });
       print(`created ${created.kind} repository ${created.key}`);
+    });
+
+  repo
+    .command('update <key>')
+    .description(
+      "change a repository's description or, for a virtual one, its members and deployment repository",
+    )
+    .option('--description <text>', 'what the repository is for')
+    .option('--members <keys>', 'virtual: comma-separated member repositories, in resolution order')
+    .option('--deploy-to <key>', 'virtual: the local member that receives pushes')
+    .action(async (key: string, options: RepoOptions, cmd: Command) => {
+      const api = client(cmd);
+      const path = `/api/v1/repositories/${encodeURIComponent(key)}`;
+      const current = await api.request<RepositoryView & { settings: Record<string, unknown> }>('GET', path);
+      const touchesSettings = options.members !== undefined || options.deployTo !== undefined;
+      const settings = touchesSettings ? { ...current.settings, ...virtualSettings(options) } : undefined;
+      await api.request('PATCH', path, {
+        ...(options.description === undefined ? {} : { description: options.description }),
+        ...(settings ? { settings } : {}),
+      });
+      print(`updated repository ${key}`);
     });
 
   repo
@@ -48,6 +72,19 @@ export function registerRepoCommands(program: Command): void {
       await client(cmd).request('DELETE', `/api/v1/repositories/${encodeURIComponent(key)}`);
       print(`deleted repository ${key}`);
     });
+}
+
+interface RepoOptions {
+  description?: string;
+  members?: string;
+  deployTo?: string;
+}
+
+function virtualSettings(options: RepoOptions): Record<string, unknown> {
+  return {
+    ...(options.members === undefined ? {} : { members: options.members.split(',').filter((m) => m !== '') }),
+    ...(options.deployTo === undefined ? {} : { deploymentRepository: options.deployTo }),
+  };
 }
 
 function print(line: string): void {

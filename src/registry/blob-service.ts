@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { Digest } from '../oci/digest.ts';
 import { OciError } from '../oci/errors.ts';
-import type { ResolvedName } from '../repos/repository-service.ts';
+import type { RepositoryService, ResolvedName } from '../repos/repository-service.ts';
 import type { BlobStore, ByteRange } from '../storage/blob-store.ts';
 
 export interface UploadState {
@@ -22,13 +22,25 @@ export class BlobService {
   constructor(
     private readonly meta: MetadataStore,
     private readonly blobs: BlobStore,
+    private readonly repos: RepositoryService,
   ) {}
 
-  /** Size of the blob when the name holds it; BLOB_UNKNOWN otherwise. */
+  /**
+   * Size of the blob when the name holds it (for a virtual repository: the first member that
+   * does); BLOB_UNKNOWN otherwise.
+   */
   async stat(name: ResolvedName, digest: Digest): Promise<number> {
-    const size = await this.meta.blobs.get(name.repository.key, name.image, digest);
+    const size = await this.holder(name, digest);
     if (size === undefined) throw new OciError('BLOB_UNKNOWN', `blob ${digest} is not in ${fullName(name)}`);
     return size;
+  }
+
+  private async holder(name: ResolvedName, digest: Digest): Promise<number | undefined> {
+    for (const target of this.repos.readTargets(name)) {
+      const size = await this.meta.blobs.get(target.repository.key, target.image, digest);
+      if (size !== undefined) return size;
+    }
+    return undefined;
   }
 
   async open(
@@ -41,7 +53,8 @@ export class BlobService {
     return this.blobs.open(digest, range, signal);
   }
 
-  async delete(name: ResolvedName, digest: Digest): Promise<void> {
+  async delete(requested: ResolvedName, digest: Digest): Promise<void> {
+    const name = this.repos.writeTarget(requested);
     if (!(await this.meta.blobs.unlink(name.repository.key, name.image, digest))) {
       throw new OciError('BLOB_UNKNOWN', `blob ${digest} is not in ${fullName(name)}`);
     }
@@ -49,12 +62,13 @@ export class BlobService {
 
   /** Monolithic upload: the whole blob in one request. */
   async putWhole(
-    name: ResolvedName,
+    requested: ResolvedName,
     digest: Digest,
     body: Readable,
     size: number | undefined,
     signal: AbortSignal,
   ) {
+    const name = this.repos.writeTarget(requested);
     const stored = await this.blobs.put(digest, body, { ...(size === undefined ? {} : { size }), signal });
     await this.meta.blobs.link(name.repository.key, name.image, digest, stored.size);
     return stored;
@@ -64,15 +78,17 @@ export class BlobService {
    * Links a blob that `from` holds into `name` without moving bytes. Returns false when `from`
    * is not a name of this instance or does not hold the blob (the caller then starts a normal upload).
    */
-  async mount(name: ResolvedName, digest: Digest, from: ResolvedName | undefined): Promise<boolean> {
+  async mount(requested: ResolvedName, digest: Digest, from: ResolvedName | undefined): Promise<boolean> {
     if (!from) return false;
-    const size = await this.meta.blobs.get(from.repository.key, from.image, digest);
+    const name = this.repos.writeTarget(requested);
+    const size = await this.holder(from, digest);
     if (size === undefined || (await this.blobs.stat(digest)) === undefined) return false;
     await this.meta.blobs.link(name.repository.key, name.image, digest, size);
     return true;
   }
 
-  async startUpload(name: ResolvedName): Promise<UploadState> {
+  async startUpload(requested: ResolvedName): Promise<UploadState> {
+    const name = this.repos.writeTarget(requested);
     const id = randomUUID();
     await this.blobs.uploads.start(id);
     await this.meta.uploads.create({
@@ -85,7 +101,8 @@ export class BlobService {
   }
 
   /** Current state of an upload that belongs to `name`; BLOB_UPLOAD_UNKNOWN otherwise. */
-  async uploadState(name: ResolvedName, id: string): Promise<UploadState> {
+  async uploadState(requested: ResolvedName, id: string): Promise<UploadState> {
+    const name = this.repos.writeTarget(requested);
     const record = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.meta.uploads.get(id) : undefined;
     const size = record ? await this.blobs.uploads.size(id) : undefined;
     if (

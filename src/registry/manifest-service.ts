@@ -6,7 +6,7 @@ import { OciError } from '../oci/errors.ts';
 import { parseManifest } from '../oci/manifest.ts';
 import { MEDIA } from '../oci/media-types.ts';
 import { isTag } from '../oci/names.ts';
-import type { ResolvedName } from '../repos/repository-service.ts';
+import type { RepositoryService, ResolvedName } from '../repos/repository-service.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { fullName } from './blob-service.ts';
 import type { ManifestCache } from './manifest-cache.ts';
@@ -40,6 +40,7 @@ export class ManifestService {
     private readonly meta: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly cache: ManifestCache,
+    private readonly repos: RepositoryService,
   ) {}
 
   async get(name: ResolvedName, ref: Reference): Promise<StoredManifest> {
@@ -52,10 +53,11 @@ export class ManifestService {
   }
 
   async put(
-    name: ResolvedName,
+    requested: ResolvedName,
     ref: Reference,
     input: { bytes: Buffer; contentType: string | undefined; actor: string },
   ): Promise<{ digest: Digest; subject?: Digest }> {
+    const name = this.repos.writeTarget(requested);
     const digest = digestOf(input.bytes, 'digest' in ref ? digestAlgorithm(ref.digest) : 'sha256');
     if ('digest' in ref && ref.digest !== digest) {
       throw new OciError('DIGEST_INVALID', `manifest hashes to ${digest}, not ${ref.digest} as the URL says`);
@@ -94,7 +96,8 @@ export class ManifestService {
     return { digest, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
   }
 
-  async delete(name: ResolvedName, ref: Reference, actor: string): Promise<void> {
+  async delete(requested: ResolvedName, ref: Reference, actor: string): Promise<void> {
+    const name = this.repos.writeTarget(requested);
     const repo = name.repository.key;
     if ('tag' in ref) {
       if (!(await this.meta.tags.delete(repo, name.image, ref.tag, actor))) throw unknownManifest(name, ref);
@@ -104,23 +107,38 @@ export class ManifestService {
       throw unknownManifest(name, ref);
   }
 
-  /** Tags of the name; NAME_UNKNOWN when the name holds nothing, so a typo is not an empty list. */
+  /**
+   * Tags of the name; for a virtual repository the sorted union over its members, paginated
+   * after the union. NAME_UNKNOWN when no target holds anything under the name, so a typo is
+   * not an empty list.
+   */
   async tags(name: ResolvedName, page: Page): Promise<string[]> {
-    const tags = await this.meta.tags.list(name.repository.key, name.image, page);
-    if (
-      tags.length === 0 &&
-      page.last === undefined &&
-      !(await this.meta.manifests.exists(name.repository.key, name.image))
-    ) {
+    const targets = this.repos.readTargets(name);
+    let tags: string[];
+    if (targets.length === 1 && targets[0] === name) {
+      tags = await this.meta.tags.list(name.repository.key, name.image, page);
+    } else {
+      const all = new Set<string>();
+      for (const t of targets)
+        for (const tag of await this.meta.tags.list(t.repository.key, t.image, {})) all.add(tag);
+      const after = [...all].sort(byteOrder).filter((tag) => page.last === undefined || tag > page.last);
+      tags = page.n === undefined ? after : after.slice(0, page.n);
+    }
+    if (tags.length === 0 && page.last === undefined && !(await this.holdsAnything(targets))) {
       throw new OciError('NAME_UNKNOWN', `nothing has been pushed to ${fullName(name)}`);
     }
     return tags;
   }
 
-  /** The referrers response: an OCI index of the manifests whose subject is `subject`. */
+  /** The referrers response: an OCI index of the manifests whose subject is `subject`, over every read target. */
   async referrers(name: ResolvedName, subject: Digest, artifactType: string | undefined) {
-    const found = await this.meta.manifests.referrers(name.repository.key, name.image, subject);
-    const manifests = found
+    const found = new Map<Digest, ManifestRecord>();
+    for (const t of this.repos.readTargets(name)) {
+      for (const m of await this.meta.manifests.referrers(t.repository.key, t.image, subject)) {
+        if (!found.has(m.digest)) found.set(m.digest, m);
+      }
+    }
+    const manifests = [...found.values()]
       .filter((m) => artifactType === undefined || m.artifactType === artifactType)
       .map((m) => ({
         mediaType: m.mediaType,
@@ -136,13 +154,26 @@ export class ManifestService {
     return this.meta.manifests.catalog(page);
   }
 
+  /** The manifest from the first read target that has the tag or digest (shadowing order). */
   private async find(name: ResolvedName, ref: Reference): Promise<ManifestRecord> {
-    const repo = name.repository.key;
-    const digest = 'digest' in ref ? ref.digest : await this.meta.tags.resolve(repo, name.image, ref.tag);
-    const record = digest ? await this.meta.manifests.get(repo, name.image, digest) : undefined;
-    if (!record) throw unknownManifest(name, ref);
-    return record;
+    for (const target of this.repos.readTargets(name)) {
+      const repo = target.repository.key;
+      const digest = 'digest' in ref ? ref.digest : await this.meta.tags.resolve(repo, target.image, ref.tag);
+      const record = digest ? await this.meta.manifests.get(repo, target.image, digest) : undefined;
+      if (record) return record;
+    }
+    throw unknownManifest(name, ref);
   }
+
+  private async holdsAnything(targets: ResolvedName[]): Promise<boolean> {
+    for (const t of targets) if (await this.meta.manifests.exists(t.repository.key, t.image)) return true;
+    return false;
+  }
+}
+
+/** Code-unit order, which equals byte order for the ASCII of tags: the order of the tags list. */
+function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function unknownManifest(name: ResolvedName, ref: Reference): OciError {

@@ -4,6 +4,7 @@ import { MetaConflictError } from '../meta/metadata-store.ts';
 import type { RepositoryKind, RepositoryRecord } from '../meta/records.ts';
 import { OciError } from '../oci/errors.ts';
 import { isRepositoryKey } from '../oci/names.ts';
+import { checkVirtualSettings, localRepositoriesBehind, membersOf } from './virtual-settings.ts';
 
 /** Created at first start (when the instance has no repositories at all), in pipeline order. */
 export const DEFAULT_REPOSITORIES: readonly { key: string; description: string }[] = [
@@ -13,8 +14,8 @@ export const DEFAULT_REPOSITORIES: readonly { key: string; description: string }
 ];
 
 const KINDS: readonly RepositoryKind[] = ['local', 'remote', 'virtual'];
-/** Kinds whose behaviour exists today; the model already has room for the others. */
-const AVAILABLE_KINDS: readonly RepositoryKind[] = ['local'];
+/** Kinds whose behaviour exists today; the model already has room for remote. */
+const AVAILABLE_KINDS: readonly RepositoryKind[] = ['local', 'virtual'];
 
 export interface NewRepository {
   key: string;
@@ -67,13 +68,15 @@ export class RepositoryService {
     if (!KINDS.includes(kind))
       throw badRequest(`kind must be one of ${KINDS.join(', ')}; got ${JSON.stringify(input.kind)}`);
     if (!AVAILABLE_KINDS.includes(kind)) {
-      throw badRequest(`${kind} repositories are not available yet; only local repositories can be created`);
+      throw badRequest(
+        `${kind} repositories are not available yet; ${AVAILABLE_KINDS.join(' and ')} repositories can be created`,
+      );
     }
     const record: RepositoryRecord = {
       key: input.key,
       kind,
       description: input.description ?? '',
-      settings: input.settings ?? {},
+      settings: this.checkSettings(input.key, kind, input.settings ?? {}),
       createdAt: new Date().toISOString(),
     };
     try {
@@ -86,9 +89,75 @@ export class RepositoryService {
     return record;
   }
 
+  /** Replaces description and/or settings; settings are checked as on create. */
+  async update(
+    key: string,
+    changes: { description?: string; settings?: Record<string, unknown> },
+  ): Promise<RepositoryRecord> {
+    const current = this.byKey.get(key);
+    if (!current) throw notFound(`repository ${key} does not exist`);
+    const settings = changes.settings && this.checkSettings(key, current.kind, changes.settings);
+    const next: RepositoryRecord = {
+      ...current,
+      ...(changes.description === undefined ? {} : { description: changes.description }),
+      ...(settings ? { settings } : {}),
+    };
+    await this.meta.repositories.update(key, { description: next.description, settings: next.settings });
+    this.byKey.set(key, next);
+    return next;
+  }
+
+  /** Refused while a virtual repository lists it: deleting it would silently change what that one serves. */
   async delete(key: string): Promise<void> {
+    const users = this.list().filter((r) => r.kind === 'virtual' && membersOf(r).includes(key));
+    if (users.length > 0) {
+      const names = users.map((r) => r.key).join(', ');
+      throw conflict(
+        `repository ${key} is a member of the virtual ${users.length > 1 ? 'repositories' : 'repository'} ${names}; remove it from the members first`,
+      );
+    }
     if (!(await this.meta.repositories.delete(key))) throw notFound(`repository ${key} does not exist`);
     this.byKey.delete(key);
+  }
+
+  /**
+   * The local repositories a read of `name` looks in, in order, each with the same image: the
+   * repository itself when local, the members of a virtual one depth-first.
+   */
+  readTargets(name: ResolvedName): ResolvedName[] {
+    if (name.repository.kind === 'local') return [name];
+    return localRepositoriesBehind(name.repository, (k) => this.byKey.get(k)).map((repository) => ({
+      repository,
+      image: name.image,
+    }));
+  }
+
+  /** Where writes to `name` go: a local repository itself, a virtual one's deployment repository. DENIED otherwise. */
+  writeTarget(name: ResolvedName): ResolvedName {
+    const repo = name.repository;
+    if (repo.kind === 'local') return name;
+    const deployment = repo.kind === 'virtual' ? repo.settings.deploymentRepository : undefined;
+    const target = typeof deployment === 'string' ? this.byKey.get(deployment) : undefined;
+    if (target?.kind === 'local') return { repository: target, image: name.image };
+    const locals = this.readTargets(name).map((t) => t.repository.key);
+    throw new OciError(
+      'DENIED',
+      `${repo.kind} repository ${repo.key} does not accept pushes${repo.kind === 'virtual' ? ' (it has no deployment repository)' : ''}; push to ${locals.length > 0 ? `one of ${locals.join(', ')}` : 'a local repository'}`,
+    );
+  }
+
+  private checkSettings(
+    key: string,
+    kind: RepositoryKind,
+    raw: Record<string, unknown>,
+  ): Record<string, unknown> {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw badRequest('settings must be an object');
+    if (kind !== 'virtual') return raw;
+    const { settings, problems } = checkVirtualSettings(key, raw, (k) => this.byKey.get(k));
+    if (problems.length > 0)
+      throw badRequest(`invalid settings for ${key}: ${problems.join('; ')}`, { problems });
+    return { ...settings };
   }
 
   /**
