@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(skopeo podman buildah umoci containerd debootstrap apache2-utils crun runc fuse-overlayfs uidmap
-  docker-registry jq zip)
+  docker-registry jq zip nginx openssl)
 DOCKER_PACKAGES=(docker.io)
 
 missing=()

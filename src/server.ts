@@ -1,3 +1,4 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import Fastify, { LogController } from 'fastify';
@@ -12,6 +13,7 @@ import { ManifestCache } from './registry/manifest-cache.ts';
 import { ManifestService } from './registry/manifest-service.ts';
 import { registryPlugin } from './registry/registry-plugin.ts';
 import { startUploadJanitor } from './registry/upload-janitor.ts';
+import { Addressing } from './repos/addressing.ts';
 import { RepositoryService } from './repos/repository-service.ts';
 import { FsBlobStore } from './storage/fs/fs-blob-store.ts';
 
@@ -30,8 +32,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await meta.migrate();
   const repos = new RepositoryService(meta, { defaultRepository: config.defaultRepository });
   await repos.init();
+  const addressing = new Addressing({ hosts: config.repositoryHosts, ports: config.repositoryPorts });
   const registry = {
     repos,
+    addressing,
     blobs: new BlobService(meta, blobs, repos),
     manifests: new ManifestService(meta, blobs, new ManifestCache(config.manifestCacheBytes), repos),
     log,
@@ -61,14 +65,40 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info({ url, data: config.data }, 'listening');
+  const extra = await listenOnMappedPorts(app.routing, addressing, config.host);
+  for (const { port: p, repository } of addressing.extraPorts)
+    log.info({ port: p, repository }, 'listening for one repository');
   return {
     url,
     async close() {
       janitor.stop();
+      await Promise.all(extra.map((server) => new Promise((done) => server.close(done))));
       await app.close();
       await meta.close();
     },
   };
+}
+
+/**
+ * The port method: one more HTTP server per mapped port, handing requests to the same router;
+ * the registry tells them apart by the port a request arrived on.
+ */
+async function listenOnMappedPorts(
+  routing: (req: IncomingMessage, res: ServerResponse) => void,
+  addressing: Addressing,
+  host: string,
+): Promise<Server[]> {
+  const servers: Server[] = [];
+  for (const { port } of addressing.extraPorts) {
+    const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, routing);
+    server.on('clientError', rejectMalformedRequest);
+    await new Promise<void>((done, fail) => {
+      server.once('error', fail);
+      server.listen(port, host, () => done());
+    });
+    servers.push(server);
+  }
+  return servers;
 }
 
 /**

@@ -1,8 +1,10 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { createLogger } from '../config/logger.ts';
+import { Addressing } from '../repos/addressing.ts';
 import { startServer } from '../server.ts';
 import { CliError } from './api-client.ts';
+import { nginxConfig } from './nginx-config.ts';
 import { registerRepoCommands } from './repo-commands.ts';
 
 const program = new Command('gantry')
@@ -39,6 +41,45 @@ program
     };
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
+  });
+
+program
+  .command('proxy-config')
+  .description('print a reverse-proxy configuration for the configured host and port mappings')
+  .argument('<kind>', 'nginx')
+  .option('--config <file>', 'Gantry config file (GANTRY_CONFIG) with repositoryHosts and repositoryPorts')
+  .option('--upstream <url>', 'where Gantry answers (default http://127.0.0.1:<port>)')
+  .option(
+    '--server-name <names>',
+    'comma-separated names of the registry itself (default _), besides the mapped hosts',
+  )
+  .option(
+    '--listen-address <address>',
+    'address nginx listens on (needed when Gantry shares the host and ports)',
+  )
+  .option('--listen-port <port>', 'port of the main server block (default 443 with TLS, 80 without)')
+  .option('--tls-cert <file>', 'certificate for TLS termination')
+  .option('--tls-key <file>', 'its private key')
+  .action(async (kind: string, options: Record<string, string | undefined>) => {
+    if (kind !== 'nginx') throw new CliError(`unknown proxy kind ${kind}; only nginx is supported`);
+    if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+      throw new CliError('--tls-cert and --tls-key go together');
+    }
+    const config = await loadConfig(options.config ? { file: options.config } : {});
+    const addressing = new Addressing({ hosts: config.repositoryHosts, ports: config.repositoryPorts });
+    const tls =
+      options.tlsCert && options.tlsKey ? { certificate: options.tlsCert, key: options.tlsKey } : undefined;
+    const names = (options.serverName ?? '_').split(',').filter((n) => n !== '');
+    process.stdout.write(
+      nginxConfig({
+        upstream: new URL(options.upstream ?? `http://127.0.0.1:${config.port}`),
+        serverNames: [...names, ...addressing.hostNames.map((h) => h.host)],
+        ports: addressing.extraPorts,
+        listenPort: Number(options.listenPort ?? (tls ? 443 : 80)),
+        ...(options.listenAddress ? { listenAddress: options.listenAddress } : {}),
+        ...(tls ? { tls } : {}),
+      }),
+    );
   });
 
 registerRepoCommands(program);

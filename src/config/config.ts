@@ -24,6 +24,10 @@ export const ConfigSchema = z
       .int()
       .min(0)
       .default(64 * 1024 * 1024),
+    /** Host method: requests whose Host is one of these names address that repository. */
+    repositoryHosts: mapping('host name', z.string().regex(/^[a-z0-9.-]+$/i, 'must be a host name')),
+    /** Port method: extra ports Gantry listens on, each addressing one repository. */
+    repositoryPorts: mapping('port', z.string().regex(/^\d{1,5}$/, 'must be a port number')),
   })
   .strict();
 
@@ -38,7 +42,27 @@ const ENV_NAMES: Record<keyof Config, string> = {
   defaultRepository: 'GANTRY_DEFAULT_REPOSITORY',
   uploadTtlHours: 'GANTRY_UPLOAD_TTL_HOURS',
   manifestCacheBytes: 'GANTRY_MANIFEST_CACHE_BYTES',
+  repositoryHosts: 'GANTRY_REPOSITORY_HOSTS',
+  repositoryPorts: 'GANTRY_REPOSITORY_PORTS',
 };
+
+/**
+ * A `key -> repository` map, from YAML as a mapping or from the environment as
+ * `a=repo1,b=repo2`.
+ */
+function mapping(what: string, key: z.ZodString) {
+  return z.preprocess(
+    (raw) => (typeof raw === 'string' ? parsePairs(raw) : raw),
+    z.record(key, z.string().min(1, `names the repository a ${what} maps to`)).default({}),
+  );
+}
+
+function parsePairs(raw: string): Record<string, string> | string {
+  const pairs = raw.split(',').filter((p) => p.trim() !== '');
+  const entries = pairs.map((p) => p.split('=').map((x) => x.trim()));
+  if (entries.some((e) => e.length !== 2)) return `"${raw}" is not a list of name=repository pairs`;
+  return Object.fromEntries(entries as [string, string][]);
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../config/logger.ts';
+import type { Addressing } from '../repos/addressing.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import type { BlobService } from './blob-service.ts';
 import type { ManifestService } from './manifest-service.ts';
@@ -14,6 +15,8 @@ export interface RegistryRequest {
   body: Readable;
   /** Aborted when the client goes away; pass it to every port call. */
   signal: AbortSignal;
+  /** The repository the request is addressed to by host or port, when it is. */
+  scope?: string;
 }
 
 /** What a handler answers. Status codes of errors never appear here: handlers throw OciError. */
@@ -26,6 +29,7 @@ export interface Reply {
 
 export interface RegistryContext {
   repos: RepositoryService;
+  addressing: Addressing;
   blobs: BlobService;
   manifests: ManifestService;
   log: Logger;

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { type MetadataStore, MissingReferencesError } from '../meta/metadata-store.ts';
-import type { ManifestRecord, Page } from '../meta/records.ts';
+import type { ManifestRecord, Page, RepositoryRecord } from '../meta/records.ts';
 import { clip, type Digest, digestAlgorithm, digestOf, parseDigest } from '../oci/digest.ts';
 import { OciError } from '../oci/errors.ts';
 import { parseManifest } from '../oci/manifest.ts';
@@ -152,6 +152,18 @@ export class ManifestService {
 
   async catalog(page: Page): Promise<string[]> {
     return this.meta.manifests.catalog(page);
+  }
+
+  /** Image names inside one repository (over its members when virtual), for host/port-addressed requests. */
+  async catalogWithin(repository: RepositoryRecord, page: Page): Promise<string[]> {
+    const names = new Set<string>();
+    for (const t of this.repos.readTargets({ repository, image: '' })) {
+      const prefix = `${t.repository.key}/`;
+      for (const name of await this.meta.manifests.catalog({}, t.repository.key))
+        names.add(name.slice(prefix.length));
+    }
+    const after = [...names].sort(byteOrder).filter((n) => page.last === undefined || n > page.last);
+    return page.n === undefined ? after : after.slice(0, page.n);
   }
 
   /** The manifest from the first read target that has the tag or digest (shadowing order). */

@@ -49,6 +49,8 @@ async function dispatch(
     body: request.raw,
     signal: aborter.signal,
   };
+  const scope = ctx.addressing.scopeFor(request.headers.host, request.raw.socket?.localPort);
+  if (scope) req.scope = scope;
   // Returning the reply tells fastify the answer is under way (a stream may still be flowing).
   return send(reply, await handler(req, ctx));
 }

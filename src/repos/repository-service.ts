@@ -160,6 +160,18 @@ export class RepositoryService {
     return { ...settings };
   }
 
+  /** A name addressed to one repository by the host or port method: all of it is the image. */
+  resolveWithin(key: string, name: string): ResolvedName {
+    const repository = this.byKey.get(key);
+    if (!repository) {
+      throw new OciError(
+        'NAME_UNKNOWN',
+        `this host or port is mapped to repository ${key}, which does not exist`,
+      );
+    }
+    return { repository, image: name };
+  }
+
   /**
    * Maps a validated OCI name to a repository: its first segment when that is a repository
    * key, else the default repository holding the whole name. NAME_UNKNOWN when neither applies.

@@ -12,7 +12,10 @@ export const tags: Handler = async (req, ctx) => {
 };
 
 export const catalog: Handler = async (req, ctx) => {
-  const page = await paginate(parsePage(req.query), urlFor('catalog'), (p) => ctx.manifests.catalog(p));
+  const within = req.scope ? ctx.repos.resolveWithin(req.scope, 'catalog').repository : undefined;
+  const page = await paginate(parsePage(req.query), urlFor('catalog'), (p) =>
+    within ? ctx.manifests.catalogWithin(within, p) : ctx.manifests.catalog(p),
+  );
   return { status: 200, headers: page.headers, body: { repositories: page.items } };
 };
 

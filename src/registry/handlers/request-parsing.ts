@@ -5,8 +5,14 @@ import type { ResolvedName } from '../../repos/repository-service.ts';
 import type { ByteRange } from '../../storage/blob-store.ts';
 import type { RegistryContext, RegistryRequest } from '../http-types.ts';
 
-export function resolveName(req: RegistryRequest, ctx: RegistryContext, param = 'name'): ResolvedName {
-  return ctx.repos.resolveName(checkName(req.params[param] ?? ''));
+/** The repository and image a name addresses: by host or port mapping first, else by path. */
+export function resolveName(
+  req: RegistryRequest,
+  ctx: RegistryContext,
+  name = req.params.name ?? '',
+): ResolvedName {
+  const checked = checkName(name);
+  return req.scope ? ctx.repos.resolveWithin(req.scope, checked) : ctx.repos.resolveName(checked);
 }
 
 /** `n` and `last` of tags/list and _catalog. */

@@ -1,6 +1,5 @@
 import { parseDigest } from '../../oci/digest.ts';
 import { OciError } from '../../oci/errors.ts';
-import { checkName } from '../../oci/names.ts';
 import type { ResolvedName } from '../../repos/repository-service.ts';
 import type { UploadState } from '../blob-service.ts';
 import type { Handler, RegistryContext, RegistryRequest, Reply } from '../http-types.ts';
@@ -13,8 +12,7 @@ export const start: Handler = async (req, ctx) => {
   const mount = req.query.get('mount');
   if (mount !== null) {
     const digest = parseDigest(mount);
-    if (await ctx.blobs.mount(name, digest, tryResolve(req.query.get('from'), ctx)))
-      return blobCreated(req, digest);
+    if (await ctx.blobs.mount(name, digest, tryResolve(req, ctx))) return blobCreated(req, digest);
   } else {
     const digestParam = req.query.get('digest');
     if (digestParam !== null) {
@@ -81,10 +79,12 @@ function hasBody(req: RegistryRequest): boolean {
   return (length !== undefined && length > 0) || req.headers['transfer-encoding'] !== undefined;
 }
 
-function tryResolve(from: string | null, ctx: RegistryContext): ResolvedName | undefined {
+/** The `from` of a mount, or undefined when it names nothing here (the client then uploads). */
+function tryResolve(req: RegistryRequest, ctx: RegistryContext): ResolvedName | undefined {
+  const from = req.query.get('from');
   if (!from) return undefined;
   try {
-    return ctx.repos.resolveName(checkName(from));
+    return resolveName(req, ctx, from);
   } catch {
     return undefined;
   }
