@@ -15,7 +15,7 @@ export const ConfigSchema = z
     data: z.string().min(1).default('./data'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Repository that OCI names go to when their first segment is no repository key; '' for none. */
-    defaultRepository: z.string().default('docker-dev-local'),
+    defaultRepository: z.string().default('docker'),
     /** Upload sessions untouched for this long are discarded. */
     uploadTtlHours: z.coerce.number().positive().default(24),
     /** Bytes of manifests kept in memory for hot reads. */

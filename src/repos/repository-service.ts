@@ -6,11 +6,30 @@ import { OciError } from '../oci/errors.ts';
 import { isRepositoryKey } from '../oci/names.ts';
 import { checkVirtualSettings, localRepositoriesBehind, membersOf } from './virtual-settings.ts';
 
-/** Created at first start (when the instance has no repositories at all), in pipeline order. */
-export const DEFAULT_REPOSITORIES: readonly { key: string; description: string }[] = [
-  { key: 'docker-dev-local', description: 'Development: CI pushes here' },
-  { key: 'docker-staging-local', description: 'Staging: images promoted from development' },
-  { key: 'docker-prod-local', description: 'Production: images promoted from staging' },
+/**
+ * The default pipeline, created at first start (when the instance has no repositories at all),
+ * locals in pipeline order, then the virtual repositories over them: `docker`, where clients
+ * push (into development) and pull from every stage, and `docker-prod`, production only.
+ */
+export const DEFAULT_REPOSITORIES: readonly NewRepository[] = [
+  { key: 'docker-dev-local', kind: 'local', description: 'Development: CI pushes here' },
+  { key: 'docker-staging-local', kind: 'local', description: 'Staging: images promoted from development' },
+  { key: 'docker-prod-local', kind: 'local', description: 'Production: images promoted from staging' },
+  {
+    key: 'docker',
+    kind: 'virtual',
+    description: 'Every stage at one address; pushes land in development',
+    settings: {
+      members: ['docker-dev-local', 'docker-staging-local', 'docker-prod-local'],
+      deploymentRepository: 'docker-dev-local',
+    },
+  },
+  {
+    key: 'docker-prod',
+    kind: 'virtual',
+    description: 'The read-only production registry for customers',
+    settings: { members: ['docker-prod-local'] },
+  },
 ];
 
 const KINDS: readonly RepositoryKind[] = ['local', 'remote', 'virtual'];
@@ -45,9 +64,7 @@ export class RepositoryService {
   async init(): Promise<void> {
     await this.refresh();
     if (this.byKey.size > 0) return;
-    for (const repo of DEFAULT_REPOSITORIES) {
-      await this.create({ key: repo.key, kind: 'local', description: repo.description });
-    }
+    for (const repo of DEFAULT_REPOSITORIES) await this.create(repo);
   }
 
   list(): RepositoryRecord[] {

@@ -41,17 +41,24 @@ describe('repositories API and CLI', () => {
   });
   after(() => gantry.stop());
 
-  it('starts with the three local pipeline repositories', async () => {
+  it('starts with the default pipeline: three locals and the virtual repositories over them', async () => {
     const body = await json(await api('/repositories'));
-    const repos = body.repositories as { key: string; kind: string }[];
+    const repos = body.repositories as { key: string; kind: string; settings: Record<string, unknown> }[];
     assert.deepEqual(
       repos.map((r) => [r.key, r.kind]),
       [
+        ['docker', 'virtual'],
         ['docker-dev-local', 'local'],
+        ['docker-prod', 'virtual'],
         ['docker-prod-local', 'local'],
         ['docker-staging-local', 'local'],
       ],
     );
+    assert.deepEqual(repos[0]?.settings, {
+      members: ['docker-dev-local', 'docker-staging-local', 'docker-prod-local'],
+      deploymentRepository: 'docker-dev-local',
+    });
+    assert.deepEqual(repos[2]?.settings, { members: ['docker-prod-local'] });
   });
 
   it('creates, reads and deletes a repository, and the registry serves it in between', async () => {

@@ -15,7 +15,7 @@ describe('configuration', () => {
   it('has sane defaults', async () => {
     const config = await loadConfig({ env: {} });
     assert.equal(config.port, 5000);
-    assert.equal(config.defaultRepository, 'docker-dev-local');
+    assert.equal(config.defaultRepository, 'docker');
     assert.equal(config.data, join(process.cwd(), 'data'));
   });
 

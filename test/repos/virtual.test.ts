@@ -33,7 +33,7 @@ describe('virtual repositories', () => {
       gantry.url,
       'repo',
       'create',
-      'docker',
+      'docker-all',
       '--kind',
       'virtual',
       '--members',
@@ -41,8 +41,7 @@ describe('virtual repositories', () => {
       '--deploy-to',
       'docker-dev-local',
     ]);
-    const prodOnly = { key: 'docker-prod', kind: 'virtual', settings: { members: ['docker-prod-local'] } };
-    assert.equal((await api('POST', '/repositories', prodOnly)).status, 201);
+    // `docker` and `docker-prod` come with the default pipeline; `docker-all` is made by the CLI.
   });
   after(async () => {
     await gantry?.stop();
@@ -51,12 +50,18 @@ describe('virtual repositories', () => {
 
   it('takes pushes into the deployment repository and serves them back, digests unchanged (skopeo)', async () => {
     const expected = fixtures.record('tiny').digest;
-    await skopeoCopy(fixtures.ociRef('tiny'), `docker://${gantry.host}/docker/team/app:1`);
+    await skopeoCopy(fixtures.ociRef('tiny'), `docker://${gantry.host}/docker-all/team/app:1`);
     assert.equal(
       (await skopeoInspectRaw(`docker://${gantry.host}/docker-dev-local/team/app:1`)).digest,
       expected,
     );
+    assert.equal((await skopeoInspectRaw(`docker://${gantry.host}/docker-all/team/app:1`)).digest, expected);
     assert.equal((await skopeoInspectRaw(`docker://${gantry.host}/docker/team/app:1`)).digest, expected);
+    assert.equal(
+      (await skopeoInspectRaw(`docker://${gantry.host}/team/app:1`)).digest,
+      expected,
+      'bare names go to docker',
+    );
     const staging = await client.getManifest('docker-staging-local/team/app', '1');
     expectOciError(staging, 404, 'MANIFEST_UNKNOWN');
     await skopeoCopy(`docker://${gantry.host}/docker/team/app:1`, `oci:${fixtures.dir}/pulled:1`);
@@ -130,6 +135,6 @@ describe('virtual repositories', () => {
   it('refuses to delete a member of a virtual repository and says which', async () => {
     const res = await api('DELETE', '/repositories/docker-prod-local');
     assert.equal(res.status, 409);
-    assert.match(await detail(res), /member of the virtual repositories docker, docker-prod;/);
+    assert.match(await detail(res), /member of the virtual repositories docker, docker-all, docker-prod;/);
   });
 });
