@@ -14,6 +14,7 @@ import { ManifestService } from './registry/manifest-service.ts';
 import { registryPlugin } from './registry/registry-plugin.ts';
 import { startUploadJanitor } from './registry/upload-janitor.ts';
 import { Addressing } from './repos/addressing.ts';
+import { PullThrough } from './repos/remote/pull-through.ts';
 import { RepositoryService } from './repos/repository-service.ts';
 import { FsBlobStore } from './storage/fs/fs-blob-store.ts';
 
@@ -32,12 +33,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await meta.migrate();
   const repos = new RepositoryService(meta, { defaultRepository: config.defaultRepository });
   await repos.init();
+  const pull = new PullThrough(meta, blobs, log);
   const addressing = new Addressing({ hosts: config.repositoryHosts, ports: config.repositoryPorts });
   const registry = {
     repos,
     addressing,
-    blobs: new BlobService(meta, blobs, repos),
-    manifests: new ManifestService(meta, blobs, new ManifestCache(config.manifestCacheBytes), repos),
+    blobs: new BlobService(meta, blobs, repos, pull),
+    manifests: new ManifestService(meta, blobs, new ManifestCache(config.manifestCacheBytes), repos, pull),
     log,
   };
   const app = Fastify({

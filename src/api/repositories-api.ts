@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { RepositoryRecord } from '../meta/records.ts';
+import { maskSettings } from '../repos/remote/remote-settings.ts';
 import type { NewRepository, RepositoryService } from '../repos/repository-service.ts';
 import { badRequest, notFound } from './problem.ts';
 
@@ -60,7 +61,7 @@ function view(r: RepositoryRecord) {
     key: r.key,
     kind: r.kind,
     description: r.description,
-    settings: r.settings,
+    settings: maskSettings(r.settings),
     createdAt: r.createdAt,
   };
 }

@@ -29,7 +29,8 @@ export interface ManifestReference {
   kind: 'blob' | 'manifest';
 }
 
-export type TagCause = 'push' | 'delete' | 'promotion' | 'floating' | 'rollback';
+/** `cache`: a remote repository's tag moved to what upstream has now. */
+export type TagCause = 'push' | 'delete' | 'promotion' | 'floating' | 'rollback' | 'cache';
 
 export interface TagEvent {
   repository: string;

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { Digest } from '../oci/digest.ts';
 import { OciError } from '../oci/errors.ts';
+import type { PullThrough } from '../repos/remote/pull-through.ts';
 import type { RepositoryService, ResolvedName } from '../repos/repository-service.ts';
 import type { BlobStore, ByteRange } from '../storage/blob-store.ts';
 
@@ -23,6 +24,7 @@ export class BlobService {
     private readonly meta: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly repos: RepositoryService,
+    private readonly pull: PullThrough,
   ) {}
 
   /**
@@ -30,17 +32,7 @@ export class BlobService {
    * does); BLOB_UNKNOWN otherwise.
    */
   async stat(name: ResolvedName, digest: Digest): Promise<number> {
-    const size = await this.holder(name, digest);
-    if (size === undefined) throw new OciError('BLOB_UNKNOWN', `blob ${digest} is not in ${fullName(name)}`);
-    return size;
-  }
-
-  private async holder(name: ResolvedName, digest: Digest): Promise<number | undefined> {
-    for (const target of this.repos.readTargets(name)) {
-      const size = await this.meta.blobs.get(target.repository.key, target.image, digest);
-      if (size !== undefined) return size;
-    }
-    return undefined;
+    return (await this.found(name, digest)).size;
   }
 
   async open(
@@ -49,8 +41,46 @@ export class BlobService {
     range: ByteRange | undefined,
     signal: AbortSignal,
   ): Promise<Readable> {
-    await this.stat(name, digest);
+    const { target } = await this.found(name, digest);
+    if (target.repository.kind === 'remote') {
+      if (!range) {
+        const stream = await this.pull.openBlob(target, digest, signal);
+        if (stream) return stream;
+      }
+      await this.pull.stored(target, digest);
+    }
     return this.blobs.open(digest, range, signal);
+  }
+
+  private async found(name: ResolvedName, digest: Digest): Promise<{ target: ResolvedName; size: number }> {
+    const found = await this.holder(name, digest);
+    if (!found) throw new OciError('BLOB_UNKNOWN', `blob ${digest} is not in ${fullName(name)}`);
+    return found;
+  }
+
+  /**
+   * The first read target holding the blob (a remote one fetches it on a miss). An unreachable
+   * remote does not hide a later member that has the blob; its error is thrown only when no
+   * member has it.
+   */
+  private async holder(
+    name: ResolvedName,
+    digest: Digest,
+  ): Promise<{ target: ResolvedName; size: number } | undefined> {
+    let failure: unknown;
+    for (const target of this.repos.readTargets(name)) {
+      try {
+        const size =
+          target.repository.kind === 'remote'
+            ? await this.pull.blobSize(target, digest)
+            : await this.meta.blobs.get(target.repository.key, target.image, digest);
+        if (size !== undefined) return { target, size };
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure) throw failure;
+    return undefined;
   }
 
   async delete(requested: ResolvedName, digest: Digest): Promise<void> {
@@ -81,7 +111,7 @@ export class BlobService {
   async mount(requested: ResolvedName, digest: Digest, from: ResolvedName | undefined): Promise<boolean> {
     if (!from) return false;
     const name = this.repos.writeTarget(requested);
-    const size = await this.holder(from, digest);
+    const size = (await this.holder(from, digest).catch(() => undefined))?.size;
     if (size === undefined || (await this.blobs.stat(digest)) === undefined) return false;
     await this.meta.blobs.link(name.repository.key, name.image, digest, size);
     return true;

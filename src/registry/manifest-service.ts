@@ -6,6 +6,7 @@ import { OciError } from '../oci/errors.ts';
 import { parseManifest } from '../oci/manifest.ts';
 import { MEDIA } from '../oci/media-types.ts';
 import { isTag } from '../oci/names.ts';
+import type { PullThrough } from '../repos/remote/pull-through.ts';
 import type { RepositoryService, ResolvedName } from '../repos/repository-service.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { fullName } from './blob-service.ts';
@@ -41,6 +42,7 @@ export class ManifestService {
     private readonly blobs: BlobStore,
     private readonly cache: ManifestCache,
     private readonly repos: RepositoryService,
+    private readonly pull: PullThrough,
   ) {}
 
   async get(name: ResolvedName, ref: Reference): Promise<StoredManifest> {
@@ -115,12 +117,11 @@ export class ManifestService {
   async tags(name: ResolvedName, page: Page): Promise<string[]> {
     const targets = this.repos.readTargets(name);
     let tags: string[];
-    if (targets.length === 1 && targets[0] === name) {
+    if (name.repository.kind === 'local') {
       tags = await this.meta.tags.list(name.repository.key, name.image, page);
     } else {
       const all = new Set<string>();
-      for (const t of targets)
-        for (const tag of await this.meta.tags.list(t.repository.key, t.image, {})) all.add(tag);
+      for (const t of targets) for (const tag of await this.tagsOf(t)) all.add(tag);
       const after = [...all].sort(byteOrder).filter((tag) => page.last === undefined || tag > page.last);
       tags = page.n === undefined ? after : after.slice(0, page.n);
     }
@@ -166,19 +167,46 @@ export class ManifestService {
     return page.n === undefined ? after : after.slice(0, page.n);
   }
 
-  /** The manifest from the first read target that has the tag or digest (shadowing order). */
+  /**
+   * The manifest from the first read target that has the tag or digest (shadowing order). An
+   * unreachable remote does not hide a later member; its error is thrown only when none has it.
+   */
   private async find(name: ResolvedName, ref: Reference): Promise<ManifestRecord> {
+    let failure: unknown;
     for (const target of this.repos.readTargets(name)) {
-      const repo = target.repository.key;
-      const digest = 'digest' in ref ? ref.digest : await this.meta.tags.resolve(repo, target.image, ref.tag);
-      const record = digest ? await this.meta.manifests.get(repo, target.image, digest) : undefined;
-      if (record) return record;
+      try {
+        const record =
+          target.repository.kind === 'remote'
+            ? await this.pull.manifest(target, ref)
+            : await this.findLocal(target, ref);
+        if (record) return record;
+      } catch (error) {
+        failure ??= error;
+      }
     }
+    if (failure) throw failure;
     throw unknownManifest(name, ref);
   }
 
+  private async findLocal(target: ResolvedName, ref: Reference): Promise<ManifestRecord | undefined> {
+    const repo = target.repository.key;
+    const digest = 'digest' in ref ? ref.digest : await this.meta.tags.resolve(repo, target.image, ref.tag);
+    return digest ? this.meta.manifests.get(repo, target.image, digest) : undefined;
+  }
+
+  private async tagsOf(target: ResolvedName): Promise<string[]> {
+    if (target.repository.kind === 'remote') return (await this.pull.tags(target)) ?? [];
+    return this.meta.tags.list(target.repository.key, target.image, {});
+  }
+
   private async holdsAnything(targets: ResolvedName[]): Promise<boolean> {
-    for (const t of targets) if (await this.meta.manifests.exists(t.repository.key, t.image)) return true;
+    for (const t of targets) {
+      const holds =
+        t.repository.kind === 'remote'
+          ? (await this.pull.tags(t).catch(() => undefined)) !== undefined
+          : await this.meta.manifests.exists(t.repository.key, t.image);
+      if (holds) return true;
+    }
     return false;
   }
 }

@@ -4,7 +4,8 @@ import { MetaConflictError } from '../meta/metadata-store.ts';
 import type { RepositoryKind, RepositoryRecord } from '../meta/records.ts';
 import { OciError } from '../oci/errors.ts';
 import { isRepositoryKey } from '../oci/names.ts';
-import { checkVirtualSettings, localRepositoriesBehind, membersOf } from './virtual-settings.ts';
+import { checkRemoteSettings } from './remote/remote-settings.ts';
+import { checkVirtualSettings, membersOf, repositoriesBehind } from './virtual-settings.ts';
 
 /**
  * The default pipeline, created at first start (when the instance has no repositories at all),
@@ -33,8 +34,8 @@ export const DEFAULT_REPOSITORIES: readonly NewRepository[] = [
 ];
 
 const KINDS: readonly RepositoryKind[] = ['local', 'remote', 'virtual'];
-/** Kinds whose behaviour exists today; the model already has room for remote. */
-const AVAILABLE_KINDS: readonly RepositoryKind[] = ['local', 'virtual'];
+/** Kinds that can be created. */
+const AVAILABLE_KINDS: readonly RepositoryKind[] = ['local', 'virtual', 'remote'];
 
 export interface NewRepository {
   key: string;
@@ -138,12 +139,12 @@ export class RepositoryService {
   }
 
   /**
-   * The local repositories a read of `name` looks in, in order, each with the same image: the
-   * repository itself when local, the members of a virtual one depth-first.
+   * The local and remote repositories a read of `name` looks in, in order, each with the same
+   * image: the repository itself, or the members of a virtual one depth-first.
    */
   readTargets(name: ResolvedName): ResolvedName[] {
-    if (name.repository.kind === 'local') return [name];
-    return localRepositoriesBehind(name.repository, (k) => this.byKey.get(k)).map((repository) => ({
+    if (name.repository.kind !== 'virtual') return [name];
+    return repositoriesBehind(name.repository, (k) => this.byKey.get(k)).map((repository) => ({
       repository,
       image: name.image,
     }));
@@ -156,10 +157,18 @@ export class RepositoryService {
     const deployment = repo.kind === 'virtual' ? repo.settings.deploymentRepository : undefined;
     const target = typeof deployment === 'string' ? this.byKey.get(deployment) : undefined;
     if (target?.kind === 'local') return { repository: target, image: name.image };
-    const locals = this.readTargets(name).map((t) => t.repository.key);
+    // Suggest where the same image can go: the virtual's local members, else every repository that takes pushes.
+    const members = this.readTargets(name).filter((t) => t.repository.kind === 'local');
+    const takers = this.list().filter(
+      (r) =>
+        r.kind === 'local' || (r.kind === 'virtual' && typeof r.settings.deploymentRepository === 'string'),
+    );
+    const where = (members.length > 0 ? members.map((t) => t.repository) : takers).map((r) => r.key);
+    const why =
+      repo.kind === 'virtual' ? ' (it has no deployment repository)' : ' (it caches another registry)';
     throw new OciError(
       'DENIED',
-      `${repo.kind} repository ${repo.key} does not accept pushes${repo.kind === 'virtual' ? ' (it has no deployment repository)' : ''}; push to ${locals.length > 0 ? `one of ${locals.join(', ')}` : 'a local repository'}`,
+      `${repo.kind} repository ${repo.key} does not accept pushes${why}; push to ${where.length > 0 ? `one of ${where.join(', ')}` : 'a local repository'}`,
     );
   }
 
@@ -170,8 +179,9 @@ export class RepositoryService {
   ): Record<string, unknown> {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
       throw badRequest('settings must be an object');
-    if (kind !== 'virtual') return raw;
-    const { settings, problems } = checkVirtualSettings(key, raw, (k) => this.byKey.get(k));
+    if (kind === 'local') return raw;
+    const { settings, problems } =
+      kind === 'remote' ? checkRemoteSettings(raw) : checkVirtualSettings(key, raw, (k) => this.byKey.get(k));
     if (problems.length > 0)
       throw badRequest(`invalid settings for ${key}: ${problems.join('; ')}`, { problems });
     return { ...settings };

@@ -71,11 +71,10 @@ export function membersOf(repo: RepositoryRecord): string[] {
 }
 
 /**
- * The local repositories behind a repository, in resolution order: itself when local; for a
- * virtual one its members depth-first, each repository once (the first place wins). Remote
- * members are skipped until remote repositories exist.
+ * The local and remote repositories behind a repository, in resolution order: itself when not
+ * virtual; for a virtual one its members depth-first, each repository once (the first place wins).
  */
-export function localRepositoriesBehind(
+export function repositoriesBehind(
   repo: RepositoryRecord,
   lookup: (key: string) => RepositoryRecord | undefined,
 ): RepositoryRecord[] {
@@ -84,7 +83,7 @@ export function localRepositoriesBehind(
   const visit = (r: RepositoryRecord) => {
     if (seen.has(r.key)) return;
     seen.add(r.key);
-    if (r.kind === 'local') out.push(r);
+    if (r.kind !== 'virtual') out.push(r);
     if (r.kind !== 'virtual') return;
     for (const member of membersOf(r)) {
       const found = lookup(member);

@@ -81,7 +81,7 @@ describe('repositories API and CLI', () => {
       [{ key: 'docker-dev-local' }, 409, /exists already/],
       [{ key: 'Bad Key' }, 400, /repository key "Bad Key" is invalid/],
       [{ key: 'x', kind: 'weird' }, 400, /kind must be one of local, remote, virtual/],
-      [{ key: 'x', kind: 'remote' }, 400, /remote repositories are not available yet/],
+      [{ key: 'x', kind: 'remote' }, 400, /settings.url must be the upstream registry URL/],
       [{ key: 7 }, 400, /key must be a string/],
       [[1, 2], 400, /JSON object/],
     ];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RepositoryKind, RepositoryRecord } from '../../src/meta/records.ts';
-import { checkVirtualSettings, localRepositoriesBehind } from '../../src/repos/virtual-settings.ts';
+import { checkVirtualSettings, repositoriesBehind } from '../../src/repos/virtual-settings.ts';
 
 const repo = (
   key: string,
@@ -69,14 +69,14 @@ describe('virtual repository settings', () => {
     assert.deepEqual(checkVirtualSettings('fresh', { members: ['outer', 'inner'] }, lookup).problems, []);
   });
 
-  it('resolves to the local repositories behind, depth-first, each once, remotes skipped for now', () => {
-    const order = (key: string) => localRepositoriesBehind(world.get(key)!, lookup).map((r) => r.key);
+  it('resolves to the local and remote repositories behind, depth-first, each once', () => {
+    const order = (key: string) => repositoriesBehind(world.get(key)!, lookup).map((r) => r.key);
     assert.deepEqual(order('outer'), ['staging', 'dev', 'prod']);
     assert.deepEqual(order('dev'), ['dev']);
     const mixed = repo('mixed', 'virtual', { members: ['dev', 'hub', 'inner', 'missing'] });
     assert.deepEqual(
-      localRepositoriesBehind(mixed, lookup).map((r) => r.key),
-      ['dev', 'staging'],
+      repositoriesBehind(mixed, lookup).map((r) => r.key),
+      ['dev', 'hub', 'staging'],
     );
   });
 });
