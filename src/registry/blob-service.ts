@@ -59,9 +59,10 @@ export class BlobService {
   }
 
   /**
-   * The first read target holding the blob (a remote one fetches it on a miss). An unreachable
-   * remote does not hide a later member that has the blob; its error is thrown only when no
-   * member has it.
+   * The first read target holding the blob (a remote one fetches it on a miss). Through a
+   * virtual repository an unreachable remote member counts as not having the blob: clients ask
+   * for blobs before pushing them, and an upstream outage must not stop a push. Asked directly,
+   * a remote's error is the answer.
    */
   private async holder(
     name: ResolvedName,
@@ -79,7 +80,7 @@ export class BlobService {
         failure ??= error;
       }
     }
-    if (failure) throw failure;
+    if (failure && name.repository.kind === 'remote') throw failure;
     return undefined;
   }
 

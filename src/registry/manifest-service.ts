@@ -121,7 +121,8 @@ export class ManifestService {
       tags = await this.meta.tags.list(name.repository.key, name.image, page);
     } else {
       const all = new Set<string>();
-      for (const t of targets) for (const tag of await this.tagsOf(t)) all.add(tag);
+      for (const t of targets)
+        for (const tag of await this.tagsOf(t, { skipFailures: targets.length > 1 })) all.add(tag);
       const after = [...all].sort(byteOrder).filter((tag) => page.last === undefined || tag > page.last);
       tags = page.n === undefined ? after : after.slice(0, page.n);
     }
@@ -194,9 +195,16 @@ export class ManifestService {
     return digest ? this.meta.manifests.get(repo, target.image, digest) : undefined;
   }
 
-  private async tagsOf(target: ResolvedName): Promise<string[]> {
-    if (target.repository.kind === 'remote') return (await this.pull.tags(target)) ?? [];
-    return this.meta.tags.list(target.repository.key, target.image, {});
+  /** A remote member that cannot be asked adds nothing to a union of several members. */
+  private async tagsOf(target: ResolvedName, options: { skipFailures: boolean }): Promise<string[]> {
+    if (target.repository.kind !== 'remote')
+      return this.meta.tags.list(target.repository.key, target.image, {});
+    try {
+      return (await this.pull.tags(target)) ?? [];
+    } catch (error) {
+      if (options.skipFailures) return [];
+      throw error;
+    }
   }
 
   private async holdsAnything(targets: ResolvedName[]): Promise<boolean> {

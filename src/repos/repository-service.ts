@@ -9,19 +9,26 @@ import { checkVirtualSettings, membersOf, repositoriesBehind } from './virtual-s
 
 /**
  * The default pipeline, created at first start (when the instance has no repositories at all),
- * locals in pipeline order, then the virtual repositories over them: `docker`, where clients
- * push (into development) and pull from every stage, and `docker-prod`, production only.
+ * locals in pipeline order, a cache of Docker Hub, then the virtual repositories over them:
+ * `docker`, where clients push (into development) and pull from every stage and Docker Hub,
+ * and `docker-prod`, production only.
  */
 export const DEFAULT_REPOSITORIES: readonly NewRepository[] = [
   { key: 'docker-dev-local', kind: 'local', description: 'Development: CI pushes here' },
   { key: 'docker-staging-local', kind: 'local', description: 'Staging: images promoted from development' },
   { key: 'docker-prod-local', kind: 'local', description: 'Production: images promoted from staging' },
   {
+    key: 'docker-hub-remote',
+    kind: 'remote',
+    description: 'Docker Hub, cached',
+    settings: { url: 'https://registry-1.docker.io', pathPrefix: 'library/' },
+  },
+  {
     key: 'docker',
     kind: 'virtual',
-    description: 'Every stage at one address; pushes land in development',
+    description: 'Every stage and Docker Hub at one address; pushes land in development',
     settings: {
-      members: ['docker-dev-local', 'docker-staging-local', 'docker-prod-local'],
+      members: ['docker-dev-local', 'docker-staging-local', 'docker-prod-local', 'docker-hub-remote'],
       deploymentRepository: 'docker-dev-local',
     },
   },

@@ -49,16 +49,23 @@ describe('repositories API and CLI', () => {
       [
         ['docker', 'virtual'],
         ['docker-dev-local', 'local'],
+        ['docker-hub-remote', 'remote'],
         ['docker-prod', 'virtual'],
         ['docker-prod-local', 'local'],
         ['docker-staging-local', 'local'],
       ],
     );
     assert.deepEqual(repos[0]?.settings, {
-      members: ['docker-dev-local', 'docker-staging-local', 'docker-prod-local'],
+      members: ['docker-dev-local', 'docker-staging-local', 'docker-prod-local', 'docker-hub-remote'],
       deploymentRepository: 'docker-dev-local',
     });
-    assert.deepEqual(repos[2]?.settings, { members: ['docker-prod-local'] });
+    assert.deepEqual(repos[2]?.settings, {
+      url: 'https://registry-1.docker.io',
+      pathPrefix: 'library/',
+      ttlSeconds: 300,
+      offline: false,
+    });
+    assert.deepEqual(repos[3]?.settings, { members: ['docker-prod-local'] });
   });
 
   it('creates, reads and deletes a repository, and the registry serves it in between', async () => {

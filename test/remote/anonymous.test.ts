@@ -82,11 +82,11 @@ describe('upstream client, anonymous upstream', () => {
     assert.equal(tags?.length, TAGS.length + 1);
   });
 
-  test('pathPrefix is prepended to image names', async () => {
+  test('pathPrefix is prepended to one-component names only, as Docker Hub does with library/', async () => {
     const hub = new UpstreamClient({ url: registry.url, pathPrefix: 'library/' });
     assert.ok(await hub.getManifest('alpine', '3.20'));
     assert.deepEqual(await hub.listTags('alpine'), ['3.20']);
-    assert.equal(await hub.getManifest('team/app', '1.0'), undefined);
+    assert.ok(await hub.getManifest('team/app', '1.0'), 'team/app is not library/team/app');
   });
 
   test('an aborted signal rejects with its reason, not an UpstreamError', async () => {

@@ -2,7 +2,7 @@
 export interface RemoteSettings {
   /** Base URL of the upstream registry, e.g. https://registry-1.docker.io. */
   url: string;
-  /** Prepended to image names upstream, e.g. `library/` for Docker Hub's official images. */
+  /** Prepended upstream to one-component image names: `library/` for Docker Hub's official images. */
   pathPrefix?: string;
   username?: string;
   password?: string;

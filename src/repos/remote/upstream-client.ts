@@ -21,7 +21,7 @@ export { UpstreamError, type UpstreamErrorKind } from './upstream-error.ts';
 export interface UpstreamOptions {
   /** e.g. https://registry-1.docker.io or http://127.0.0.1:5000; no user info (use `credentials`). */
   url: string;
-  /** Prepended to every image name, e.g. `library/` for Docker Hub's bare names. */
+  /** Prepended to one-component image names, e.g. `library/` for Docker Hub's official images. */
   pathPrefix?: string;
   credentials?: Credentials;
   /** Connect + response headers (and whole body for manifests and tags); default 15 s. */
@@ -164,7 +164,9 @@ export class UpstreamClient implements Upstream {
 
   /** Checked here too: a name or reference with `..` or `/` must never become another upstream path. */
   #name(image: string): string {
-    return checkName(this.#prefix + image);
+    // Like Docker's own rule for Docker Hub: only one-component names get the prefix
+    // (`alpine` is `library/alpine`, `bitnami/redis` stays as it is).
+    return checkName(image.includes('/') ? image : this.#prefix + image);
   }
 
   #url(name: string, path: string): URL {
