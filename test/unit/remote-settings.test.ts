@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkRemoteSettings, maskSettings } from '../../src/repos/remote/remote-settings.ts';
+
+describe('remote repository settings', () => {
+  it('normalises good settings and fills the defaults', () => {
+    const { settings, problems } = checkRemoteSettings({
+      url: 'https://registry-1.docker.io/',
+      pathPrefix: 'library/',
+    });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(settings, {
+      url: 'https://registry-1.docker.io',
+      ttlSeconds: 300,
+      offline: false,
+      pathPrefix: 'library/',
+    });
+  });
+
+  it('names every problem', () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{}, /settings.url must be the upstream registry URL/],
+      [{ url: 'ftp://x' }, /must be http or https, not ftp:/],
+      [{ url: 'https://u:p@x' }, /not in the URL/],
+      [{ url: 'https://x', username: 'u' }, /username and settings.password go together/],
+      [{ url: 'https://x', ttlSeconds: -1 }, /ttlSeconds must be a whole number/],
+      [{ url: 'https://x', ttlSeconds: '60' }, /ttlSeconds must be a whole number/],
+      [{ url: 'https://x', offline: 'yes' }, /offline must be true or false/],
+    ];
+    for (const [raw, message] of cases) {
+      const { problems } = checkRemoteSettings(raw);
+      assert.ok(
+        problems.some((p) => message.test(p)),
+        `${JSON.stringify(raw)}: ${problems.join('; ')}`,
+      );
+    }
+  });
+
+  it('never shows the password', () => {
+    assert.deepEqual(maskSettings({ url: 'x', username: 'u', password: 'secret' }), {
+      url: 'x',
+      username: 'u',
+      password: '********',
+    });
+    assert.deepEqual(maskSettings({ url: 'x' }), { url: 'x' });
+  });
+});
