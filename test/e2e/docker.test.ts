@@ -181,4 +181,28 @@ describe(`docker engine against ${E2E_TARGET}`, { skip: unavailableReason() }, (
       assert.equal(out.trim(), fx?.record('debian-minbase').debianVersion);
     }),
   );
+
+  it(
+    'pushes through the virtual repository docker into development and pulls back by bare name',
+    { timeout: 300_000, skip: E2E_TARGET === 'reference' ? 'virtual repositories are Gantry-only' : false },
+    step(async () => {
+      const source = at(`docker-staging-local/e2e/docker-pushed@${pushedDigest}`);
+      await docker(['tag', source, at('docker/e2e/through-virtual:1')]);
+      const out = await docker(['push', at('docker/e2e/through-virtual:1')]);
+      assert.match(out, /digest: sha256:/);
+      const landed = await skopeoInspectRaw(`docker://${at('docker-dev-local/e2e/through-virtual:1')}`);
+      assert.equal(landed.digest, pushedDigest, 'the deployment repository holds the pushed image');
+      await docker(['rmi', at('docker/e2e/through-virtual:1')]);
+      await docker(['pull', at('e2e/through-virtual:1')]);
+      const digests = await docker([
+        'image',
+        'inspect',
+        '--format',
+        '{{json .RepoDigests}}',
+        at('e2e/through-virtual:1'),
+      ]);
+      const pulledAs = (JSON.parse(digests) as string[]).find((d) => d.includes('/e2e/through-virtual@'));
+      assert.equal(pulledAs, at(`e2e/through-virtual@${pushedDigest}`));
+    }),
+  );
 });
