@@ -20,6 +20,7 @@ import { blobPushChunked, blobPushMonolithic } from './scenarios/blob-push.ts';
 import { blobPushSmall } from './scenarios/blob-push-small.ts';
 import { catalog } from './scenarios/catalog.ts';
 import { manifestRead } from './scenarios/manifest-read.ts';
+import { remote } from './scenarios/remote.ts';
 import { tagsList } from './scenarios/tags-list.ts';
 
 const SCENARIOS: Scenario[] = [
@@ -31,6 +32,7 @@ const SCENARIOS: Scenario[] = [
   manifestRead,
   tagsList,
   catalog,
+  remote,
 ];
 
 const RESULTS_DIR = join(import.meta.dirname, 'results');

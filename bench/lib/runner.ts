@@ -67,35 +67,65 @@ export async function runScenario(
 ): Promise<RowResult[]> {
   const startedAt = performance.now();
   const failed = new Map<string, string>();
-  const prepared = await prepareAll(scenario, inTurn(targets, turn), options, failed);
   const samples = new Map<string, Record<string, Sample>[]>(targets.map((t) => [t.label, []]));
-  for (let rep = 0; rep < scenario.reps(options); rep++) {
-    for (const target of inTurn(targets, turn + rep)) {
-      const ready = prepared.get(target.label);
-      if (!ready || failed.has(target.label)) continue;
-      try {
-        const got = await ready.measure(rep);
-        samples.get(target.label)!.push(got);
-        log(`[${scenario.name}] rep ${rep + 1} ${target.label}: ${summarize(got)}`);
-      } catch (error) {
-        failed.set(target.label, errorText(error));
-        log(`[${scenario.name}] ${target.label} failed: ${errorText(error)}`);
+  const prepared = new Map<string, Prepared>();
+  try {
+    for (const [label, ready] of await prepareAll(scenario, inTurn(targets, turn), options, failed))
+      prepared.set(label, ready);
+    for (let rep = 0; rep < scenario.reps(options); rep++) {
+      for (const target of inTurn(targets, turn + rep)) {
+        const ready = prepared.get(target.label);
+        if (!ready || failed.has(target.label)) continue;
+        try {
+          const got = await ready.measure(rep);
+          samples.get(target.label)!.push(got);
+          log(`[${scenario.name}] rep ${rep + 1} ${target.label}: ${summarize(got)}`);
+        } catch (error) {
+          failed.set(target.label, errorText(error));
+          log(`[${scenario.name}] ${target.label} failed: ${errorText(error)}`);
+        }
       }
     }
+  } finally {
+    await cleanUp(scenario, prepared);
   }
   const load = await machineLoad();
   const took = ((performance.now() - startedAt) / 1000).toFixed(1);
   log(
     `[${scenario.name}] done in ${took} s; load average ${load.loadAvg1}, CPU wait ${load.cpuWaitPct10s}% (10 s)`,
   );
+  const cell = (key: string, label: string) => aggregate(key, samples.get(label)!, failed.get(label));
   return scenario.rows(options).map((row) => ({
     ...row,
     scenario: scenario.name,
     load,
-    cells: Object.fromEntries(
-      targets.map((t) => [t.label, aggregate(row.key, samples.get(t.label)!, failed.get(t.label))]),
-    ),
+    cells: row.judgedSideOnly
+      ? judgedSideCells(row.judgedSideOnly, targets, cell)
+      : Object.fromEntries(targets.map((t) => [t.label, cell(row.key, t.label)])),
   }));
+}
+
+/** Both cells from the second (judged) target's samples: `first` in the first column, `second` in the second. */
+function judgedSideCells(
+  keys: { first: string; second: string },
+  targets: Target[],
+  cell: (key: string, label: string) => Cell,
+): Record<string, Cell> {
+  const [first, judged] = targets;
+  if (!first || !judged) return {};
+  return { [first.label]: cell(keys.first, judged.label), [judged.label]: cell(keys.second, judged.label) };
+}
+
+/** Runs every `close`, then `teardown`; a failing clean-up is logged, not thrown. */
+async function cleanUp(scenario: Scenario, prepared: Map<string, Prepared>): Promise<void> {
+  for (const [label, ready] of prepared) {
+    await ready.close?.().catch((error: unknown) => {
+      log(`[${scenario.name}] ${label} clean-up failed: ${errorText(error)}`);
+    });
+  }
+  await scenario.teardown?.().catch((error: unknown) => {
+    log(`[${scenario.name}] teardown failed: ${errorText(error)}`);
+  });
 }
 
 function summarize(got: Record<string, Sample>): string {

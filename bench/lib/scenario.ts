@@ -14,6 +14,11 @@ export interface RowSpec {
   higherIsBetter: boolean;
   /** What one op is in the CPU-per-op column, e.g. 'push' or 'request'. */
   op: string;
+  /**
+   * A row about the judged (second) side alone: both cells come from its samples, the first
+   * column from sample key `first`, the second from `second`, so the ratio compares the two.
+   */
+  judgedSideOnly?: { first: string; second: string };
 }
 
 /** One repetition's measurement of one row on one target. */
@@ -29,6 +34,8 @@ export interface Sample {
 /** A scenario after its untimed setup on one target: call `measure` once per repetition. */
 export interface Prepared {
   measure(rep: number): Promise<Record<string, Sample>>;
+  /** Stops whatever `prepare` started for this target (called once, after the repetitions). */
+  close?(): Promise<void>;
 }
 
 export interface Scenario {
@@ -37,6 +44,8 @@ export interface Scenario {
   rows(options: BenchOptions): RowSpec[];
   reps(options: BenchOptions): number;
   prepare(target: Target, options: BenchOptions): Promise<Prepared>;
+  /** Stops what the scenario shares between targets (called once, after every `close`). */
+  teardown?(): Promise<void>;
 }
 
 /** Wall time and the server's CPU time around `fn`. */

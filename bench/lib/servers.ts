@@ -11,9 +11,12 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** Starts CNCF distribution 2.8 (`docker-registry` from Debian) on a free loopback port. */
-export async function startReference(): Promise<Server> {
-  const reference = await startReferenceRegistry({ logLevel: 'error' });
+/**
+ * Starts CNCF distribution 2.8 (`docker-registry` from Debian) on a free loopback port; with
+ * `proxyRemoteUrl` it is a pull-through cache of that registry (`proxy.remoteurl`).
+ */
+export async function startReference(options: { proxyRemoteUrl?: string } = {}): Promise<Server> {
+  const reference = await startReferenceRegistry({ ...options, logLevel: 'error' });
   return { url: reference.url, pid: reference.pid, dataDir: reference.dataDir, stop: () => reference.stop() };
 }
 
