@@ -6,7 +6,7 @@ import { PassThrough, pipeline, type Readable, Transform } from 'node:stream';
  * this, late joiners wait until the blob is stored and read it from there; the first client
  * always streams live.
  */
-const REPLAY_LIMIT = 128 * 1024 * 1024;
+const REPLAY_LIMIT = 32 * 1024 * 1024;
 
 /** One upstream download of a blob, shared by every client that asks while it runs. */
 export class Transfer extends EventEmitter {
