@@ -1,4 +1,5 @@
 import type { Digest } from '../oci/digest.ts';
+import type { ParsedManifest } from '../oci/manifest.ts';
 
 export type RepositoryKind = 'local' | 'remote' | 'virtual';
 
@@ -22,6 +23,25 @@ export interface ManifestRecord {
   subject?: Digest;
   annotations?: Record<string, string>;
   createdAt: string;
+}
+
+/** The row for a manifest of `size` bytes with `digest`, as parsed, held by `repository/image` from now. */
+export function manifestRecord(
+  where: { repository: string; image: string },
+  manifest: { digest: Digest; size: number; parsed: ParsedManifest },
+): ManifestRecord {
+  const { parsed } = manifest;
+  return {
+    repository: where.repository,
+    image: where.image,
+    digest: manifest.digest,
+    mediaType: parsed.mediaType,
+    size: manifest.size,
+    createdAt: new Date().toISOString(),
+    ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}),
+    ...(parsed.subject ? { subject: parsed.subject.digest } : {}),
+    ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
+  };
 }
 
 export interface ManifestReference {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { type MetadataStore, MissingReferencesError } from '../meta/metadata-store.ts';
-import type { ManifestRecord, Page, RepositoryRecord } from '../meta/records.ts';
+import { type ManifestRecord, manifestRecord, type Page, type RepositoryRecord } from '../meta/records.ts';
 import { clip, type Digest, digestAlgorithm, digestOf, parseDigest } from '../oci/digest.ts';
 import { OciError } from '../oci/errors.ts';
 import { parseManifest } from '../oci/manifest.ts';
@@ -66,17 +66,10 @@ export class ManifestService {
     }
     const parsed = parseManifest(input.bytes, input.contentType);
     await this.blobs.put(digest, Readable.from([input.bytes]), { size: input.bytes.length });
-    const record: ManifestRecord = {
-      repository: name.repository.key,
-      image: name.image,
-      digest,
-      mediaType: parsed.mediaType,
-      size: input.bytes.length,
-      createdAt: new Date().toISOString(),
-      ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}),
-      ...(parsed.subject ? { subject: parsed.subject.digest } : {}),
-      ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
-    };
+    const record = manifestRecord(
+      { repository: name.repository.key, image: name.image },
+      { digest, size: input.bytes.length, parsed },
+    );
     try {
       await this.meta.manifests.put({
         record,

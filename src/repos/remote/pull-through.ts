@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Logger } from '../../config/logger.ts';
 import type { MetadataStore } from '../../meta/metadata-store.ts';
-import type { ManifestRecord, RepositoryRecord } from '../../meta/records.ts';
+import { type ManifestRecord, manifestRecord, type RepositoryRecord } from '../../meta/records.ts';
 import type { Digest } from '../../oci/digest.ts';
 import { OciError } from '../../oci/errors.ts';
 import { parseManifest } from '../../oci/manifest.ts';
@@ -142,17 +142,10 @@ export class PullThrough {
   async #store(target: ResolvedName, fetched: UpstreamManifest, tag?: string): Promise<ManifestRecord> {
     const parsed = parseManifest(fetched.bytes, fetched.mediaType);
     await this.blobs.put(fetched.digest, Readable.from([fetched.bytes]), { size: fetched.bytes.length });
-    const record: ManifestRecord = {
-      repository: target.repository.key,
-      image: target.image,
-      digest: fetched.digest,
-      mediaType: parsed.mediaType,
-      size: fetched.bytes.length,
-      createdAt: new Date().toISOString(),
-      ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}),
-      ...(parsed.subject ? { subject: parsed.subject.digest } : {}),
-      ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
-    };
+    const record = manifestRecord(
+      { repository: target.repository.key, image: target.image },
+      { digest: fetched.digest, size: fetched.bytes.length, parsed },
+    );
     await this.meta.manifests.put({
       record,
       references: [],
