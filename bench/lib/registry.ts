@@ -123,6 +123,21 @@ export interface SmallImage {
   manifestDigest: string;
 }
 
+/** The bytes of an OCI image manifest over a config and gzipped tar layers. */
+export function ociManifest(
+  config: { digest: string; size: number },
+  layers: { digest: string; size: number }[],
+): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...l })),
+    }),
+  );
+}
+
 /** A real (tiny) image: one gzipped tar layer holding one file, its config and an OCI manifest. */
 export async function makeSmallImage(label: string): Promise<SmallImage> {
   const tar = await tarOf('bench.txt', `gantry bench ${label}\n`);
@@ -137,24 +152,9 @@ export async function makeSmallImage(label: string): Promise<SmallImage> {
     }),
   );
   const config = { body: configBody, digest: sha256(configBody) };
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: config.digest,
-        size: configBody.length,
-      },
-      layers: [
-        {
-          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-          digest: layer.digest,
-          size: layerBody.length,
-        },
-      ],
-    }),
-  );
+  const manifest = ociManifest({ digest: config.digest, size: configBody.length }, [
+    { digest: layer.digest, size: layerBody.length },
+  ]);
   return { config, layer, manifest, manifestDigest: sha256(manifest) };
 }
 

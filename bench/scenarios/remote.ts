@@ -1,6 +1,6 @@
 import { type GeneratedBlob, generateBlob, sha256 } from '../lib/blobgen.ts';
 import { call, expectStatus, header, keepAliveAgent, type Target } from '../lib/client.ts';
-import { MANIFEST_ACCEPT, OCI_MANIFEST, pushMonolithic, pushSmall, putManifest } from '../lib/registry.ts';
+import { MANIFEST_ACCEPT, ociManifest, pushMonolithic, pushSmall, putManifest } from '../lib/registry.ts';
 import { type BenchOptions, imageName, measured, type Sample, type Scenario } from '../lib/scenario.ts';
 import { startReference } from '../lib/servers.ts';
 import { MiB, mbPerSecond } from '../lib/stats.ts';
@@ -43,21 +43,9 @@ function makeImage(rep: number, options: BenchOptions): UpstreamImage {
     }),
   );
   const config = { body: configBody, digest: sha256(configBody) };
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: config.digest,
-        size: configBody.length,
-      },
-      layers: layers.map((l) => ({
-        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-        digest: l.digest,
-        size: l.size,
-      })),
-    }),
+  const manifest = ociManifest(
+    { digest: config.digest, size: configBody.length },
+    layers.map((l) => ({ digest: l.digest, size: l.size })),
   );
   const bytes = manifest.length + configBody.length + layers.reduce((sum, l) => sum + l.size, 0);
   return { name: `bench/remote-${rep}`, config, layers, manifest, manifestDigest: sha256(manifest), bytes };
