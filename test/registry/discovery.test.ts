@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
   type Descriptor,
   descriptorOf,
@@ -18,16 +18,15 @@ import {
   type TestManifest,
   uniqueName,
 } from '../support/http.ts';
-import { startTarget, type Target } from './target.ts';
+import { type Target, useTarget } from './target.ts';
 
 let target: Target;
 let client: RegistryClient;
 
-before(async () => {
-  target = await startTarget();
-  client = target.client;
+useTarget(async (t) => {
+  target = t;
+  client = t.client;
 });
-after(() => target.stop());
 
 /** Follows `Link: rel="next"` from `first`, returning every page's items under `key`. */
 async function collectPages(first: string, key: 'tags' | 'repositories', pageSize?: number) {

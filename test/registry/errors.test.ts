@@ -20,7 +20,7 @@ import {
   type TestBlob,
   uniqueName,
 } from '../support/http.ts';
-import { needsOwnProcess, startTarget, type Target } from './target.ts';
+import { needsOwnProcess, startTarget, type Target, useTarget } from './target.ts';
 
 let target: Target;
 let client: RegistryClient;
@@ -28,14 +28,13 @@ let client: RegistryClient;
 let name: string;
 let layer: TestBlob;
 
-before(async () => {
-  target = await startTarget();
-  client = target.client;
+useTarget(async (t) => {
+  target = t;
+  client = t.client;
   const image = await client.pushImage(uniqueName('errors'), 'v1');
   name = image.name;
   layer = image.layers[0]!;
 });
-after(() => target.stop());
 
 const upper = (digest: string) => `sha256:${digest.slice(7).toUpperCase()}`;
 

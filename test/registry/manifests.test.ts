@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   ACCEPT_ALL_MANIFESTS,
   descriptorOf,
@@ -17,16 +17,13 @@ import {
   type Reply,
   uniqueName,
 } from '../support/http.ts';
-import { startTarget, type Target } from './target.ts';
+import { useTarget } from './target.ts';
 
-let target: Target;
 let client: RegistryClient;
 
-before(async () => {
-  target = await startTarget();
-  client = target.client;
+useTarget(async (t) => {
+  client = t.client;
 });
-after(() => target.stop());
 
 /** A name holding one config and one layer, and a manifest over them that is not pushed yet. */
 async function prepared(prefix: string) {

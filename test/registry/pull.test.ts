@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   ACCEPT_ALL_MANIFESTS,
   digestOf,
@@ -13,19 +13,16 @@ import {
   type Reply,
   uniqueName,
 } from '../support/http.ts';
-import { startTarget, type Target } from './target.ts';
+import { useTarget } from './target.ts';
 
-let target: Target;
 let client: RegistryClient;
 let image: PushedImage;
 const SIZE = 100_000;
 
-before(async () => {
-  target = await startTarget();
-  client = target.client;
+useTarget(async (t) => {
+  client = t.client;
   image = await client.pushImage(uniqueName('pull'), 'v1', { layerSizes: [SIZE] });
 });
-after(() => target.stop());
 
 const layer = () => image.layers[0]!;
 const blobPath = () => `/v2/${image.name}/blobs/${layer().digest}`;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   digestOf,
   expectBytes,
@@ -13,16 +13,15 @@ import {
   type TestBlob,
   uniqueName,
 } from '../support/http.ts';
-import { startTarget, type Target } from './target.ts';
+import { type Target, useTarget } from './target.ts';
 
 let target: Target;
 let client: RegistryClient;
 
-before(async () => {
-  target = await startTarget();
-  client = target.client;
+useTarget(async (t) => {
+  target = t;
+  client = t.client;
 });
-after(() => target.stop());
 
 /**
  * The spec lets a registry answer with its canonical digest, which "MAY differ from the provided

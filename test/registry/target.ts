@@ -3,6 +3,7 @@
  * set, an already running registry (e.g. the reference registry, to compare behaviour). Tests
  * that must control the process (restarts, crashes, start-up environment) skip in that mode.
  */
+import { after, before } from 'node:test';
 import { type RunningGantry, startGantry } from '../support/gantry.ts';
 import { RegistryClient } from '../support/http.ts';
 
@@ -25,4 +26,17 @@ export async function startTarget(options: { env?: Record<string, string> } = {}
   }
   const gantry = await startGantry(options.env ? { env: options.env } : {});
   return { url: gantry.url, client: new RegistryClient(gantry.url), gantry, stop: () => gantry.stop() };
+}
+
+/**
+ * Starts the registry under test before the file's tests and stops it after them. `ready` gets
+ * the running target first, for the file's own setup (pushing the images its tests share).
+ */
+export function useTarget(ready: (target: Target) => Promise<void> | void): void {
+  let target: Target | undefined;
+  before(async () => {
+    target = await startTarget();
+    await ready(target);
+  });
+  after(() => target?.stop());
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   digestOf,
   expectBytes,
@@ -14,16 +14,15 @@ import {
   socketExchange,
   uniqueName,
 } from '../support/http.ts';
-import { startTarget, type Target } from './target.ts';
+import { type Target, useTarget } from './target.ts';
 
 let target: Target;
 let client: RegistryClient;
 
-before(async () => {
-  target = await startTarget();
-  client = target.client;
+useTarget(async (t) => {
+  target = t;
+  client = t.client;
 });
-after(() => target.stop());
 
 function patch(location: string, body: Buffer, headers: Record<string, string> = {}): Promise<Reply> {
   return client.request('PATCH', client.uploadUrl(location), {
