@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import Fastify, { LogController } from 'fastify';
+import { managementApi } from './api/management-api.ts';
 import { sendProblem } from './api/problem-reply.ts';
-import { repositoriesApi } from './api/repositories-api.ts';
+import { openAccess } from './auth/open-access.ts';
 import type { Config } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
 import { SqliteMetadataStore } from './meta/sqlite/sqlite-metadata-store.ts';
@@ -35,7 +36,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await repos.init();
   const pull = new PullThrough(meta, blobs, log);
   const addressing = new Addressing({ hosts: config.repositoryHosts, ports: config.repositoryPorts });
+  const access = await openAccess(config, meta, repos, log);
   const registry = {
+    auth: access.registry,
     repos,
     addressing,
     blobs: new BlobService(meta, blobs, repos, pull),
@@ -50,6 +53,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     forceCloseConnections: 'idle',
     keepAliveTimeout: 65_000,
     requestTimeout: 0,
+    trustProxy: config.trustProxy,
     routerOptions: { maxParamLength: 4096 },
     clientErrorHandler: rejectMalformedRequest,
   });
@@ -57,7 +61,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await app.register(
     async (scope) => {
       scope.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, log));
-      await repositoriesApi(scope, repos);
+      await managementApi(scope, { repos, access: access.api });
     },
     { prefix: '/api/v1' },
   );
@@ -74,6 +78,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     url,
     async close() {
       janitor.stop();
+      await access.registry.audit.flush();
       await Promise.all(extra.map((server) => new Promise((done) => server.close(done))));
       await app.close();
       await meta.close();

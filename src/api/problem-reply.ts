@@ -20,6 +20,7 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
       );
     }
   }
+  if (problem.headers) reply.headers(problem.headers);
   reply
     .code(problem.status)
     .header('Content-Type', 'application/problem+json')

@@ -1,16 +1,35 @@
 import type { FastifyInstance } from 'fastify';
+import type { ApiAccess } from '../auth/open-access.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import { maskSettings } from '../repos/remote/remote-settings.ts';
 import type { NewRepository, RepositoryService } from '../repos/repository-service.ts';
+import { auditChange, requireAction } from './api-auth.ts';
 import { badRequest, notFound } from './problem.ts';
 
-/** `/api/v1/repositories`: list, read, create, update and delete repositories. */
-export async function repositoriesApi(app: FastifyInstance, repos: RepositoryService): Promise<void> {
-  app.get('/repositories', async () => ({ repositories: repos.list().map(view) }));
+/**
+ * `/api/v1/repositories`: list and read what the caller may read something in; create, update
+ * and delete with `manage` on the key (administrators, or a permission target whose patterns
+ * cover the key).
+ */
+export async function repositoriesApi(
+  app: FastifyInstance,
+  repos: RepositoryService,
+  access: ApiAccess,
+): Promise<void> {
+  const visible = (p: Parameters<typeof access.identity.policy.readsSomethingIn>[0], key: string) =>
+    access.identity.policy.readsSomethingIn(p, key);
+
+  app.get('/repositories', async (request) => ({
+    repositories: repos
+      .list()
+      .filter((r) => visible(request.principal, r.key))
+      .map(view),
+  }));
 
   app.get<{ Params: { key: string } }>('/repositories/:key', async (request) => {
     const found = repos.get(request.params.key);
-    if (!found) throw notFound(`repository ${request.params.key} does not exist`);
+    if (!found || !visible(request.principal, found.key))
+      throw notFound(`repository ${request.params.key} does not exist`);
     return view(found);
   });
 
@@ -23,7 +42,14 @@ export async function repositoriesApi(app: FastifyInstance, repos: RepositorySer
     if (input.settings !== undefined && (typeof input.settings !== 'object' || input.settings === null)) {
       throw badRequest('settings must be an object');
     }
+    if (typeof input.key === 'string') requireAction(request, access, 'manage', input.key);
     const created = await repos.create(input as unknown as NewRepository);
+    auditChange(request, access, {
+      action: 'repository.create',
+      repository: created.key,
+      target: created.key,
+      detail: { kind: created.kind },
+    });
     reply.code(201).header('Location', `/api/v1/repositories/${created.key}`);
     return view(created);
   });
@@ -36,15 +62,28 @@ export async function repositoriesApi(app: FastifyInstance, repos: RepositorySer
     if (input.settings !== undefined && (typeof input.settings !== 'object' || input.settings === null)) {
       throw badRequest('settings must be an object');
     }
+    requireAction(request, access, 'manage', request.params.key);
     const updated = await repos.update(request.params.key, {
       ...(input.description === undefined ? {} : { description: input.description as string }),
       ...(input.settings === undefined ? {} : { settings: input.settings as Record<string, unknown> }),
+    });
+    auditChange(request, access, {
+      action: 'repository.update',
+      repository: updated.key,
+      target: updated.key,
+      detail: { fields: Object.keys(input) },
     });
     return view(updated);
   });
 
   app.delete<{ Params: { key: string } }>('/repositories/:key', async (request, reply) => {
+    requireAction(request, access, 'manage', request.params.key);
     await repos.delete(request.params.key);
+    auditChange(request, access, {
+      action: 'repository.delete',
+      repository: request.params.key,
+      target: request.params.key,
+    });
     reply.code(204).send();
   });
 }

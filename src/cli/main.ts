@@ -1,15 +1,24 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config.ts';
-import { createLogger } from '../config/logger.ts';
 import { Addressing } from '../repos/addressing.ts';
-import { startServer } from '../server.ts';
 import { CliError } from './api-client.ts';
+import { registerAuditCommands } from './audit-commands.ts';
+import { registerGroupCommands } from './group-commands.ts';
 import { nginxConfig } from './nginx-config.ts';
+import { registerPermissionCommands } from './permission-commands.ts';
 import { registerRepoCommands } from './repo-commands.ts';
+import { registerTokenCommands } from './token-commands.ts';
+import { registerUserCommands } from './user-commands.ts';
 
 const program = new Command('gantry')
   .description('Gantry: build an image once, promote the same digest through quality gates')
   .option('--server <url>', 'Gantry to talk to (GANTRY_URL, default http://127.0.0.1:5000)')
+  .option('--user <name>', 'sign in as this user (GANTRY_USER)')
+  .option('--password <password>', 'with this password (GANTRY_PASSWORD; the variable keeps it out of ps)')
+  .option('--token <token>', 'or with this API token instead (GANTRY_TOKEN)')
+  // Global options go before the command: `user create --password` is the new user's password.
+  .enablePositionalOptions()
+  .addHelpText('after', '\nGlobal options go before the command: gantry --user admin user list')
   .showHelpAfterError();
 
 program
@@ -32,6 +41,11 @@ program
         defaultRepository: options.defaultRepository,
       },
     });
+    // Loaded here, not at the top: the client commands start faster without the server's modules.
+    const [{ createLogger }, { startServer }] = await Promise.all([
+      import('../config/logger.ts'),
+      import('../server.ts'),
+    ]);
     const log = createLogger(config.logLevel);
     const server = await startServer(config, log);
     const stop = async (signal: string) => {
@@ -83,6 +97,11 @@ program
   });
 
 registerRepoCommands(program);
+registerUserCommands(program);
+registerGroupCommands(program);
+registerPermissionCommands(program);
+registerTokenCommands(program);
+registerAuditCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { ApiClient, serverUrl } from './api-client.ts';
+import { clientFor } from './api-client.ts';
+import { print } from './output.ts';
 
 interface RepositoryView {
   key: string;
@@ -10,7 +11,7 @@ interface RepositoryView {
 
 export function registerRepoCommands(program: Command): void {
   const repo = program.command('repo').description('manage repositories');
-  const client = (cmd: Command) => new ApiClient(serverUrl(cmd.optsWithGlobals().server));
+  const client = clientFor;
 
   repo
     .command('list')
@@ -85,8 +86,4 @@ function virtualSettings(options: RepoOptions): Record<string, unknown> {
     ...(options.members === undefined ? {} : { members: options.members.split(',').filter((m) => m !== '') }),
     ...(options.deployTo === undefined ? {} : { deploymentRepository: options.deployTo }),
   };
-}
-
-function print(line: string): void {
-  process.stdout.write(`${line}\n`);
 }

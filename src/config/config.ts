@@ -28,6 +28,25 @@ export const ConfigSchema = z
     repositoryHosts: mapping('host name', z.string().regex(/^[a-z0-9.-]+$/i, 'must be a host name')),
     /** Port method: extra ports Gantry listens on, each addressing one repository. */
     repositoryPorts: mapping('port', z.string().regex(/^\d{1,5}$/, 'must be a port number')),
+    /** Password of `admin` when the instance is created; random (printed once) when empty. */
+    adminPassword: z.string().optional(),
+    /** `service` of the Docker token challenge and audience of registry tokens; the same on every node. */
+    authService: z.string().min(1).default('gantry'),
+    /** Base URL clients reach Gantry at (the token realm); taken from each request's Host when empty. */
+    publicUrl: z.string().url().optional(),
+    /** Believe X-Forwarded-For/-Proto/-Host from the proxy in front (client addresses, token realm). */
+    trustProxy: z
+      .preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean())
+      .default(false),
+    /** Lifetime of registry tokens. */
+    tokenTtlSeconds: z.coerce.number().int().min(30).max(86_400).default(300),
+    /** Lifetime of refresh tokens (what `docker login` keeps). */
+    refreshTokenTtlHours: z.coerce.number().int().min(1).default(720),
+    /** Failed logins per user name within loginWindowSeconds before further attempts wait. */
+    loginMaxFailures: z.coerce.number().int().min(1).default(5),
+    /** Failed logins per client address within loginWindowSeconds before further attempts wait. */
+    loginMaxFailuresPerAddress: z.coerce.number().int().min(1).default(20),
+    loginWindowSeconds: z.coerce.number().int().min(1).default(300),
   })
   .strict();
 
@@ -44,7 +63,19 @@ const ENV_NAMES: Record<keyof Config, string> = {
   manifestCacheBytes: 'GANTRY_MANIFEST_CACHE_BYTES',
   repositoryHosts: 'GANTRY_REPOSITORY_HOSTS',
   repositoryPorts: 'GANTRY_REPOSITORY_PORTS',
+  adminPassword: 'GANTRY_ADMIN_PASSWORD',
+  authService: 'GANTRY_AUTH_SERVICE',
+  publicUrl: 'GANTRY_PUBLIC_URL',
+  trustProxy: 'GANTRY_TRUST_PROXY',
+  tokenTtlSeconds: 'GANTRY_TOKEN_TTL_SECONDS',
+  refreshTokenTtlHours: 'GANTRY_REFRESH_TOKEN_TTL_HOURS',
+  loginMaxFailures: 'GANTRY_LOGIN_MAX_FAILURES',
+  loginMaxFailuresPerAddress: 'GANTRY_LOGIN_MAX_FAILURES_PER_ADDRESS',
+  loginWindowSeconds: 'GANTRY_LOGIN_WINDOW_SECONDS',
 };
+
+/** Values never repeated in error messages. */
+const SECRET_KEYS: ReadonlySet<string> = new Set(['adminPassword']);
 
 /**
  * A `key -> repository` map, from YAML as a mapping or from the environment as
@@ -121,6 +152,7 @@ function describeSource(
 ): string {
   const k = key as keyof Config;
   if (flags[k] !== undefined) return ` (from --${kebab(key)})`;
+  if (env[k] !== undefined && SECRET_KEYS.has(k)) return ` (from ${ENV_NAMES[k]})`;
   if (env[k] !== undefined) return ` (from ${ENV_NAMES[k]}=${JSON.stringify(env[k])})`;
   if (file[k] !== undefined) return ` (from ${path})`;
   return '';

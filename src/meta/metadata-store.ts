@@ -1,5 +1,13 @@
 import type { Digest } from '../oci/digest.ts';
 import type {
+  ApiTokenMeta,
+  AuditMeta,
+  GroupMeta,
+  PermissionTargetMeta,
+  SigningKeyMeta,
+  UserMeta,
+} from './identity-store.ts';
+import type {
   ManifestRecord,
   ManifestReference,
   Page,
@@ -27,6 +35,12 @@ export interface MetadataStore {
   readonly manifests: ManifestMeta;
   readonly tags: TagMeta;
   readonly uploads: UploadMeta;
+  readonly users: UserMeta;
+  readonly groups: GroupMeta;
+  readonly permissions: PermissionTargetMeta;
+  readonly apiTokens: ApiTokenMeta;
+  readonly signingKeys: SigningKeyMeta;
+  readonly audit: AuditMeta;
   /** Applies pending migrations; safe to call on every start. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -7,6 +7,7 @@ import type { ColumnType, Generated } from 'kysely';
  * - Timestamps are ISO-8601 strings (`Date#toISOString()`), so they sort lexically in time order.
  * - JSON columns are text, parsed by the store: one representation on every dialect.
  * - Digests are stored as plain text; they are only ever written from validated `Digest` values.
+ * - Booleans are integers 0/1: one representation on every dialect.
  */
 export interface Database {
   repositories: RepositoriesTable;
@@ -16,6 +17,14 @@ export interface Database {
   tags: TagsTable;
   tag_events: TagEventsTable;
   uploads: UploadsTable;
+  users: UsersTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  permission_targets: PermissionTargetsTable;
+  permission_grants: PermissionGrantsTable;
+  api_tokens: ApiTokensTable;
+  signing_keys: SigningKeysTable;
+  audit_events: AuditEventsTable;
 }
 
 /**
@@ -95,4 +104,91 @@ export interface UploadsTable {
   repository: string;
   image: string;
   started_at: string;
+}
+
+export interface UsersTable {
+  name: string;
+  email: string;
+  password_hash: string | null;
+  /** 0 | 1 */
+  admin: number;
+  /** 0 | 1 */
+  disabled: number;
+  generation: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GroupsTable {
+  name: string;
+  description: string;
+  created_at: string;
+}
+
+export interface GroupMembersTable {
+  group_name: string;
+  user_name: string;
+}
+
+export interface PermissionTargetsTable {
+  name: string;
+  description: string;
+  /** JSON PatternSet. */
+  repositories: string;
+  /** JSON PatternSet. */
+  images: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * One principal's actions through one target. `principal` names a user or a group (by
+ * `principal_kind`), or is '' for the anonymous grant; the store checks users and groups exist,
+ * since one column cannot hold a foreign key to two tables.
+ */
+export interface PermissionGrantsTable {
+  target: string;
+  /** 'user' | 'group' | 'anonymous' */
+  principal_kind: string;
+  principal: string;
+  /** JSON array of actions, in ACTIONS order. */
+  actions: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  owner: string;
+  secret_hash: string;
+  /** JSON array of permission target names, or null. */
+  targets: string | null;
+  /** JSON array of actions, or null. */
+  actions: string | null;
+  expires_at: string | null;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: string;
+  retired_at: string | null;
+}
+
+export interface AuditEventsTable {
+  /** Insertion order; queries page newest first by this (as tag_events). */
+  id: Generated<number | string>;
+  at: string;
+  actor: string;
+  action: string;
+  repository: string | null;
+  target: string;
+  /** 'success' | 'denied' | 'failure' */
+  outcome: string;
+  address: string | null;
+  /** JSON object, or null. */
+  detail: string | null;
 }

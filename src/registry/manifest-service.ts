@@ -57,25 +57,27 @@ export class ManifestService {
   async put(
     requested: ResolvedName,
     ref: Reference,
-    input: { bytes: Buffer; contentType: string | undefined; actor: string },
-  ): Promise<{ digest: Digest; subject?: Digest }> {
+    input: { bytes: Buffer; contentType: string | undefined; actor: string; mayMoveTag: boolean },
+  ): Promise<{ digest: Digest; subject?: Digest; previousDigest?: Digest }> {
     const name = this.repos.writeTarget(requested);
     const digest = digestOf(input.bytes, 'digest' in ref ? digestAlgorithm(ref.digest) : 'sha256');
     if ('digest' in ref && ref.digest !== digest) {
       throw new OciError('DIGEST_INVALID', `manifest hashes to ${digest}, not ${ref.digest} as the URL says`);
     }
     const parsed = parseManifest(input.bytes, input.contentType);
+    if ('tag' in ref && !input.mayMoveTag) await this.refuseTagMove(name, ref.tag, digest);
     await this.blobs.put(digest, Readable.from([input.bytes]), { size: input.bytes.length });
     const record = manifestRecord(
       { repository: name.repository.key, image: name.image },
       { digest, size: input.bytes.length, parsed },
     );
+    let previousDigest: Digest | undefined;
     try {
-      await this.meta.manifests.put({
+      ({ previousDigest } = await this.meta.manifests.put({
         record,
         references: parsed.references,
         ...('tag' in ref ? { tag: { name: ref.tag, actor: input.actor, cause: 'push' as const } } : {}),
-      });
+      }));
     } catch (e) {
       if (e instanceof MissingReferencesError) {
         const missing = e.missing.map((m) => m.digest);
@@ -88,7 +90,25 @@ export class ManifestService {
       throw e;
     }
     this.cache.set(digest, input.bytes);
-    return { digest, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
+    return {
+      digest,
+      ...(parsed.subject ? { subject: parsed.subject.digest } : {}),
+      ...(previousDigest ? { previousDigest } : {}),
+    };
+  }
+
+  /**
+   * DENIED when the tag exists and points elsewhere: the caller may push new tags but not move
+   * existing ones. Checked before the write; two pushes racing for a new tag both count as new.
+   */
+  private async refuseTagMove(name: ResolvedName, tag: string, digest: Digest): Promise<void> {
+    const current = await this.meta.tags.resolve(name.repository.key, name.image, tag);
+    if (current === undefined || current === digest) return;
+    throw new OciError(
+      'DENIED',
+      `tag ${tag} of ${fullName(name)} exists (${current}); moving it to another image needs the delete permission`,
+      { tag, current },
+    );
   }
 
   async delete(requested: ResolvedName, ref: Reference, actor: string): Promise<void> {

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ANONYMOUS } from '../auth/principal.ts';
 import { OciError } from '../oci/errors.ts';
+import { resolveName } from './handlers/request-parsing.ts';
 import type { RegistryContext, RegistryRequest, Reply } from './http-types.ts';
 import { matchRoute } from './routes.ts';
 import { toOciError } from './wire-errors.ts';
@@ -48,9 +50,16 @@ async function dispatch(
     headers: request.headers,
     body: request.raw,
     signal: aborter.signal,
+    principal: ANONYMOUS,
+    address: request.ip,
   };
   const scope = ctx.addressing.scopeFor(request.headers.host, request.raw.socket?.localPort);
   if (scope) req.scope = scope;
+  const need = match.route.needs[request.method as keyof typeof match.route.needs] ?? 'signed-in';
+  if (need !== 'none') {
+    req.principal = await ctx.auth.control.authenticate(req);
+    ctx.auth.control.check(req, need, () => resolveName(req, ctx));
+  }
   // Returning the reply tells fastify the answer is under way (a stream may still be flowing).
   return send(reply, await handler(req, ctx));
 }

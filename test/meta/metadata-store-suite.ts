@@ -3,6 +3,7 @@ import type { MetadataStore } from '../../src/meta/metadata-store.ts';
 import { defineBlobTests } from './suite/blobs.ts';
 import { defineCatalogTests } from './suite/catalog.ts';
 import type { Define } from './suite/harness.ts';
+import { defineIdentityTests } from './suite/identity.ts';
 import { defineManifestTests } from './suite/manifests.ts';
 import { defineRepositoryTests } from './suite/repositories.ts';
 import { defineTagTests } from './suite/tags.ts';
@@ -62,5 +63,6 @@ export function describeMetadataStore(
     defineTagTests(define);
     defineCatalogTests(define);
     defineUploadTests(define);
+    defineIdentityTests(define);
   });
 }

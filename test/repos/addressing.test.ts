@@ -39,6 +39,8 @@ describe('addressing: host method, port method, nginx in front', () => {
     const env = {
       GANTRY_REPOSITORY_HOSTS: 'prod.test=docker-prod-local',
       GANTRY_REPOSITORY_PORTS: `${mappedPort}=docker-prod-local`,
+      // Behind nginx: the token realm must say https, as nginx tells in X-Forwarded-Proto.
+      GANTRY_TRUST_PROXY: 'true',
     };
     [gantry, fixtures] = await Promise.all([startGantry({ env }), prepareFixtures(['tiny'])]);
   });

@@ -6,6 +6,29 @@ import { join, resolve } from 'node:path';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
 
+/** The administrator every test server is created with (GANTRY_ADMIN_PASSWORD). */
+export const ADMIN = { user: 'admin', password: 'gantry-test-admin' } as const;
+
+/** `Basic …` for a user and password. */
+export function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+/** The permission target that opens a test server to anonymous callers (see startGantry). */
+export const OPEN_ACCESS_TARGET = 'test-open-access';
+
+async function openToAnonymous(url: string, password: string): Promise<void> {
+  const res = await fetch(`${url}/api/v1/permissions`, {
+    method: 'POST',
+    headers: { Authorization: basicAuth(ADMIN.user, password), 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: OPEN_ACCESS_TARGET, repositories: ['*'], anonymous: ['manage'] }),
+  });
+  const text = await res.text();
+  // 409: restarted on data where the target exists already.
+  if (res.status !== 201 && res.status !== 409)
+    throw new Error(`opening access failed: ${res.status} ${text}`);
+}
+
 export interface RunningGantry {
   /** `http://127.0.0.1:PORT` */
   url: string;
@@ -39,7 +62,17 @@ export async function freePort(): Promise<number> {
  * answers. Pass `dataDir` to restart on existing data (crash tests); otherwise a fresh temp dir.
  */
 export async function startGantry(
-  options: { dataDir?: string; port?: number; env?: Record<string, string> } = {},
+  options: {
+    dataDir?: string;
+    port?: number;
+    env?: Record<string, string>;
+    /**
+     * Grant anonymous callers every action on every repository (through a permission target,
+     * made with the admin's credentials), so tests about other things need no credentials.
+     * Default true; access-control tests pass false.
+     */
+    openAccess?: boolean;
+  } = {},
 ) {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'gantry-data-')));
   const port = options.port ?? (await freePort());
@@ -55,7 +88,15 @@ export async function startGantry(
       '--host',
       '127.0.0.1',
     ],
-    { env: { ...process.env, GANTRY_LOG_LEVEL: 'warn', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: {
+        ...process.env,
+        GANTRY_LOG_LEVEL: 'warn',
+        GANTRY_ADMIN_PASSWORD: ADMIN.password,
+        ...options.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let output = '';
   child.stdout?.on('data', (b: Buffer) => {
@@ -67,6 +108,8 @@ export async function startGantry(
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const url = `http://127.0.0.1:${port}`;
   await waitForRegistry(url, child, () => output);
+  if (options.openAccess !== false)
+    await openToAnonymous(url, options.env?.GANTRY_ADMIN_PASSWORD ?? ADMIN.password);
   const running: RunningGantry = {
     url,
     host: `127.0.0.1:${port}`,

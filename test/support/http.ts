@@ -422,10 +422,17 @@ export interface PushedImage {
 
 /** The registry API as the tests use it. Push helpers assert each step's status. */
 export class RegistryClient {
-  constructor(readonly url: string) {}
+  constructor(
+    readonly url: string,
+    /** Sent with every request unless the request names them itself (e.g. Authorization). */
+    readonly defaultHeaders: Record<string, string> = {},
+  ) {}
 
   request(method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
-    return request(this.url, method, path, options);
+    return request(this.url, method, path, {
+      ...options,
+      headers: { ...this.defaultHeaders, ...options.headers },
+    });
   }
 
   /** Resolves an upload `Location` (absolute or relative) and adds query parameters. */

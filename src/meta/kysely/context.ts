@@ -24,11 +24,28 @@ export interface QueryContext {
  * Runs a write and turns driver constraint errors into domain errors: a duplicate key into
  * MetaConflictError (`conflict` says what exists), a missing parent repository into
  * UnknownRepositoryError. The only foreign keys a caller can break through the port point at
- * `repositories`; the others guard invariants the store keeps itself.
+ * `repositories` (identity tables aside, see translateWith); the others guard invariants the
+ * store keeps itself.
  */
-export async function translate<T>(
+export function translate<T>(
   ctx: QueryContext,
   target: { repository: string; conflict: string },
+  write: () => Promise<T>,
+): Promise<T> {
+  return translateWith(
+    ctx,
+    { conflict: target.conflict, foreignKey: async () => new UnknownRepositoryError(target.repository) },
+    write,
+  );
+}
+
+/**
+ * translate() with the foreign-key case left to the caller: `foreignKey` runs after the failed
+ * write (its transaction rolled back, so it may query `ctx.db`) and returns what to throw.
+ */
+export async function translateWith<T>(
+  ctx: QueryContext,
+  on: { conflict: string; foreignKey: (error: unknown) => Promise<unknown> },
   write: () => Promise<T>,
 ): Promise<T> {
   try {
@@ -36,8 +53,8 @@ export async function translate<T>(
   } catch (error) {
     const violation = ctx.violation(error);
     if (violation === 'unique')
-      throw new MetaConflictError(`${target.conflict} already exists`, { cause: error });
-    if (violation === 'foreign-key') throw new UnknownRepositoryError(target.repository);
+      throw new MetaConflictError(`${on.conflict} already exists`, { cause: error });
+    if (violation === 'foreign-key') throw await on.foreignKey(error);
     throw error;
   }
 }

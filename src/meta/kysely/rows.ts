@@ -1,10 +1,21 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { Digest } from '../../oci/digest.ts';
+import {
+  ACTIONS,
+  type Action,
+  type ApiTokenRecord,
+  type AuditEvent,
+  type AuditOutcome,
+  type PatternSet,
+  type SigningKeyRecord,
+  type UserRecord,
+} from '../identity-records.ts';
 import type { ManifestRecord, RepositoryKind, RepositoryRecord, TagCause, TagEvent } from '../records.ts';
 import type { Database } from '../schema.ts';
 
-// Row ⇄ record mapping. The casts to Digest, RepositoryKind and TagCause are sound because
-// those columns are only written from such values by the modules next to this one.
+// Row ⇄ record mapping. The casts to Digest, RepositoryKind, TagCause, Action and AuditOutcome
+// are sound because those columns are only written from such values by the modules next to
+// this one.
 
 type Row<T extends keyof Database> = Selectable<Database[T]>;
 type NewRow<T extends keyof Database> = Insertable<Database[T]>;
@@ -83,5 +94,122 @@ export function fromTagEvent(event: TagEvent): NewRow<'tag_events'> {
     actor: event.actor,
     cause: event.cause,
     at: event.at,
+  };
+}
+
+/** Each action once, in the order ACTIONS lists them: how action lists are stored. */
+export function normaliseActions(actions: readonly Action[]): Action[] {
+  return ACTIONS.filter((action) => actions.includes(action));
+}
+
+export function parseActions(json: string): Action[] {
+  return JSON.parse(json) as Action[];
+}
+
+export function parsePatterns(json: string): PatternSet {
+  return JSON.parse(json) as PatternSet;
+}
+
+export function toUser(row: Row<'users'>): UserRecord {
+  return {
+    name: row.name,
+    email: row.email,
+    passwordHash: row.password_hash,
+    admin: row.admin !== 0,
+    disabled: row.disabled !== 0,
+    generation: Number(row.generation),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function fromUser(record: UserRecord): NewRow<'users'> {
+  return {
+    name: record.name,
+    email: record.email,
+    password_hash: record.passwordHash,
+    admin: record.admin ? 1 : 0,
+    disabled: record.disabled ? 1 : 0,
+    generation: record.generation,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+  };
+}
+
+export function toApiToken(row: Row<'api_tokens'>): ApiTokenRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    owner: row.owner,
+    secretHash: row.secret_hash,
+    targets: row.targets === null ? null : (JSON.parse(row.targets) as string[]),
+    actions: row.actions === null ? null : parseActions(row.actions),
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+export function fromApiToken(record: ApiTokenRecord): NewRow<'api_tokens'> {
+  return {
+    id: record.id,
+    name: record.name,
+    owner: record.owner,
+    secret_hash: record.secretHash,
+    targets: record.targets === null ? null : JSON.stringify(record.targets),
+    actions: record.actions === null ? null : JSON.stringify(normaliseActions(record.actions)),
+    expires_at: record.expiresAt,
+    created_at: record.createdAt,
+    last_used_at: record.lastUsedAt,
+    revoked_at: record.revokedAt,
+  };
+}
+
+export function toSigningKey(row: Row<'signing_keys'>): SigningKeyRecord {
+  return {
+    kid: row.kid,
+    privateJwk: row.private_jwk,
+    publicJwk: row.public_jwk,
+    createdAt: row.created_at,
+    retiredAt: row.retired_at,
+  };
+}
+
+export function fromSigningKey(record: SigningKeyRecord): NewRow<'signing_keys'> {
+  return {
+    kid: record.kid,
+    private_jwk: record.privateJwk,
+    public_jwk: record.publicJwk,
+    created_at: record.createdAt,
+    retired_at: record.retiredAt,
+  };
+}
+
+export function toAuditEvent(row: Row<'audit_events'>): AuditEvent {
+  return {
+    id: Number(row.id),
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    repository: row.repository,
+    target: row.target,
+    outcome: row.outcome as AuditOutcome,
+    address: row.address,
+    detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
+  };
+}
+
+/** The id is the store's to assign: one given by the caller is ignored. */
+export function fromAuditEvent(event: AuditEvent): NewRow<'audit_events'> {
+  return {
+    at: event.at,
+    actor: event.actor,
+    action: event.action,
+    repository: event.repository,
+    target: event.target,
+    outcome: event.outcome,
+    address: event.address,
+    detail: event.detail === null ? null : JSON.stringify(event.detail),
   };
 }

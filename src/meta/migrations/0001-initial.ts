@@ -1,4 +1,5 @@
-import { type Kysely, type Migration, PostgresAdapter, type RawBuilder, sql } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
+import { bytewiseText, rowNumber } from './dialect.ts';
 
 // Written with kysely's schema builder only, so the same migration runs on SQLite and
 // PostgreSQL. Migrations receive `Kysely<unknown>`: they must not depend on today's table types.
@@ -8,11 +9,7 @@ import { type Kysely, type Migration, PostgresAdapter, type RawBuilder, sql } fr
 // CASCADE: deletes are explicit, child tables first, in one transaction. Every foreign key has
 // an index starting with its columns, which both dialects need to check a parent delete quickly.
 //
-// The dialects differ in two places, both decided here and nowhere else:
-// - Row numbering: SQLite uses INTEGER PRIMARY KEY AUTOINCREMENT, PostgreSQL an identity
-//   column (kysely's autoIncrement() would emit MySQL's AUTO_INCREMENT there).
-// - Ordering: lists are in byte order. SQLite compares TEXT bytewise (BINARY collation) by
-//   default; PostgreSQL sorts by the database locale unless the column is COLLATE "C".
+// The dialects differ in row numbering and ordering, both decided in ./dialect.ts.
 
 const NAME_COLUMNS = ['repository', 'image'] as const;
 const MANIFEST_KEY = ['repository', 'image', 'digest'] as const;
@@ -41,15 +38,6 @@ export const initial: Migration = {
     }
   },
 };
-
-function isPostgres(db: Kysely<unknown>): boolean {
-  return db.getExecutor().adapter instanceof PostgresAdapter;
-}
-
-/** Type of a column that lists are ordered by (see the header). */
-function bytewiseText(db: Kysely<unknown>): 'text' | RawBuilder<unknown> {
-  return isPostgres(db) ? sql`text collate "C"` : 'text';
-}
 
 async function createRepositories(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -136,12 +124,9 @@ async function createTags(db: Kysely<unknown>): Promise<void> {
 }
 
 async function createTagEvents(db: Kysely<unknown>): Promise<void> {
-  const postgres = isPostgres(db);
   await db.schema
     .createTable('tag_events')
-    .addColumn('id', postgres ? 'bigint' : 'integer', (c) =>
-      postgres ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement(),
-    )
+    .addColumn('id', ...rowNumber(db))
     .addColumn('repository', 'text', (c) => c.notNull())
     .addColumn('image', 'text', (c) => c.notNull())
     .addColumn('tag', 'text', (c) => c.notNull())

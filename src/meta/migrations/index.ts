@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, Migrator } from 'kysely';
 import { initial } from './0001-initial.ts';
+import { identity } from './0002-identity.ts';
 
 /**
  * Every migration, by name. Kysely applies them in name order and records each in
@@ -7,6 +8,7 @@ import { initial } from './0001-initial.ts';
  */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-initial': initial,
+  '0002-identity': identity,
 };
 
 /** Applies the pending migrations in one transaction; a no-op when none is pending. */

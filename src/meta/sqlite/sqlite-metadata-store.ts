@@ -1,10 +1,16 @@
 import { Kysely, type Logger } from 'kysely';
+import { KyselyApiTokenMeta } from '../kysely/api-tokens.ts';
+import { KyselyAuditMeta } from '../kysely/audit.ts';
 import { KyselyBlobLinkMeta } from '../kysely/blob-links.ts';
 import type { QueryContext } from '../kysely/context.ts';
+import { KyselyGroupMeta } from '../kysely/groups.ts';
 import { KyselyManifestMeta } from '../kysely/manifests.ts';
+import { KyselyPermissionTargetMeta } from '../kysely/permission-targets.ts';
 import { KyselyRepositoryMeta } from '../kysely/repositories.ts';
+import { KyselySigningKeyMeta } from '../kysely/signing-keys.ts';
 import { KyselyTagMeta } from '../kysely/tags.ts';
 import { KyselyUploadMeta } from '../kysely/uploads.ts';
+import { KyselyUserMeta } from '../kysely/users.ts';
 import type { MetadataStore } from '../metadata-store.ts';
 import { migrateToLatest } from '../migrations/index.ts';
 import type { Database } from '../schema.ts';
@@ -37,6 +43,12 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly manifests: KyselyManifestMeta;
   readonly tags: KyselyTagMeta;
   readonly uploads: KyselyUploadMeta;
+  readonly users: KyselyUserMeta;
+  readonly groups: KyselyGroupMeta;
+  readonly permissions: KyselyPermissionTargetMeta;
+  readonly apiTokens: KyselyApiTokenMeta;
+  readonly signingKeys: KyselySigningKeyMeta;
+  readonly audit: KyselyAuditMeta;
 
   private constructor(
     private readonly db: Kysely<Database>,
@@ -50,6 +62,12 @@ export class SqliteMetadataStore implements MetadataStore {
     this.manifests = new KyselyManifestMeta(ctx);
     this.tags = new KyselyTagMeta(ctx);
     this.uploads = new KyselyUploadMeta(ctx);
+    this.users = new KyselyUserMeta(ctx);
+    this.groups = new KyselyGroupMeta(ctx);
+    this.permissions = new KyselyPermissionTargetMeta(ctx);
+    this.apiTokens = new KyselyApiTokenMeta(ctx);
+    this.signingKeys = new KyselySigningKeyMeta(ctx);
+    this.audit = new KyselyAuditMeta(ctx);
   }
 
   /** Opens (creating if needed) the database and, unless told otherwise, migrates it. */

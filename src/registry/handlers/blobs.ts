@@ -1,6 +1,6 @@
 import { parseDigest } from '../../oci/digest.ts';
 import type { Handler } from '../http-types.ts';
-import { parseRange, resolveName } from './request-parsing.ts';
+import { audit, parseRange, resolveName } from './request-parsing.ts';
 
 export const read: Handler = async (req, ctx) => {
   const name = resolveName(req, ctx);
@@ -25,5 +25,6 @@ export const remove: Handler = async (req, ctx) => {
   const name = resolveName(req, ctx);
   const digest = parseDigest(req.params.digest ?? '');
   await ctx.blobs.delete(name, digest);
+  audit(req, ctx, 'blob.delete', ctx.repos.writeTarget(name), `${name.image}@${digest}`);
   return { status: 202, headers: { 'Docker-Content-Digest': digest } };
 };

@@ -4,7 +4,7 @@ import { MAX_MANIFEST_BYTES } from '../../oci/manifest.ts';
 import type { Handler } from '../http-types.ts';
 import { parseReference } from '../manifest-service.ts';
 import { urlFor } from '../routes.ts';
-import { actorOf, contentLength, resolveName } from './request-parsing.ts';
+import { actorOf, audit, contentLength, resolveName } from './request-parsing.ts';
 
 /**
  * `GET`/`HEAD`: the stored bytes whatever `Accept` says. A client that cannot read the type
@@ -26,11 +26,26 @@ export const write: Handler = async (req, ctx) => {
   const name = resolveName(req, ctx);
   const ref = parseReference(req.params.reference ?? '');
   const bytes = await readManifestBody(req.body, contentLength(req));
+  const target = ctx.repos.writeTarget(name);
   const stored = await ctx.manifests.put(name, ref, {
     bytes,
     contentType: req.headers['content-type'],
     actor: actorOf(req),
+    // Moving an existing tag is overwriting: it needs delete (a registry token's push suffices for the claim).
+    mayMoveTag: ctx.auth.control.may(req, 'delete', target, req.params.name ?? '', 'push'),
   });
+  const moved = stored.previousDigest !== undefined && stored.previousDigest !== stored.digest;
+  audit(
+    req,
+    ctx,
+    moved ? 'tag.move' : 'manifest.push',
+    target,
+    'tag' in ref ? `${target.image}:${ref.tag}` : `${target.image}@${stored.digest}`,
+    {
+      digest: stored.digest,
+      ...(moved ? { previousDigest: stored.previousDigest } : {}),
+    },
+  );
   const headers: Record<string, string | number> = {
     Location: urlFor('manifest', { name: req.params.name ?? '', reference: stored.digest }),
     'Docker-Content-Digest': stored.digest,
@@ -42,7 +57,11 @@ export const write: Handler = async (req, ctx) => {
 
 export const remove: Handler = async (req, ctx) => {
   const name = resolveName(req, ctx);
-  await ctx.manifests.delete(name, parseReference(req.params.reference ?? ''), actorOf(req));
+  const ref = parseReference(req.params.reference ?? '');
+  await ctx.manifests.delete(name, ref, actorOf(req));
+  const target = ctx.repos.writeTarget(name);
+  if ('tag' in ref) audit(req, ctx, 'tag.delete', target, `${target.image}:${ref.tag}`);
+  else audit(req, ctx, 'manifest.delete', target, `${target.image}@${ref.digest}`);
   return { status: 202 };
 };
 

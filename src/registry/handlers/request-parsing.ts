@@ -101,7 +101,26 @@ function unsatisfiable(value: string, size: number): OciError {
   );
 }
 
-/** Who acts. Every request is anonymous until authentication exists. */
-export function actorOf(_req: RegistryRequest): string {
-  return 'anonymous';
+/** Who acts, as tag history and the audit log name them. */
+export function actorOf(req: RegistryRequest): string {
+  return req.principal.name;
+}
+
+/** Records a change made through the registry API in the audit log. */
+export function audit(
+  req: RegistryRequest,
+  ctx: RegistryContext,
+  action: string,
+  where: ResolvedName,
+  target: string,
+  detail?: Record<string, unknown>,
+): void {
+  ctx.auth.audit.record({
+    actor: req.principal.name,
+    action,
+    repository: where.repository.key,
+    target,
+    address: req.address,
+    detail: req.principal.token ? { ...detail, apiToken: req.principal.token.id } : (detail ?? null),
+  });
 }

@@ -79,12 +79,16 @@ function hasBody(req: RegistryRequest): boolean {
   return (length !== undefined && length > 0) || req.headers['transfer-encoding'] !== undefined;
 }
 
-/** The `from` of a mount, or undefined when it names nothing here (the client then uploads). */
+/**
+ * The `from` of a mount, or undefined when it names nothing here or nothing the caller may
+ * read: the client then uploads, and learns nothing about what `from` holds.
+ */
 function tryResolve(req: RegistryRequest, ctx: RegistryContext): ResolvedName | undefined {
   const from = req.query.get('from');
   if (!from) return undefined;
   try {
-    return resolveName(req, ctx, from);
+    const name = resolveName(req, ctx, from);
+    return ctx.auth.control.may(req, 'read', name, from) ? name : undefined;
   } catch {
     return undefined;
   }

@@ -1,0 +1,40 @@
+import { ACTIONS, type Action } from '../meta/identity-records.ts';
+
+/**
+ * What each action brings with it, so a grant is never useless on its own: deploying needs
+ * reading (clients check what exists first), deleting and overwriting a tag is a stronger
+ * deploy, and managing a repository covers everything in it.
+ */
+const IMPLIES: Record<Action, readonly Action[]> = {
+  read: [],
+  annotate: ['read'],
+  deploy: ['annotate', 'read'],
+  delete: ['deploy', 'annotate', 'read'],
+  promote: ['read'],
+  manage: ['read', 'annotate', 'deploy', 'delete', 'promote'],
+};
+
+/** The granted actions with what they imply, as a bit set (bit i = ACTIONS[i]). */
+export function actionBits(actions: readonly Action[]): number {
+  let bits = 0;
+  for (const a of actions) {
+    bits |= bit(a);
+    for (const implied of IMPLIES[a]) bits |= bit(implied);
+  }
+  return bits;
+}
+
+export function bit(action: Action): number {
+  return 1 << ACTIONS.indexOf(action);
+}
+
+export const ALL_ACTIONS = actionBits(ACTIONS);
+
+export function isAction(value: unknown): value is Action {
+  return typeof value === 'string' && (ACTIONS as readonly string[]).includes(value);
+}
+
+/** Sorted in ACTIONS order, without duplicates. */
+export function normaliseActions(actions: readonly Action[]): Action[] {
+  return ACTIONS.filter((a) => actions.includes(a));
+}

@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import type { AuditLog } from '../events/audit-log.ts';
+import type { UserRecord } from '../meta/identity-records.ts';
+import { type ApiTokens, TOKEN_PREFIX } from './api-tokens.ts';
+import type { IdentityService } from './identity-service.ts';
+import type { LoginLimiter } from './login-limiter.ts';
+import { verifyPassword } from './passwords.ts';
+import { ANONYMOUS, type Principal } from './principal.ts';
+import { type RegistryTokens, TokenError } from './registry-tokens.ts';
+
+/** Credentials were sent and are wrong (`invalid`), or login attempts are paused (`limited`). */
+export class AuthenticationError extends Error {
+  override readonly name = 'AuthenticationError';
+  constructor(
+    readonly reason: 'invalid' | 'limited',
+    message: string,
+    readonly retryAfter = 0,
+  ) {
+    super(message);
+  }
+}
+
+/** Verified basic credentials are remembered this long, so argon2 runs once per client, not per request. */
+const BASIC_CACHE_MS = 5 * 60_000;
+const BASIC_CACHE_LIMIT = 10_000;
+
+/**
+ * Turns an `Authorization` header into a Principal: none → anonymous; `Basic` with a password
+ * or an API token as the password; `Bearer` with a registry token or an API token. Failed
+ * passwords are counted by the LoginLimiter and audited as `login.failure`.
+ */
+export class Authenticator {
+  private readonly basicCache = new Map<string, { user: string; generation: number; until: number }>();
+
+  constructor(
+    private readonly identity: IdentityService,
+    private readonly apiTokens: ApiTokens,
+    private readonly registryTokens: RegistryTokens,
+    private readonly limiter: LoginLimiter,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async authenticate(header: string | undefined, address: string): Promise<Principal> {
+    if (header === undefined || header === '') return ANONYMOUS;
+    const space = header.indexOf(' ');
+    const scheme = header.slice(0, space < 0 ? header.length : space).toLowerCase();
+    const value = space < 0 ? '' : header.slice(space + 1).trim();
+    if (scheme === 'basic') {
+      const { user, password } = decodeBasic(value);
+      if (password.startsWith(TOKEN_PREFIX)) return this.viaApiToken(password, 'basic', user, address);
+      return this.principalOf(await this.login(user, password, address), 'basic');
+    }
+    if (scheme === 'bearer') {
+      if (value.startsWith(TOKEN_PREFIX)) return this.viaApiToken(value, 'api-token', undefined, address);
+      return this.viaRegistryToken(value);
+    }
+    throw new AuthenticationError(
+      'invalid',
+      `unsupported authorization scheme ${scheme.slice(0, 20)}; use Basic or Bearer`,
+    );
+  }
+
+  /** Checks a user name and password (rate-limited, audited); the user on success. */
+  async login(name: string, password: string, address: string): Promise<UserRecord> {
+    const key = createHash('sha256').update(`${name}\0${password}`).digest('base64');
+    const cached = this.basicCache.get(key);
+    const user = this.identity.user(name);
+    if (
+      cached &&
+      cached.until > Date.now() &&
+      user &&
+      !user.disabled &&
+      user.generation === cached.generation
+    ) {
+      return user;
+    }
+    const wait = this.limiter.retryAfter(name, address);
+    if (wait > 0) {
+      this.audit.record({
+        actor: name,
+        action: 'login.failure',
+        target: name,
+        outcome: 'denied',
+        address,
+        detail: { reason: 'rate limited' },
+      });
+      throw new AuthenticationError('limited', `too many failed logins; try again in ${wait} s`, wait);
+    }
+    const ok = await verifyPassword(user?.passwordHash ?? null, password);
+    if (!ok || !user || user.disabled) {
+      this.limiter.failed(name, address);
+      this.audit.record({
+        actor: name,
+        action: 'login.failure',
+        target: name,
+        outcome: 'failure',
+        address,
+        detail: { reason: user?.disabled ? 'account disabled' : 'wrong user name or password' },
+      });
+      throw new AuthenticationError('invalid', 'wrong user name or password');
+    }
+    this.limiter.succeeded(name);
+    if (this.basicCache.size >= BASIC_CACHE_LIMIT) this.basicCache.clear();
+    this.basicCache.set(key, { user: name, generation: user.generation, until: Date.now() + BASIC_CACHE_MS });
+    return user;
+  }
+
+  /** The principal of an API token value, or AuthenticationError. `claimedUser` must be its owner when given. */
+  viaApiToken(
+    value: string,
+    via: Principal['via'],
+    claimedUser: string | undefined,
+    address: string,
+  ): Principal {
+    const result = this.apiTokens.verify(value);
+    if ('problem' in result) {
+      this.audit.record({
+        actor: claimedUser ?? 'unknown',
+        action: 'login.failure',
+        target: 'api-token',
+        outcome: 'failure',
+        address,
+        detail: { reason: result.problem },
+      });
+      throw new AuthenticationError('invalid', result.problem);
+    }
+    const { token } = result;
+    if (
+      claimedUser !== undefined &&
+      claimedUser !== '' &&
+      claimedUser !== token.owner &&
+      claimedUser !== 'token'
+    ) {
+      throw new AuthenticationError(
+        'invalid',
+        `this API token belongs to ${token.owner}, not ${claimedUser}`,
+      );
+    }
+    const user = this.identity.user(token.owner) as UserRecord;
+    return {
+      ...this.principalOf(user, via),
+      token: { id: token.id, name: token.name, targets: token.targets, actions: token.actions },
+    };
+  }
+
+  principalOf(user: UserRecord, via: Principal['via']): Principal {
+    return {
+      name: user.name,
+      authenticated: true,
+      admin: user.admin,
+      groups: this.identity.groupsOf(user.name),
+      via,
+    };
+  }
+
+  private async viaRegistryToken(value: string): Promise<Principal> {
+    let claims: Awaited<ReturnType<RegistryTokens['verifyAccess']>>;
+    try {
+      claims = await this.registryTokens.verifyAccess(value);
+    } catch (error) {
+      if (error instanceof TokenError) throw new AuthenticationError('invalid', error.message);
+      throw error;
+    }
+    if (claims.sub === ANONYMOUS.name) return { ...ANONYMOUS, via: 'bearer', access: claims.access };
+    const user = this.identity.user(claims.sub);
+    if (!user || user.disabled)
+      throw new AuthenticationError('invalid', `user ${claims.sub} no longer exists or is disabled`);
+    const principal: Principal = { ...this.principalOf(user, 'bearer'), access: claims.access };
+    if (claims.tid === undefined) return principal;
+    const token = this.apiTokens.get(claims.tid);
+    if (!token || !this.apiTokens.isLive(claims.tid))
+      throw new AuthenticationError(
+        'invalid',
+        'the API token behind this registry token was revoked or expired',
+      );
+    return {
+      ...principal,
+      token: { id: token.id, name: token.name, targets: token.targets, actions: token.actions },
+    };
+  }
+}
+
+export function decodeBasic(value: string): { user: string; password: string } {
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0)
+    throw new AuthenticationError('invalid', 'basic credentials must be base64 of user:password');
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
