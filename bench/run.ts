@@ -10,10 +10,11 @@ import { parseArgs } from 'node:util';
 
 import { keepAliveAgent, type Target } from './lib/client.ts';
 import { peakRssMiB } from './lib/proc.ts';
-import { markdown, type Report, ratio } from './lib/report.ts';
+import { markdown, type Report, ratio, relative } from './lib/report.ts';
 import { type RowResult, runScenario } from './lib/runner.ts';
 import type { Scenario } from './lib/scenario.ts';
 import { type Server, startGantryServer, startReference } from './lib/servers.ts';
+import { authOverhead } from './scenarios/auth-overhead.ts';
 import { blobPullLarge } from './scenarios/blob-pull-large.ts';
 import { blobPullSmall } from './scenarios/blob-pull-small.ts';
 import { blobPushChunked, blobPushMonolithic } from './scenarios/blob-push.ts';
@@ -33,6 +34,7 @@ const SCENARIOS: Scenario[] = [
   tagsList,
   catalog,
   remote,
+  authOverhead,
 ];
 
 const RESULTS_DIR = join(import.meta.dirname, 'results');
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
     cpus: cpus().length,
     loadGenerator: 'node:http keep-alive',
     sides,
-    rows: rows.map((row) => ({ ...row, ratio: ratio(row, sides) })),
+    rows: rows.map((row) => ({ ...row, ratio: ratio(row, sides), relative: relative(row, rows) })),
   };
   const table = `${markdown(report)}\n`;
   process.stdout.write(table);

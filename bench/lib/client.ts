@@ -9,6 +9,8 @@ export interface Target {
   url: string;
   pid: number;
   agent: Agent;
+  /** Sent with every request unless the request sets the same header (e.g. Authorization). */
+  headers?: Record<string, string>;
 }
 
 export interface Reply {
@@ -50,7 +52,7 @@ export async function call(
   const url = resolveUrl(target, path);
   const req = httpRequest(url, {
     method: options.method ?? 'GET',
-    headers: options.headers,
+    headers: target.headers ? { ...target.headers, ...options.headers } : options.headers,
     agent: target.agent,
     timeout: REQUEST_TIMEOUT_MS,
   });

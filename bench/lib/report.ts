@@ -10,7 +10,13 @@ export interface Report {
   loadGenerator: string;
   /** Column order: the yardstick first, the server being judged second. */
   sides: [string, string];
-  rows: (RowResult & { ratio?: number })[];
+  rows: ReportRow[];
+}
+
+export interface ReportRow extends RowResult {
+  ratio?: number;
+  /** Per server, value / the value of the row's `baseline` row on the same server. */
+  relative?: Record<string, number>;
 }
 
 function num(value: number | undefined): string {
@@ -28,10 +34,25 @@ export function ratio(row: RowResult, sides: [string, string]): number | undefin
   return row.higherIsBetter ? b / a : a / b;
 }
 
-function valueCell(cell: Cell | undefined): string {
+/** Each server's value over its value in the `baseline` row of the same scenario (RowSpec.baseline). */
+export function relative(row: RowResult, rows: readonly RowResult[]): Record<string, number> | undefined {
+  if (row.baseline === undefined) return undefined;
+  const base = rows.find((r) => r.scenario === row.scenario && r.key === row.baseline);
+  if (!base) return undefined;
+  const out: Record<string, number> = {};
+  for (const [side, cell] of Object.entries(row.cells)) {
+    const b = base.cells[side]?.value;
+    if (cell.value !== undefined && b !== undefined && b !== 0) out[side] = cell.value / b;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function valueCell(cell: Cell | undefined, rel: number | undefined): string {
   if (!cell) return '–';
+  if (cell.absent) return 'n/a';
   if (cell.value === undefined) return `**failed**`;
-  return cell.error ? `${num(cell.value)} (partial)` : num(cell.value);
+  const value = cell.error ? `${num(cell.value)} (partial)` : num(cell.value);
+  return rel === undefined ? value : `${value} (×${num(rel)})`;
 }
 
 export function markdown(report: Report): string {
@@ -54,7 +75,8 @@ export function markdown(report: Report): string {
       return `${num(v)} /${row.op}`;
     };
     lines.push(
-      `| ${row.label} | ${row.unit} (${better}) | ${valueCell(row.cells[a])} | ${valueCell(row.cells[b])} | ` +
+      `| ${row.label} | ${row.unit} (${better}) | ${valueCell(row.cells[a], row.relative?.[a])} | ` +
+        `${valueCell(row.cells[b], row.relative?.[b])} | ` +
         `${num(row.ratio)} | ${cpu(a)} | ${cpu(b)} |`,
     );
   }
@@ -72,9 +94,19 @@ function notes(report: Report): string[] {
     );
     out.push('  Wall-clock numbers there are skewed by other work; CPU ms/op much less so.');
   }
+  const variants = new Map<string, string[]>();
+  for (const row of report.rows) {
+    if (row.baseline === undefined) continue;
+    const base = `${row.scenario}\0${row.baseline}`;
+    variants.set(base, [...(variants.get(base) ?? []), row.key]);
+  }
+  for (const [base, keys] of variants) {
+    out.push(`- ${keys.join(', ')}: (×r) = relative to ${base.split('\0')[1]} on the same server.`);
+  }
   for (const row of report.rows) {
     for (const side of report.sides) {
       const cell = row.cells[side];
+      if (cell?.absent) out.push(`- ${row.key}, ${side}: n/a, ${cell.absent}`);
       if (cell?.note) out.push(`- ${row.key}, ${side}: ${cell.note}`);
       if (cell?.error) out.push(`- ${row.key}, ${side}: **${cell.error}**`);
     }

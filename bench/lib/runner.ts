@@ -13,6 +13,8 @@ export interface Cell {
   ops?: number;
   note?: string;
   error?: string;
+  /** The server has no such thing to measure (RowSpec.notEverywhere). */
+  absent?: string;
 }
 
 export interface RowResult extends RowSpec {
@@ -95,13 +97,19 @@ export async function runScenario(
     `[${scenario.name}] done in ${took} s; load average ${load.loadAvg1}, CPU wait ${load.cpuWaitPct10s}% (10 s)`,
   );
   const cell = (key: string, label: string) => aggregate(key, samples.get(label)!, failed.get(label));
+  const rowCell = (row: RowSpec, label: string): Cell => {
+    const absent = row.notEverywhere !== undefined && !failed.has(label);
+    if (absent && !samples.get(label)!.some((s) => s[row.key] !== undefined))
+      return { absent: row.notEverywhere };
+    return cell(row.key, label);
+  };
   return scenario.rows(options).map((row) => ({
     ...row,
     scenario: scenario.name,
     load,
     cells: row.judgedSideOnly
       ? judgedSideCells(row.judgedSideOnly, targets, cell)
-      : Object.fromEntries(targets.map((t) => [t.label, cell(row.key, t.label)])),
+      : Object.fromEntries(targets.map((t) => [t.label, rowCell(row, t.label)])),
   }));
 }
 

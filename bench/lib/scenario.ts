@@ -19,6 +19,17 @@ export interface RowSpec {
    * column from sample key `first`, the second from `second`, so the ratio compares the two.
    */
   judgedSideOnly?: { first: string; second: string };
+  /**
+   * Key of another row of the same scenario this one is a variant of (say, the same request
+   * without credentials): the report prints each value relative to that row's value on the same
+   * server, `value (×r)`.
+   */
+  baseline?: string;
+  /**
+   * Why a server may have nothing to measure here (the reference has no token server): a server
+   * that produced no sample for the row, and did not fail, shows n/a with this reason.
+   */
+  notEverywhere?: string;
 }
 
 /** One repetition's measurement of one row on one target. */
