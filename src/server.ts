@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import Fastify, { LogController } from 'fastify';
+import { artifactoryCompatApi } from './api/artifactory-compat.ts';
 import { managementApi } from './api/management-api.ts';
 import { sendProblem } from './api/problem-reply.ts';
 import { openAccess } from './auth/open-access.ts';
@@ -9,6 +10,10 @@ import type { Config } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
 import { SqliteMetadataStore } from './meta/sqlite/sqlite-metadata-store.ts';
 import { OciError } from './oci/errors.ts';
+import { ChecklistService } from './promote/checklist-service.ts';
+import { ImageFacts } from './promote/image-facts.ts';
+import { PromotionService } from './promote/promotion-service.ts';
+import { TagService } from './promote/tag-service.ts';
 import { BlobService } from './registry/blob-service.ts';
 import { ManifestCache } from './registry/manifest-cache.ts';
 import { ManifestService } from './registry/manifest-service.ts';
@@ -37,12 +42,32 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const pull = new PullThrough(meta, blobs, log);
   const addressing = new Addressing({ hosts: config.repositoryHosts, ports: config.repositoryPorts });
   const access = await openAccess(config, meta, repos, log);
+  const facts = new ImageFacts(blobs);
+  const tags = new TagService(meta, repos);
+  const checklist = new ChecklistService(meta, repos, facts);
+  const promotions = new PromotionService(
+    meta,
+    repos,
+    access.api.identity,
+    tags,
+    checklist,
+    access.api.audit,
+  );
   const registry = {
     auth: access.registry,
     repos,
     addressing,
     blobs: new BlobService(meta, blobs, repos, pull),
-    manifests: new ManifestService(meta, blobs, new ManifestCache(config.manifestCacheBytes), repos, pull),
+    manifests: new ManifestService(
+      meta,
+      blobs,
+      new ManifestCache(config.manifestCacheBytes),
+      repos,
+      pull,
+      facts,
+      tags,
+    ),
+    tags,
     log,
   };
   const app = Fastify({
@@ -61,9 +86,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await app.register(
     async (scope) => {
       scope.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, log));
-      await managementApi(scope, { repos, access: access.api });
+      await managementApi(scope, { repos, access: access.api, tags, meta, promotions, checklist });
     },
     { prefix: '/api/v1' },
+  );
+  await app.register(
+    async (scope) => {
+      scope.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, log));
+      await artifactoryCompatApi(scope, access.api, promotions);
+    },
+    { prefix: '/api/docker' },
   );
   const janitor = startUploadJanitor({ meta, blobs, ttlHours: config.uploadTtlHours, log });
   await app.listen({ host: config.host, port: config.port });

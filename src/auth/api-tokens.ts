@@ -19,6 +19,8 @@ const TOUCH_EVERY_MS = 60_000;
 export class ApiTokens {
   private tokens = new Map<string, ApiTokenRecord>();
   private touched = new Map<string, number>();
+  /** Grows with every revocation or removal, so caches of token-derived principals notice. */
+  version = 0;
 
   constructor(
     private readonly meta: MetadataStore,
@@ -78,12 +80,14 @@ export class ApiTokens {
     await this.meta.apiTokens.revoke(id, at);
     const revoked = { ...record, revokedAt: at };
     this.tokens.set(id, revoked);
+    this.version++;
     return revoked;
   }
 
   /** Forgets the tokens of a deleted user (the store removed them). */
   dropOwner(owner: string): void {
     for (const [id, t] of this.tokens) if (t.owner === owner) this.tokens.delete(id);
+    this.version++;
   }
 
   /**

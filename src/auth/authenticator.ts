@@ -31,6 +31,8 @@ const BASIC_CACHE_LIMIT = 10_000;
  */
 export class Authenticator {
   private readonly basicCache = new Map<string, { user: string; generation: number; until: number }>();
+  /** Principals of verified registry tokens, valid while identity and tokens are unchanged. */
+  private readonly bearerCache = new Map<string, { principal: Principal; stamp: string; until: number }>();
 
   constructor(
     private readonly identity: IdentityService,
@@ -154,6 +156,17 @@ export class Authenticator {
   }
 
   private async viaRegistryToken(value: string): Promise<Principal> {
+    const stamp = `${this.identity.version}:${this.apiTokens.version}:${this.registryTokens.generation}`;
+    const cached = this.bearerCache.get(value);
+    if (cached && cached.stamp === stamp && cached.until > Date.now()) return cached.principal;
+    const principal = await this.principalOfToken(value);
+    if (this.bearerCache.size >= BASIC_CACHE_LIMIT) this.bearerCache.clear();
+    const { exp } = await this.registryTokens.verifyAccess(value);
+    this.bearerCache.set(value, { principal, stamp, until: exp * 1000 });
+    return principal;
+  }
+
+  private async principalOfToken(value: string): Promise<Principal> {
     let claims: Awaited<ReturnType<RegistryTokens['verifyAccess']>>;
     try {
       claims = await this.registryTokens.verifyAccess(value);

@@ -35,6 +35,8 @@ export class IdentityService {
   private memberOf = new Map<string, string[]>();
   private targets: PermissionTargetRecord[] = [];
   policy = new AccessPolicy([]);
+  /** Grows with every refresh: lets caches of derived values (principals) notice changes. */
+  version = 0;
 
   constructor(
     private readonly meta: MetadataStore,
@@ -304,5 +306,6 @@ export class IdentityService {
     this.memberOf = memberOf;
     this.targets = targets;
     this.policy = new AccessPolicy(targets);
+    this.version++;
   }
 }

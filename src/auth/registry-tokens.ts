@@ -41,6 +41,8 @@ const CACHE_LIMIT = 10_000;
  */
 export class RegistryTokens {
   private readonly verified = new Map<string, AccessClaims>();
+  /** Grows when cached verifications are forgotten; caches built on them compare it. */
+  generation = 0;
 
   constructor(
     private readonly keys: SigningKeys,
@@ -94,6 +96,7 @@ export class RegistryTokens {
   /** Forgets cached verifications (after a signing key was dropped). */
   forget(): void {
     this.verified.clear();
+    this.generation++;
   }
 
   private refreshAudience(): string {

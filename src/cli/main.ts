@@ -3,10 +3,14 @@ import { ConfigError, loadConfig } from '../config/config.ts';
 import { Addressing } from '../repos/addressing.ts';
 import { CliError } from './api-client.ts';
 import { registerAuditCommands } from './audit-commands.ts';
+import { registerBuildCommands } from './build-commands.ts';
 import { registerGroupCommands } from './group-commands.ts';
 import { nginxConfig } from './nginx-config.ts';
 import { registerPermissionCommands } from './permission-commands.ts';
+import { registerPromotionCommands } from './promotion-commands.ts';
+import { registerPropertyCommands } from './property-commands.ts';
 import { registerRepoCommands } from './repo-commands.ts';
+import { registerTagCommands } from './tag-commands.ts';
 import { registerTokenCommands } from './token-commands.ts';
 import { registerUserCommands } from './user-commands.ts';
 
@@ -102,6 +106,10 @@ registerGroupCommands(program);
 registerPermissionCommands(program);
 registerTokenCommands(program);
 registerAuditCommands(program);
+registerPropertyCommands(program);
+registerBuildCommands(program);
+registerTagCommands(program);
+registerPromotionCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -8,6 +8,14 @@ import type {
   UserMeta,
 } from './identity-store.ts';
 import type {
+  ApprovalMeta,
+  BuildMeta,
+  ContentFactMeta,
+  PromotionMeta,
+  PropertyMeta,
+  TagMoveMeta,
+} from './promotion-store.ts';
+import type {
   ManifestRecord,
   ManifestReference,
   Page,
@@ -41,6 +49,13 @@ export interface MetadataStore {
   readonly apiTokens: ApiTokenMeta;
   readonly signingKeys: SigningKeyMeta;
   readonly audit: AuditMeta;
+  readonly properties: PropertyMeta;
+  readonly contentFacts: ContentFactMeta;
+  readonly builds: BuildMeta;
+  readonly approvals: ApprovalMeta;
+  readonly promotions: PromotionMeta;
+  /** Tag moves outside a push (floating tags, rollback). */
+  readonly tagMoves: TagMoveMeta;
   /** Applies pending migrations; safe to call on every start. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -25,6 +25,13 @@ export interface Database {
   api_tokens: ApiTokensTable;
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
+  properties: PropertiesTable;
+  content_facts: ContentFactsTable;
+  builds: BuildsTable;
+  build_artifacts: BuildArtifactsTable;
+  build_dependencies: BuildDependenciesTable;
+  approvals: ApprovalsTable;
+  promotions: PromotionsTable;
 }
 
 /**
@@ -191,4 +198,89 @@ export interface AuditEventsTable {
   address: string | null;
   /** JSON object, or null. */
   detail: string | null;
+}
+
+/** One value of one property key on a manifest held by a name; a key with n values is n rows. */
+export interface PropertiesTable {
+  repository: string;
+  image: string;
+  digest: string;
+  key: string;
+  value: string;
+}
+
+/** A label or annotation of a digest's content: the same wherever the digest is held. */
+export interface ContentFactsTable {
+  digest: string;
+  /** 'label' | 'annotation' */
+  source: string;
+  key: string;
+  value: string;
+}
+
+export interface BuildsTable {
+  name: string;
+  number: string;
+  started_at: string;
+  duration_ms: Int64 | null;
+  vcs_url: string | null;
+  vcs_revision: string | null;
+  branch: string | null;
+  ci_url: string | null;
+  /** JSON object of strings. */
+  properties: string;
+  published_by: string;
+  published_at: string;
+}
+
+export interface BuildArtifactsTable {
+  build_name: string;
+  build_number: string;
+  /** Order of the record's artifact list. */
+  position: number;
+  digest: string;
+  name: string;
+}
+
+export interface BuildDependenciesTable {
+  build_name: string;
+  build_number: string;
+  /** Order of the record's dependency list. */
+  position: number;
+  name: string;
+  version: string;
+  digest: string | null;
+}
+
+export interface ApprovalsTable {
+  repository: string;
+  digest: string;
+  approver: string;
+  comment: string;
+  at: string;
+}
+
+/**
+ * History of promotions, promoted and refused. Deliberately without foreign keys: the history
+ * outlives the repositories and manifests it names.
+ */
+export interface PromotionsTable {
+  /** Insertion order; lists read newest first by this (as tag_events). */
+  id: Generated<number | string>;
+  at: string;
+  actor: string;
+  source_repository: string;
+  source_image: string;
+  target_repository: string;
+  target_image: string;
+  digest: string;
+  /** JSON array of tag names. */
+  tags: string;
+  /** 'copy' | 'move' */
+  mode: string;
+  comment: string;
+  /** JSON array of GateResult. */
+  gates: string;
+  /** 'promoted' | 'refused' */
+  outcome: string;
 }

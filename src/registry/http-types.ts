@@ -6,6 +6,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { RegistryTokens } from '../auth/registry-tokens.ts';
 import type { Logger } from '../config/logger.ts';
 import type { AuditLog } from '../events/audit-log.ts';
+import type { TagService } from '../promote/tag-service.ts';
 import type { Addressing } from '../repos/addressing.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import type { RegistryAccessControl } from './access-control.ts';
@@ -52,6 +53,8 @@ export interface RegistryContext {
   addressing: Addressing;
   blobs: BlobService;
   manifests: ManifestService;
+  /** Tag discipline: floating tags follow pushes of stable versions. */
+  tags: TagService;
   log: Logger;
 }
 

@@ -3,9 +3,11 @@ import { type MetadataStore, MissingReferencesError } from '../meta/metadata-sto
 import { type ManifestRecord, manifestRecord, type Page, type RepositoryRecord } from '../meta/records.ts';
 import { clip, type Digest, digestAlgorithm, digestOf, parseDigest } from '../oci/digest.ts';
 import { OciError } from '../oci/errors.ts';
-import { parseManifest } from '../oci/manifest.ts';
+import { type ParsedManifest, parseManifest } from '../oci/manifest.ts';
 import { MEDIA } from '../oci/media-types.ts';
 import { isTag } from '../oci/names.ts';
+import { ImageFacts } from '../promote/image-facts.ts';
+import type { TagService } from '../promote/tag-service.ts';
 import type { PullThrough } from '../repos/remote/pull-through.ts';
 import type { RepositoryService, ResolvedName } from '../repos/repository-service.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
@@ -43,6 +45,8 @@ export class ManifestService {
     private readonly cache: ManifestCache,
     private readonly repos: RepositoryService,
     private readonly pull: PullThrough,
+    private readonly facts: ImageFacts,
+    private readonly tagRules: TagService,
   ) {}
 
   async get(name: ResolvedName, ref: Reference): Promise<StoredManifest> {
@@ -65,8 +69,9 @@ export class ManifestService {
       throw new OciError('DIGEST_INVALID', `manifest hashes to ${digest}, not ${ref.digest} as the URL says`);
     }
     const parsed = parseManifest(input.bytes, input.contentType);
-    if ('tag' in ref && !input.mayMoveTag) await this.refuseTagMove(name, ref.tag, digest);
+    if ('tag' in ref) await this.refuseTagMove(name, ref.tag, digest, input.mayMoveTag);
     await this.blobs.put(digest, Readable.from([input.bytes]), { size: input.bytes.length });
+    await this.recordContentFacts(digest, parsed);
     const record = manifestRecord(
       { repository: name.repository.key, image: name.image },
       { digest, size: input.bytes.length, parsed },
@@ -98,10 +103,30 @@ export class ManifestService {
   }
 
   /**
-   * DENIED when the tag exists and points elsewhere: the caller may push new tags but not move
-   * existing ones. Checked before the write; two pushes racing for a new tag both count as new.
+   * Labels and annotations of the content, for search; before the manifest row (a crash leaves
+   * harmless facts about unreferenced content). A config that is missing or unreadable yet
+   * only costs the labels: the manifest row then reports what is missing.
    */
-  private async refuseTagMove(name: ResolvedName, tag: string, digest: Digest): Promise<void> {
+  private async recordContentFacts(digest: Digest, parsed: ParsedManifest): Promise<void> {
+    const config = await this.facts.configOf(parsed).catch(() => undefined);
+    const facts = ImageFacts.contentFacts(parsed, config);
+    if (facts.length > 0) await this.meta.contentFacts.record(digest, facts);
+  }
+
+  /**
+   * DENIED when the tag exists and points elsewhere and either it is immutable (whoever asks,
+   * administrators included) or the caller may push new tags but not move existing ones
+   * (`mayMoveTag`: the delete permission). Checked before the write; two pushes racing for a
+   * new tag both count as new.
+   */
+  private async refuseTagMove(
+    name: ResolvedName,
+    tag: string,
+    digest: Digest,
+    mayMoveTag: boolean,
+  ): Promise<void> {
+    await this.tagRules.checkMove(name, tag, digest);
+    if (mayMoveTag) return;
     const current = await this.meta.tags.resolve(name.repository.key, name.image, tag);
     if (current === undefined || current === digest) return;
     throw new OciError(
@@ -111,10 +136,15 @@ export class ManifestService {
     );
   }
 
+  /**
+   * Deleting by tag removes only the tag and is refused for immutable tags; deleting by digest
+   * removes the manifest with every tag on it, immutable ones included (withdrawing an image).
+   */
   async delete(requested: ResolvedName, ref: Reference, actor: string): Promise<void> {
     const name = this.repos.writeTarget(requested);
     const repo = name.repository.key;
     if ('tag' in ref) {
+      await this.tagRules.checkDelete(name, ref.tag);
       if (!(await this.meta.tags.delete(repo, name.image, ref.tag, actor))) throw unknownManifest(name, ref);
       return;
     }

@@ -4,6 +4,7 @@ import { MetaConflictError } from '../meta/metadata-store.ts';
 import type { RepositoryKind, RepositoryRecord } from '../meta/records.ts';
 import { OciError } from '../oci/errors.ts';
 import { isRepositoryKey } from '../oci/names.ts';
+import { checkLocalSettings } from '../promote/repository-policy.ts';
 import { checkRemoteSettings } from './remote/remote-settings.ts';
 import { checkVirtualSettings, membersOf, repositoriesBehind } from './virtual-settings.ts';
 
@@ -15,8 +16,25 @@ import { checkVirtualSettings, membersOf, repositoriesBehind } from './virtual-s
  */
 export const DEFAULT_REPOSITORIES: readonly NewRepository[] = [
   { key: 'docker-dev-local', kind: 'local', description: 'Development: CI pushes here' },
-  { key: 'docker-staging-local', kind: 'local', description: 'Staging: images promoted from development' },
-  { key: 'docker-prod-local', kind: 'local', description: 'Production: images promoted from staging' },
+  {
+    key: 'docker-staging-local',
+    kind: 'local',
+    description: 'Staging: images promoted from development once QA passed them',
+    settings: { tags: { floating: true }, gates: [{ type: 'property', key: 'qa.status', equals: 'passed' }] },
+  },
+  {
+    key: 'docker-prod-local',
+    kind: 'local',
+    description: 'Production: images promoted from staging, approved by a release manager, built by CI',
+    settings: {
+      tags: { floating: true },
+      gates: [
+        { type: 'promotedFrom', repository: 'docker-staging-local' },
+        { type: 'approval', group: 'release-managers' },
+        { type: 'build' },
+      ],
+    },
+  },
   {
     key: 'docker-hub-remote',
     kind: 'remote',
@@ -186,9 +204,12 @@ export class RepositoryService {
   ): Record<string, unknown> {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
       throw badRequest('settings must be an object');
-    if (kind === 'local') return raw;
     const { settings, problems } =
-      kind === 'remote' ? checkRemoteSettings(raw) : checkVirtualSettings(key, raw, (k) => this.byKey.get(k));
+      kind === 'local'
+        ? checkLocalSettings(raw)
+        : kind === 'remote'
+          ? checkRemoteSettings(raw)
+          : checkVirtualSettings(key, raw, (k) => this.byKey.get(k));
     if (problems.length > 0)
       throw badRequest(`invalid settings for ${key}: ${problems.join('; ')}`, { problems });
     return { ...settings };

@@ -5,6 +5,7 @@ import { defineCatalogTests } from './suite/catalog.ts';
 import type { Define } from './suite/harness.ts';
 import { defineIdentityTests } from './suite/identity.ts';
 import { defineManifestTests } from './suite/manifests.ts';
+import { definePromotionTests } from './suite/promotion.ts';
 import { defineRepositoryTests } from './suite/repositories.ts';
 import { defineTagTests } from './suite/tags.ts';
 import { defineUploadTests } from './suite/uploads.ts';
@@ -64,5 +65,6 @@ export function describeMetadataStore(
     defineCatalogTests(define);
     defineUploadTests(define);
     defineIdentityTests(define);
+    definePromotionTests(define);
   });
 }

@@ -1,19 +1,41 @@
+import type { Kysely } from 'kysely';
 import type { Digest } from '../../oci/digest.ts';
 import type { BlobLinkMeta } from '../metadata-store.ts';
-import { type QueryContext, translate } from './context.ts';
+import type { Database } from '../schema.ts';
+import { chunks, type QueryContext, translate } from './context.ts';
+
+export interface BlobLink {
+  repository: string;
+  image: string;
+  digest: string;
+  size: number;
+  createdAt: string;
+}
+
+/** Links blobs to names; a link that exists keeps its row (and its size and time). */
+export async function linkBlobs(db: Kysely<Database>, links: readonly BlobLink[]): Promise<void> {
+  for (const part of chunks(links)) {
+    await db
+      .insertInto('blob_links')
+      .values(
+        part.map(({ repository, image, digest, size, createdAt }) => ({
+          ...{ repository, image, digest, size },
+          created_at: createdAt,
+        })),
+      )
+      .onConflict((oc) => oc.columns(['repository', 'image', 'digest']).doNothing())
+      .execute();
+  }
+}
 
 export class KyselyBlobLinkMeta implements BlobLinkMeta {
   constructor(private readonly ctx: QueryContext) {}
 
   /** A second link of the same digest keeps the first row (and its size and time). */
   async link(repository: string, image: string, digest: Digest, size: number): Promise<void> {
-    const row = { repository, image, digest, size, created_at: this.ctx.now().toISOString() };
+    const row = { repository, image, digest, size, createdAt: this.ctx.now().toISOString() };
     await translate(this.ctx, { repository, conflict: `blob link ${digest}` }, () =>
-      this.ctx.db
-        .insertInto('blob_links')
-        .values(row)
-        .onConflict((oc) => oc.columns(['repository', 'image', 'digest']).doNothing())
-        .execute(),
+      linkBlobs(this.ctx.db, [row]),
     );
   }
 

@@ -6,9 +6,11 @@ import {
   type PutManifest,
   UnknownRepositoryError,
 } from '../metadata-store.ts';
-import type { ManifestRecord, ManifestReference, Page, TagEvent } from '../records.ts';
+import { UnknownManifestError } from '../promotion-store.ts';
+import type { ManifestRecord, ManifestReference, Page, TagCause, TagEvent } from '../records.ts';
 import type { Database } from '../schema.ts';
 import { chunks, type QueryContext, translate } from './context.ts';
+import { byteOrder } from './principals.ts';
 import { fromManifest, toManifest } from './rows.ts';
 import { appendTagEvents, moveTag } from './tags.ts';
 
@@ -58,6 +60,7 @@ export class KyselyManifestMeta implements ManifestMeta {
     return row !== undefined;
   }
 
+  /** Deletes the manifest with its tags (as events), references and properties. */
   async delete(
     repository: string,
     image: string,
@@ -66,30 +69,13 @@ export class KyselyManifestMeta implements ManifestMeta {
   ): Promise<{ removedTags: string[] } | undefined> {
     const at = this.ctx.now().toISOString();
     return this.ctx.db.transaction().execute(async (trx) => {
-      const key = (table: 'manifests' | 'manifest_refs' | 'tags') =>
-        trx
-          .deleteFrom(table)
-          .where('repository', '=', repository)
-          .where('image', '=', image)
-          .where('digest', '=', digest);
-      const tags = await trx
-        .selectFrom('tags')
-        .select('tag')
-        .where('repository', '=', repository)
-        .where('image', '=', image)
-        .where('digest', '=', digest)
-        .orderBy('tag')
-        .execute();
-      const removedTags = tags.map((t) => t.tag);
-      const events = removedTags.map(
-        (tag): TagEvent => ({ repository, image, tag, oldDigest: digest, actor, cause: 'delete', at }),
-      );
-      await appendTagEvents(trx, events);
-      await key('tags').execute();
-      await key('manifest_refs').execute();
-      const result = await key('manifests').executeTakeFirst();
+      const result = await deleteManifests(trx, { repository, image }, [digest], {
+        actor,
+        cause: 'delete',
+        at,
+      });
       // Nothing was written when the manifest is absent: no tag can point at a missing row.
-      return result.numDeletedRows > 0n ? { removedTags } : undefined;
+      return result.deleted > 0 ? { removedTags: result.removedTags } : undefined;
     });
   }
 
@@ -130,7 +116,7 @@ function distinctReferences(references: readonly ManifestReference[]): ManifestR
   return [...seen.values()];
 }
 
-async function requireRepository(trx: Kysely<Database>, repository: string): Promise<void> {
+export async function requireRepository(trx: Kysely<Database>, repository: string): Promise<void> {
   const row = await trx
     .selectFrom('repositories')
     .select('key')
@@ -164,7 +150,7 @@ async function missingReferences(
 }
 
 /** Putting an existing digest again keeps the first row and references (same digest, same content). */
-async function insertManifest(
+export async function insertManifest(
   trx: Kysely<Database>,
   record: ManifestRecord,
   refs: readonly ManifestReference[],
@@ -183,4 +169,80 @@ async function insertManifest(
       .onConflict((oc) => oc.columns(['repository', 'image', 'digest', 'ref_digest']).doNothing())
       .execute();
   }
+}
+
+/** Throws UnknownManifestError unless the name holds the digest; run it in the write's transaction. */
+export async function requireManifest(
+  trx: Kysely<Database>,
+  where: { repository: string; image: string; digest: Digest },
+): Promise<void> {
+  const row = await trx
+    .selectFrom('manifests')
+    .select('digest')
+    .where('repository', '=', where.repository)
+    .where('image', '=', where.image)
+    .where('digest', '=', where.digest)
+    .executeTakeFirst();
+  if (row === undefined) throw new UnknownManifestError(where);
+}
+
+/**
+ * Deletes manifests of one name inside the caller's transaction, children before parents: the
+ * tags pointing at them (recorded as events, in tag order, with `by`), their properties,
+ * references and rows. Blob links stay (garbage collection decides). Returns the removed tags
+ * and how many manifest rows were deleted.
+ */
+export async function deleteManifests(
+  trx: Kysely<Database>,
+  where: { repository: string; image: string },
+  digests: readonly Digest[],
+  by: { actor: string; cause: TagCause; at: string },
+): Promise<{ removedTags: string[]; deleted: number }> {
+  const { repository, image } = where;
+  const tags: { tag: string; digest: string }[] = [];
+  for (const part of chunks(digests)) {
+    const rows = await trx
+      .selectFrom('tags')
+      .select(['tag', 'digest'])
+      .where('repository', '=', repository)
+      .where('image', '=', image)
+      .where('digest', 'in', part)
+      .execute();
+    tags.push(...rows);
+  }
+  tags.sort((a, b) => byteOrder(a.tag, b.tag));
+  const events = tags.map(
+    ({ tag, digest }): TagEvent => ({ repository, image, tag, oldDigest: digest as Digest, ...by }),
+  );
+  await appendTagEvents(trx, events);
+  let deleted = 0;
+  for (const part of chunks(digests)) {
+    const rows = (table: 'tags' | 'properties' | 'manifest_refs' | 'manifests') =>
+      trx
+        .deleteFrom(table)
+        .where('repository', '=', repository)
+        .where('image', '=', image)
+        .where('digest', 'in', part);
+    await rows('tags').execute();
+    await rows('properties').execute();
+    await rows('manifest_refs').execute();
+    const result = await rows('manifests').executeTakeFirst();
+    deleted += Number(result.numDeletedRows);
+  }
+  return { removedTags: tags.map((t) => t.tag), deleted };
+}
+
+/**
+ * (repository, image, digest) of manifests, in byte order of the three: by the repository's
+ * key and the manifest's `name` (both COLLATE "C" on PostgreSQL, unlike manifests.repository
+ * and .image; within one repository, name order is image order).
+ */
+export function locations(db: Kysely<Database>) {
+  return db
+    .selectFrom('manifests as m')
+    .innerJoin('repositories as r', 'r.key', 'm.repository')
+    .select(['r.key as repository', 'm.image', 'm.digest'])
+    .orderBy('r.key')
+    .orderBy('m.name')
+    .orderBy('m.digest');
 }

@@ -4,14 +4,19 @@ import type { Database } from '../schema.ts';
 import { type QueryContext, translate } from './context.ts';
 import { fromRepository, toRepository } from './rows.ts';
 
-/** Tables whose rows belong to a repository, children before parents (foreign-key order). */
+/**
+ * Tables whose rows belong to a repository, children before parents (foreign-key order). The
+ * promotion history names repositories without belonging to them, and stays.
+ */
 const REPOSITORY_CHILDREN = [
   'tag_events',
   'tags',
+  'properties',
   'manifest_refs',
   'manifests',
   'blob_links',
   'uploads',
+  'approvals',
 ] as const satisfies readonly (keyof Database)[];
 
 export class KyselyRepositoryMeta implements RepositoryMeta {

@@ -10,11 +10,20 @@ import {
   type SigningKeyRecord,
   type UserRecord,
 } from '../identity-records.ts';
+import type {
+  ApprovalRecord,
+  BuildArtifact,
+  BuildDependency,
+  BuildRecord,
+  GateResult,
+  PromotionMode,
+  PromotionRecord,
+} from '../promotion-records.ts';
 import type { ManifestRecord, RepositoryKind, RepositoryRecord, TagCause, TagEvent } from '../records.ts';
 import type { Database } from '../schema.ts';
 
-// Row ⇄ record mapping. The casts to Digest, RepositoryKind, TagCause, Action and AuditOutcome
-// are sound because those columns are only written from such values by the modules next to
+// Row ⇄ record mapping. The casts to Digest, RepositoryKind, TagCause, Action, AuditOutcome,
+// PromotionMode and the promotion outcome are sound because those columns are only written from such values by the modules next to
 // this one.
 
 type Row<T extends keyof Database> = Selectable<Database[T]>;
@@ -211,5 +220,117 @@ export function fromAuditEvent(event: AuditEvent): NewRow<'audit_events'> {
     outcome: event.outcome,
     address: event.address,
     detail: event.detail === null ? null : JSON.stringify(event.detail),
+  };
+}
+
+export function toBuild(
+  row: Row<'builds'>,
+  artifacts: readonly Omit<Row<'build_artifacts'>, 'build_name' | 'build_number' | 'position'>[],
+  dependencies: readonly Omit<Row<'build_dependencies'>, 'build_name' | 'build_number' | 'position'>[],
+): BuildRecord {
+  return {
+    name: row.name,
+    number: row.number,
+    startedAt: row.started_at,
+    durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+    vcsUrl: row.vcs_url,
+    vcsRevision: row.vcs_revision,
+    branch: row.branch,
+    ciUrl: row.ci_url,
+    artifacts: artifacts.map((a): BuildArtifact => ({ digest: a.digest as Digest, name: a.name })),
+    dependencies: dependencies.map(
+      (d): BuildDependency => ({ name: d.name, version: d.version, digest: d.digest as Digest | null }),
+    ),
+    properties: JSON.parse(row.properties) as Record<string, string>,
+    publishedBy: row.published_by,
+    publishedAt: row.published_at,
+  };
+}
+
+/** The build row and its child rows, each list numbered in the record's order. */
+export function fromBuild(record: BuildRecord): {
+  build: NewRow<'builds'>;
+  artifacts: NewRow<'build_artifacts'>[];
+  dependencies: NewRow<'build_dependencies'>[];
+} {
+  const key = { build_name: record.name, build_number: record.number };
+  return {
+    build: {
+      name: record.name,
+      number: record.number,
+      started_at: record.startedAt,
+      duration_ms: record.durationMs,
+      vcs_url: record.vcsUrl,
+      vcs_revision: record.vcsRevision,
+      branch: record.branch,
+      ci_url: record.ciUrl,
+      properties: JSON.stringify(record.properties),
+      published_by: record.publishedBy,
+      published_at: record.publishedAt,
+    },
+    artifacts: record.artifacts.map((a, position) => ({ ...key, position, digest: a.digest, name: a.name })),
+    dependencies: record.dependencies.map((d, position) => ({
+      ...key,
+      position,
+      name: d.name,
+      version: d.version,
+      digest: d.digest,
+    })),
+  };
+}
+
+export function toApproval(row: Row<'approvals'>): ApprovalRecord {
+  return {
+    digest: row.digest as Digest,
+    repository: row.repository,
+    approver: row.approver,
+    comment: row.comment,
+    at: row.at,
+  };
+}
+
+export function fromApproval(record: ApprovalRecord): NewRow<'approvals'> {
+  return {
+    repository: record.repository,
+    digest: record.digest,
+    approver: record.approver,
+    comment: record.comment,
+    at: record.at,
+  };
+}
+
+export function toPromotion(row: Row<'promotions'>): PromotionRecord {
+  return {
+    id: Number(row.id),
+    at: row.at,
+    actor: row.actor,
+    sourceRepository: row.source_repository,
+    sourceImage: row.source_image,
+    targetRepository: row.target_repository,
+    targetImage: row.target_image,
+    digest: row.digest as Digest,
+    tags: JSON.parse(row.tags) as string[],
+    mode: row.mode as PromotionMode,
+    comment: row.comment,
+    gates: JSON.parse(row.gates) as GateResult[],
+    outcome: row.outcome as PromotionRecord['outcome'],
+  };
+}
+
+/** The id is the store's to assign: one given by the caller is ignored. */
+export function fromPromotion(record: Omit<PromotionRecord, 'id'>): NewRow<'promotions'> {
+  return {
+    at: record.at,
+    actor: record.actor,
+    source_repository: record.sourceRepository,
+    source_image: record.sourceImage,
+    target_repository: record.targetRepository,
+    target_image: record.targetImage,
+    digest: record.digest,
+    tags: JSON.stringify(record.tags),
+    mode: record.mode,
+    comment: record.comment,
+    gates: JSON.stringify(record.gates),
+    outcome: record.outcome,
   };
 }

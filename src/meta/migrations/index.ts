@@ -1,6 +1,7 @@
 import { type Kysely, type Migration, Migrator } from 'kysely';
 import { initial } from './0001-initial.ts';
 import { identity } from './0002-identity.ts';
+import { promotion } from './0003-promotion.ts';
 
 /**
  * Every migration, by name. Kysely applies them in name order and records each in
@@ -9,6 +10,7 @@ import { identity } from './0002-identity.ts';
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-initial': initial,
   '0002-identity': identity,
+  '0003-promotion': promotion,
 };
 
 /** Applies the pending migrations in one transaction; a no-op when none is pending. */

@@ -1,13 +1,19 @@
 import { Kysely, type Logger } from 'kysely';
 import { KyselyApiTokenMeta } from '../kysely/api-tokens.ts';
+import { KyselyApprovalMeta } from '../kysely/approvals.ts';
 import { KyselyAuditMeta } from '../kysely/audit.ts';
 import { KyselyBlobLinkMeta } from '../kysely/blob-links.ts';
+import { KyselyBuildMeta } from '../kysely/builds.ts';
+import { KyselyContentFactMeta } from '../kysely/content-facts.ts';
 import type { QueryContext } from '../kysely/context.ts';
 import { KyselyGroupMeta } from '../kysely/groups.ts';
 import { KyselyManifestMeta } from '../kysely/manifests.ts';
 import { KyselyPermissionTargetMeta } from '../kysely/permission-targets.ts';
+import { KyselyPromotionMeta } from '../kysely/promotions.ts';
+import { KyselyPropertyMeta } from '../kysely/properties.ts';
 import { KyselyRepositoryMeta } from '../kysely/repositories.ts';
 import { KyselySigningKeyMeta } from '../kysely/signing-keys.ts';
+import { KyselyTagMoveMeta } from '../kysely/tag-moves.ts';
 import { KyselyTagMeta } from '../kysely/tags.ts';
 import { KyselyUploadMeta } from '../kysely/uploads.ts';
 import { KyselyUserMeta } from '../kysely/users.ts';
@@ -49,6 +55,12 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly apiTokens: KyselyApiTokenMeta;
   readonly signingKeys: KyselySigningKeyMeta;
   readonly audit: KyselyAuditMeta;
+  readonly properties: KyselyPropertyMeta;
+  readonly contentFacts: KyselyContentFactMeta;
+  readonly builds: KyselyBuildMeta;
+  readonly approvals: KyselyApprovalMeta;
+  readonly promotions: KyselyPromotionMeta;
+  readonly tagMoves: KyselyTagMoveMeta;
 
   private constructor(
     private readonly db: Kysely<Database>,
@@ -68,6 +80,12 @@ export class SqliteMetadataStore implements MetadataStore {
     this.apiTokens = new KyselyApiTokenMeta(ctx);
     this.signingKeys = new KyselySigningKeyMeta(ctx);
     this.audit = new KyselyAuditMeta(ctx);
+    this.properties = new KyselyPropertyMeta(ctx);
+    this.contentFacts = new KyselyContentFactMeta(ctx);
+    this.builds = new KyselyBuildMeta(ctx);
+    this.approvals = new KyselyApprovalMeta(ctx);
+    this.promotions = new KyselyPromotionMeta(ctx);
+    this.tagMoves = new KyselyTagMoveMeta(ctx);
   }
 
   /** Opens (creating if needed) the database and, unless told otherwise, migrates it. */

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { OciError } from '../../oci/errors.ts';
 import { MAX_MANIFEST_BYTES } from '../../oci/manifest.ts';
+import { isStableVersion } from '../../promote/tag-service.ts';
 import type { Handler } from '../http-types.ts';
 import { parseReference } from '../manifest-service.ts';
 import { urlFor } from '../routes.ts';
@@ -46,6 +47,13 @@ export const write: Handler = async (req, ctx) => {
       ...(moved ? { previousDigest: stored.previousDigest } : {}),
     },
   );
+  // A new stable version may move X.Y, X and latest (when the repository has floating tags).
+  // The push stands when this fails: the next push or promotion of a version catches up.
+  if ('tag' in ref && isStableVersion(ref.tag)) {
+    await ctx.tags.updateFloating(target.repository.key, target.image, actorOf(req)).catch((err) => {
+      ctx.log.error({ err, name: req.params.name, tag: ref.tag }, 'updating floating tags failed');
+    });
+  }
   const headers: Record<string, string | number> = {
     Location: urlFor('manifest', { name: req.params.name ?? '', reference: stored.digest }),
     'Docker-Content-Digest': stored.digest,

@@ -69,3 +69,23 @@ export async function ensureRepository(store: MetadataStore, key: string): Promi
   if ((await store.repositories.get(key)) === undefined)
     await store.repositories.create(repositoryRecord(key));
 }
+
+/**
+ * Puts an image index referencing the child manifests (which the name must hold already), the
+ * way the registry does for a multi-platform image. The repository must exist.
+ */
+export async function pushIndex(
+  store: MetadataStore,
+  push: Omit<Push, 'subject'> & { children: readonly Digest[] },
+): Promise<Digest> {
+  const { repository, image, label } = push;
+  const references = push.children.map((digest): ManifestReference => ({ digest, kind: 'manifest' }));
+  const digest = fakeDigest(`index ${label}`);
+  const record = manifestRecord(repository, image, digest, { mediaType: MEDIA.ociIndex });
+  const tag =
+    push.tag === undefined
+      ? undefined
+      : { name: push.tag, actor: push.actor ?? 'ci', cause: push.cause ?? ('push' as const) };
+  await store.manifests.put(tag === undefined ? { record, references } : { record, references, tag });
+  return digest;
+}

@@ -1,0 +1,150 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiAccess } from '../auth/open-access.ts';
+import type { MetadataStore } from '../meta/metadata-store.ts';
+import type { PromotionQuery, PromotionRecord } from '../meta/promotion-records.ts';
+import { type Digest, isDigest } from '../oci/digest.ts';
+import type { ChecklistService } from '../promote/checklist-service.ts';
+import { parsePromotionRequest } from '../promote/promotion-request.ts';
+import type { PromotionService } from '../promote/promotion-service.ts';
+import { auditChange, requireAction, requireSignedIn } from './api-auth.ts';
+import type { ImageRoute } from './image-routes.ts';
+import { badRequest, notFound } from './problem.ts';
+
+export interface PromotionDeps {
+  meta: MetadataStore;
+  promotions: PromotionService;
+  checklist: ChecklistService;
+}
+
+type HistoryParams = Partial<Record<'image' | 'digest' | 'repository' | 'limit' | 'before', string>>;
+
+/**
+ * `/api/v1/promotions` (promote, or dry-run; the history), `/api/v1/approvals` (approve a digest
+ * for a target repository; list approvals).
+ */
+export async function promotionsApi(
+  app: FastifyInstance,
+  access: ApiAccess,
+  deps: PromotionDeps,
+): Promise<void> {
+  app.post('/promotions', async (request, reply) => {
+    const result = await deps.promotions.promote(
+      request.principal,
+      parsePromotionRequest(request.body),
+      request.ip,
+    );
+    if (!result.dryRun) reply.code(201);
+    return result;
+  });
+
+  app.get<{ Querystring: HistoryParams }>('/promotions', async (request) => {
+    const q = request.query;
+    const query: PromotionQuery = { limit: boundedLimit(q.limit) };
+    if (q.digest !== undefined) query.digest = digestParam(q.digest);
+    if (q.image !== undefined) query.image = q.image;
+    if (q.repository !== undefined) query.repository = q.repository;
+    if (q.before !== undefined) query.beforeId = Number(q.before);
+    const readable = (r: PromotionRecord) =>
+      access.identity.policy.allows(request.principal, 'read', r.targetRepository, r.targetImage) ||
+      access.identity.policy.allows(request.principal, 'read', r.sourceRepository, r.sourceImage);
+    const promotions = (await deps.meta.promotions.list(query)).filter(readable);
+    return { promotions };
+  });
+
+  app.post('/approvals', async (request, reply) => {
+    const p = requireSignedIn(request);
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    if (typeof body.repository !== 'string' || typeof body.digest !== 'string') {
+      throw badRequest('send {"repository": "<target repository>", "digest": "sha256:…", "comment": "…"}');
+    }
+    const digest = digestParam(body.digest);
+    if ((await deps.meta.promotions.locate(digest)).length === 0) {
+      throw notFound(`no repository holds ${digest}`);
+    }
+    if (!access.identity.policy.readsSomethingIn(p, body.repository)) {
+      throw notFound(`repository ${body.repository} does not exist or you may not read it`);
+    }
+    const record = {
+      digest,
+      repository: body.repository,
+      approver: p.name,
+      comment: typeof body.comment === 'string' ? body.comment : '',
+      at: new Date().toISOString(),
+    };
+    await deps.meta.approvals.add(record);
+    auditChange(request, access, {
+      action: 'approval',
+      repository: record.repository,
+      target: digest,
+      detail: { comment: record.comment },
+    });
+    reply.code(201);
+    return record;
+  });
+
+  app.get<{ Querystring: { digest?: string; repository?: string } }>('/approvals', async (request) => {
+    const { digest, repository } = request.query;
+    if (!digest || !repository) throw badRequest('give ?digest=sha256:…&repository=<target repository>');
+    requireAction(request, access, 'read', repository);
+    return { approvals: await deps.meta.approvals.list(digestParam(digest), repository) };
+  });
+}
+
+/**
+ * Under `/repositories/<key>/images/<image>`: `GET /manifests/<digest>/checklist` (the image
+ * checklist) and `GET /tags/<tag>` (where a tag points; what the CLI resolves tags with).
+ */
+export function manifestRoutes(access: ApiAccess, deps: PromotionDeps): ImageRoute[] {
+  return [
+    {
+      method: 'GET',
+      suffix: '/manifests/:digest/checklist',
+      handle: (request, _reply, m) =>
+        checklistOf(deps, access, request, { ...m, digest: m.params.digest ?? '' }),
+    },
+    {
+      method: 'GET',
+      suffix: '/tags/:tag',
+      handle: async (request, _reply, m) => {
+        requireAction(request, access, 'read', m.repository, m.image);
+        const digest = await deps.meta.tags.resolve(m.repository, m.image, m.params.tag ?? '');
+        if (!digest) throw notFound(`${m.repository}/${m.image} has no tag ${m.params.tag}`);
+        return { repository: m.repository, image: m.image, tag: m.params.tag, digest };
+      },
+    },
+  ];
+}
+
+async function checklistOf(
+  deps: PromotionDeps,
+  access: ApiAccess,
+  request: Parameters<typeof requireAction>[0],
+  where: { repository: string; image: string; digest: string },
+) {
+  const digest = digestParam(where.digest);
+  requireAction(request, access, 'read', where.repository, where.image);
+  if (!(await deps.meta.manifests.get(where.repository, where.image, digest))) {
+    throw notFound(`${where.repository}/${where.image} does not hold ${digest}`);
+  }
+  const results = await deps.checklist.evaluate({ ...where, digest });
+  const verdict = results.some((r) => r.status === 'fail')
+    ? 'fail'
+    : results.some((r) => r.status === 'warn')
+      ? 'warn'
+      : 'pass';
+  return { repository: where.repository, image: where.image, digest, verdict, results };
+}
+
+function digestParam(value: string): Digest {
+  if (!isDigest(value))
+    throw badRequest(`${JSON.stringify(value.slice(0, 100))} is not a digest like sha256:<64 hex>`);
+  return value as Digest;
+}
+
+function boundedLimit(raw: string | undefined): number {
+  if (raw === undefined) return 100;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw badRequest('limit must be a whole number from 1 to 1000');
+  return n;
+}

@@ -1,0 +1,112 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ApiAccess } from '../auth/open-access.ts';
+import type { Properties } from '../meta/promotion-records.ts';
+import {
+  type PropertiesService,
+  type PropertyTarget,
+  parseProperties,
+} from '../promote/properties-service.ts';
+import { parseSearchQuery, type SearchService } from '../promote/search-service.ts';
+import { auditChange, requireAction } from './api-auth.ts';
+import type { ImageMatch, ImageRoute } from './image-routes.ts';
+import { badRequest } from './problem.ts';
+
+const SUFFIX = '/manifests/:reference/properties';
+
+/**
+ * Properties of a manifest, under `/api/v1/repositories/:key/images/<image>/manifests/<digest>/properties`
+ * (dispatched by image-routes.ts; a tag works in place of the digest):
+ * - `GET` (read): `{repository, image, digest, properties: {key: [values…]}}`;
+ * - `PUT {properties}` (annotate): replaces every property;
+ * - `PATCH {properties}` (annotate): sets the given keys, `null` or `[]` removes one;
+ * - `DELETE ?key=a&key=b` (annotate): removes those keys, or every key without `key`.
+ * Every change is audited as `property.set` / `property.delete`.
+ */
+export function propertyRoutes(access: ApiAccess, properties: PropertiesService): ImageRoute[] {
+  const target = async (request: FastifyRequest, match: ImageMatch, action: 'read' | 'annotate') => {
+    requireAction(request, access, action, match.repository, match.image);
+    return properties.target(match.repository, match.image, match.params.reference as string);
+  };
+  const reply = async (t: PropertyTarget) => ({ ...t, properties: await properties.get(t) });
+  const audit = (
+    request: FastifyRequest,
+    action: string,
+    t: PropertyTarget,
+    detail: Record<string, unknown>,
+  ) =>
+    auditChange(request, access, {
+      action,
+      repository: t.repository,
+      target: `${t.repository}/${t.image}@${t.digest}`,
+      detail,
+    });
+
+  return [
+    {
+      method: 'GET',
+      suffix: SUFFIX,
+      handle: async (request, _reply, match) => reply(await target(request, match, 'read')),
+    },
+    {
+      method: 'PUT',
+      suffix: SUFFIX,
+      async handle(request, _reply, match) {
+        const t = await target(request, match, 'annotate');
+        const values = parseProperties(propertiesOf(request.body), { removals: false });
+        const { removed } = await properties.replace(t, values);
+        audit(request, 'property.set', t, { replace: true, set: values, removed });
+        return reply(t);
+      },
+    },
+    {
+      method: 'PATCH',
+      suffix: SUFFIX,
+      async handle(request, _reply, match) {
+        const t = await target(request, match, 'annotate');
+        const changes = parseProperties(propertiesOf(request.body), { removals: true });
+        await properties.update(t, changes);
+        const set: Properties = {};
+        const removed: string[] = [];
+        for (const [k, v] of Object.entries(changes)) {
+          if (v.length === 0) removed.push(k);
+          else set[k] = v;
+        }
+        if (Object.keys(set).length > 0) audit(request, 'property.set', t, { set });
+        if (removed.length > 0) audit(request, 'property.delete', t, { keys: removed });
+        return reply(t);
+      },
+    },
+    {
+      method: 'DELETE',
+      suffix: SUFFIX,
+      async handle(request, _reply, match) {
+        const t = await target(request, match, 'annotate');
+        const raw = (request.query as Record<string, string | string[] | undefined>).key;
+        const keys = raw === undefined ? undefined : Array.isArray(raw) ? raw : [raw];
+        const removed = await properties.remove(t, keys);
+        audit(request, 'property.delete', t, { keys: keys ?? 'all', removed });
+        return reply(t);
+      },
+    },
+  ];
+}
+
+function propertiesOf(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('properties' in body)) {
+    throw badRequest('send {"properties": {"qa.status": "passed", "jira": ["APP-1", "APP-2"]}}');
+  }
+  const extra = Object.keys(body).filter((k) => k !== 'properties');
+  if (extra.length > 0) throw badRequest(`unknown field ${extra.join(', ')}; send {"properties": {…}}`);
+  return (body as { properties: unknown }).properties;
+}
+
+/**
+ * `GET /api/v1/search?property=k=v&label=k=v&annotation=k=v&name=&repository=&limit=`: manifests
+ * meeting every condition, within what the caller may read.
+ */
+export async function searchApi(app: FastifyInstance, search: SearchService): Promise<void> {
+  app.get('/search', async (request) => {
+    const query = parseSearchQuery(request.query as Record<string, string | string[] | undefined>);
+    return search.search(request.principal, query);
+  });
+}

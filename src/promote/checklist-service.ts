@@ -1,0 +1,45 @@
+import type { MetadataStore } from '../meta/metadata-store.ts';
+import type { Digest } from '../oci/digest.ts';
+import type { RepositoryService } from '../repos/repository-service.ts';
+import { type CheckResult, evaluateChecklist } from './checklist.ts';
+import type { ImageFacts } from './image-facts.ts';
+import { policyOf } from './repository-policy.ts';
+import { immutableRule } from './tag-rules.ts';
+
+/** Gathers what the checklist needs about a digest held in a repository, and evaluates it. */
+export class ChecklistService {
+  constructor(
+    private readonly meta: MetadataStore,
+    private readonly repos: RepositoryService,
+    private readonly facts: ImageFacts,
+  ) {}
+
+  async evaluate(where: { repository: string; image: string; digest: Digest }): Promise<CheckResult[]> {
+    const repo = this.repos.get(where.repository);
+    const policy = repo ? policyOf(repo) : undefined;
+    const tags = await this.tagsOf(where);
+    const rules = policy?.tags;
+    const immutableTags = rules
+      ? tags.flatMap((tag) => {
+          const rule = immutableRule(rules, tag);
+          return rule ? [{ tag, rule }] : [];
+        })
+      : [];
+    const builds = (await this.meta.builds.byDigest(where.digest)).map((b) => `${b.name} #${b.number}`);
+    return evaluateChecklist({
+      images: await this.facts.images(where.digest),
+      immutableTags,
+      builds,
+      limits: policy?.limits ?? { maxLayers: 50, maxSizeBytes: 2 * 1024 ** 3 },
+    });
+  }
+
+  /** Tags of the image that point at the digest. */
+  private async tagsOf(where: { repository: string; image: string; digest: Digest }): Promise<string[]> {
+    const all = await this.meta.tags.list(where.repository, where.image, {});
+    const out: string[] = [];
+    for (const tag of all)
+      if ((await this.meta.tags.resolve(where.repository, where.image, tag)) === where.digest) out.push(tag);
+    return out;
+  }
+}

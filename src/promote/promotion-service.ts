@@ -1,0 +1,221 @@
+import { badRequest, conflict, forbidden, notFound, ProblemError, unauthorized } from '../api/problem.ts';
+import type { IdentityService } from '../auth/identity-service.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { AuditLog } from '../events/audit-log.ts';
+import type { Action } from '../meta/identity-records.ts';
+import type { MetadataStore } from '../meta/metadata-store.ts';
+import type { GateResult, PromotionRecord } from '../meta/promotion-records.ts';
+import { UnknownManifestError } from '../meta/promotion-store.ts';
+import type { Digest } from '../oci/digest.ts';
+import { OciError } from '../oci/errors.ts';
+import type { RepositoryService } from '../repos/repository-service.ts';
+import type { ChecklistService } from './checklist-service.ts';
+import { evaluateGates, type GateFacts } from './gates.ts';
+import type { PromotionRequest } from './promotion-request.ts';
+import { policyOf } from './repository-policy.ts';
+import type { TagService } from './tag-service.ts';
+
+export interface PromotionResult {
+  promoted: boolean;
+  dryRun: boolean;
+  digest: Digest;
+  source: { repository: string; image: string };
+  target: { repository: string; image: string };
+  mode: PromotionRecord['mode'];
+  tags: { tag: string; previousDigest?: Digest }[];
+  gates: GateResult[];
+  /** Digests newly held by the target (the image, its children, its referrers). */
+  copied: Digest[];
+  /** Floating tags the server moved afterwards. */
+  floating: { tag: string; digest: Digest }[];
+}
+
+/**
+ * Promotion: a digest (with its children and referrers) enters another repository by metadata
+ * alone, when the caller may and every gate of the target passes; recorded with who, what, when
+ * and each gate's verdict. A refusal is recorded too, and answered 409 with every failing gate.
+ */
+export class PromotionService {
+  constructor(
+    private readonly meta: MetadataStore,
+    private readonly repos: RepositoryService,
+    private readonly identity: IdentityService,
+    private readonly tags: TagService,
+    private readonly checklist: ChecklistService,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async promote(principal: Principal, request: PromotionRequest, address: string): Promise<PromotionResult> {
+    const { source, target } = request;
+    const sourceRepo = this.repository(source.repository, 'source');
+    const targetRepo = this.repository(target.repository, 'target');
+    if (sourceRepo.kind === 'virtual')
+      throw badRequest(`${source.repository} is virtual; promote from the repository that holds the image`);
+    if (targetRepo.kind !== 'local')
+      throw badRequest(`${target.repository} is ${targetRepo.kind}; promotions go into local repositories`);
+    const refused = (reason: string) =>
+      this.audit.record({
+        actor: principal.name,
+        action: 'promotion.refused',
+        repository: target.repository,
+        target: `${target.image}`,
+        outcome: 'denied',
+        address,
+        detail: { from: `${source.repository}/${source.image}`, reason },
+      });
+    try {
+      this.require(principal, 'read', source.repository, source.image);
+      this.require(principal, 'promote', target.repository, target.image);
+      if (request.mode === 'move') this.require(principal, 'delete', source.repository, source.image);
+    } catch (error) {
+      refused((error as Error).message);
+      throw error;
+    }
+    const digest = await this.resolve(request);
+    const targetName = { repository: targetRepo, image: target.image };
+    for (const tag of request.tags) {
+      await this.tags.checkMove(targetName, tag, digest).catch((error) => {
+        refused((error as Error).message);
+        return asConflict(error);
+      });
+    }
+
+    const gates = await evaluateGates(policyOf(targetRepo).gates, this.gateFacts(principal, request, digest));
+    const base = {
+      digest,
+      source: { repository: source.repository, image: source.image },
+      target: { repository: target.repository, image: target.image },
+      mode: request.mode,
+      gates,
+      dryRun: request.dryRun,
+    };
+    const record: Omit<PromotionRecord, 'id'> = {
+      at: new Date().toISOString(),
+      actor: principal.name,
+      sourceRepository: source.repository,
+      sourceImage: source.image,
+      targetRepository: target.repository,
+      targetImage: target.image,
+      digest,
+      tags: request.tags,
+      mode: request.mode,
+      comment: request.comment,
+      gates,
+      outcome: 'promoted',
+    };
+    const failed = gates.filter((g) => !g.passed);
+    if (request.dryRun) {
+      return {
+        ...base,
+        promoted: failed.length === 0,
+        tags: request.tags.map((tag) => ({ tag })),
+        copied: [],
+        floating: [],
+      };
+    }
+    if (failed.length > 0) {
+      await this.meta.promotions.recordRefusal({ ...record, outcome: 'refused' });
+      this.audited(principal, address, 'promotion.refused', record, 'denied');
+      throw new ProblemError(
+        409,
+        'Conflict',
+        `promotion of ${source.image}@${digest} into ${target.repository} refused: ${failed.map((g) => g.reason).join('; ')}`,
+        { gates, failed: failed.map((g) => g.gate) },
+      );
+    }
+    const done = await this.meta.promotions
+      .promote({
+        source: base.source,
+        target: base.target,
+        digest,
+        tags: request.tags,
+        mode: request.mode,
+        actor: principal.name,
+        copyProperties: policyOf(targetRepo).copyProperties,
+        record,
+      })
+      .catch((e) => {
+        if (e instanceof UnknownManifestError)
+          throw notFound(`${source.repository}/${source.image} does not hold ${digest} (any more)`);
+        throw e;
+      });
+    const floating = await this.tags.updateFloating(target.repository, target.image, principal.name);
+    this.audited(principal, address, 'promotion', record, 'success');
+    return { ...base, promoted: true, tags: done.tags, copied: done.copied, floating };
+  }
+
+  private gateFacts(principal: Principal, request: PromotionRequest, digest: Digest): GateFacts {
+    const { source, target } = request;
+    return {
+      digest,
+      target: target.repository,
+      promoter: principal.name,
+      properties: () => this.meta.properties.get(source.repository, source.image, digest),
+      approvals: () => this.meta.approvals.list(digest, target.repository),
+      groupsOf: (user) => this.identity.groupsOf(user),
+      reached: async () => {
+        const now = await this.meta.promotions.locate(digest);
+        const past = await this.meta.promotions.list({ digest, outcome: 'promoted', limit: 1000 });
+        return new Set([...now.map((l) => l.repository), ...past.map((p) => p.targetRepository)]);
+      },
+      checklist: () =>
+        this.checklist.evaluate({ repository: source.repository, image: source.image, digest }),
+      builds: async () => (await this.meta.builds.byDigest(digest)).map((b) => `${b.name} #${b.number}`),
+    };
+  }
+
+  private async resolve(request: PromotionRequest): Promise<Digest> {
+    const { repository, image, tag, digest } = request.source;
+    if (digest) {
+      if (!(await this.meta.manifests.get(repository, image, digest))) {
+        throw notFound(`${repository}/${image} does not hold ${digest}`);
+      }
+      return digest;
+    }
+    const resolved = await this.meta.tags.resolve(repository, image, tag as string);
+    if (!resolved) throw notFound(`${repository}/${image} has no tag ${tag}`);
+    return resolved;
+  }
+
+  private repository(key: string, role: string) {
+    const repo = this.repos.get(key);
+    if (!repo) throw notFound(`${role} repository ${key} does not exist`);
+    return repo;
+  }
+
+  private require(p: Principal, action: Action, repository: string, image: string): void {
+    if (this.identity.policy.allows(p, action, repository, image)) return;
+    const where = `${repository}/${image}`;
+    if (!p.authenticated) throw unauthorized(`sign in to ${action} in ${where}`);
+    throw forbidden(`user ${p.name} may not ${action} in ${where}: no permission target grants it`);
+  }
+
+  private audited(
+    p: Principal,
+    address: string,
+    action: string,
+    r: Omit<PromotionRecord, 'id'>,
+    outcome: 'success' | 'denied',
+  ): void {
+    this.audit.record({
+      actor: p.name,
+      action,
+      repository: r.targetRepository,
+      target: `${r.targetImage}@${r.digest}`,
+      outcome,
+      address,
+      detail: {
+        from: `${r.sourceRepository}/${r.sourceImage}`,
+        tags: r.tags,
+        mode: r.mode,
+        ...(p.token ? { apiToken: p.token.id } : {}),
+      },
+    });
+  }
+}
+
+/** An immutable tag in the way is a conflict of the promotion, not a refusal of the caller. */
+function asConflict(error: unknown): never {
+  if (error instanceof OciError) throw conflict(error.message);
+  throw error;
+}

@@ -1,0 +1,63 @@
+import type { RepositoryRecord } from '../meta/records.ts';
+import { type ChecklistLimits, DEFAULT_LIMITS } from './checklist.ts';
+import { checkGates, type Gate } from './gates.ts';
+import { checkTagRules, type TagRules } from './tag-rules.ts';
+
+/**
+ * What a local repository's settings say about promotion: tag rules, gates, checklist limits
+ * and whether properties travel with promoted images. Validated when the repository is created
+ * or changed (checkLocalSettings), read with defaults everywhere else (policyOf).
+ */
+export interface RepositoryPolicy {
+  tags: TagRules;
+  gates: Gate[];
+  limits: ChecklistLimits;
+  copyProperties: boolean;
+}
+
+const KNOWN = new Set(['tags', 'gates', 'checklist', 'promotion']);
+
+export function checkLocalSettings(raw: Record<string, unknown>): {
+  settings: Record<string, unknown>;
+  problems: string[];
+} {
+  const problems: string[] = [];
+  for (const key of Object.keys(raw)) {
+    if (!KNOWN.has(key))
+      problems.push(`${key} is not a setting of local repositories (use tags, gates, checklist, promotion)`);
+  }
+  problems.push(...checkTagRules(raw.tags).problems, ...checkGates(raw.gates).problems);
+  const checklist = raw.checklist as Record<string, unknown> | undefined;
+  if (checklist !== undefined) {
+    if (typeof checklist !== 'object' || checklist === null)
+      problems.push('checklist must be an object like {"maxLayers": 50}');
+    else
+      for (const k of ['maxLayers', 'maxSizeBytes']) {
+        const v = checklist[k];
+        if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v <= 0))
+          problems.push(`checklist.${k} must be a positive whole number`);
+      }
+  }
+  const promotion = raw.promotion as Record<string, unknown> | undefined;
+  if (
+    promotion !== undefined &&
+    (typeof promotion !== 'object' ||
+      promotion === null ||
+      (promotion.copyProperties !== undefined && typeof promotion.copyProperties !== 'boolean'))
+  ) {
+    problems.push('promotion must be an object like {"copyProperties": true}');
+  }
+  return { settings: raw, problems };
+}
+
+export function policyOf(repo: RepositoryRecord): RepositoryPolicy {
+  const s = repo.settings;
+  const checklist = (s.checklist ?? {}) as Partial<ChecklistLimits>;
+  const promotion = (s.promotion ?? {}) as { copyProperties?: boolean };
+  return {
+    tags: checkTagRules(s.tags).rules,
+    gates: checkGates(s.gates).gates,
+    limits: { ...DEFAULT_LIMITS, ...checklist },
+    copyProperties: promotion.copyProperties ?? true,
+  };
+}

@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ADMIN_AUTH, admin, api, createRoles, PASSWORD } from '../auth/support.ts';
+import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
+import {
+  imageManifest,
+  makeBlob,
+  makeConfig,
+  RegistryClient,
+  type TestBlob,
+  type TestManifest,
+} from '../support/http.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON replies are checked field by field
+type Json = any;
+
+const READER = basicAuth('reader', PASSWORD);
+const DEV = basicAuth('dev', PASSWORD);
+const CUSTOMER = basicAuth('customer', PASSWORD);
+const REVISION = '1a2b3c4d5e6f';
+
+interface Image {
+  blobs: TestBlob[];
+  manifest: TestManifest;
+}
+
+function newImage(): Image {
+  const blobs = [makeConfig(), makeBlob(300)];
+  const [config, layer] = blobs as [TestBlob, TestBlob];
+  return { blobs, manifest: imageManifest({ config, layers: [layer] }) };
+}
+
+/** Pushes the image to `name:tag` as the administrator. */
+async function push(url: string, image: Image, name: string, tag: string): Promise<void> {
+  const client = new RegistryClient(url, { authorization: ADMIN_AUTH });
+  for (const blob of image.blobs) await client.pushBlob(name, blob);
+  await client.pushManifest(name, tag, image.manifest);
+}
+
+describe('builds API and traceability', () => {
+  let gantry: RunningGantry;
+  let ciToken: string;
+  const app = newImage();
+  const unpushed = newImage();
+  const build = (artifacts: unknown[] = [{ digest: app.manifest.digest, name: 'team/app:1.4.0' }]) => ({
+    startedAt: '2026-11-25T10:00:00Z',
+    durationMs: 93_000,
+    vcs: { url: 'https://git.example/team/app', revision: REVISION, branch: 'main' },
+    ciUrl: 'https://ci.example/team/app/17',
+    artifacts,
+    dependencies: [
+      { name: 'debian', version: '12.5', digest: `sha256:${'a'.repeat(64)}` },
+      { name: '@scope/lib', version: '2.0.1' },
+    ],
+    properties: { runner: 'linux-amd64' },
+  });
+
+  async function expectProblem(
+    reply: Promise<{ status: number; json: Json }>,
+    status: number,
+    detail: RegExp,
+  ): Promise<void> {
+    const { status: got, json } = await reply;
+    assert.equal(got, status, JSON.stringify(json));
+    assert.match(String(json.detail), detail);
+  }
+
+  before(async () => {
+    gantry = await startGantry({ openAccess: false });
+    ({ ciToken } = await createRoles(gantry.url));
+    await push(gantry.url, app, 'docker-dev-local/team/app', '1.4.0');
+  });
+  after(() => gantry.stop());
+
+  it('publishing needs a signed-in caller who may deploy somewhere; publishedBy is the caller', async () => {
+    await expectProblem(
+      api(gantry.url, 'PUT', '/builds/team-app/17', build(), ''),
+      401,
+      /sign in to publish/,
+    );
+    await expectProblem(
+      api(gantry.url, 'PUT', '/builds/team-app/17', build(), READER),
+      403,
+      /user reader may not publish builds: that needs deploy/,
+    );
+    const created = await api(gantry.url, 'PUT', '/builds/team-app/17', build(), DEV);
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    assert.equal(created.headers.get('location'), '/api/v1/builds/team-app/17');
+    assert.equal(created.json.publishedBy, 'dev');
+    assert.deepEqual(created.json.vcs, {
+      url: 'https://git.example/team/app',
+      revision: REVISION,
+      branch: 'main',
+    });
+    assert.equal(created.json.startedAt, '2026-11-25T10:00:00.000Z');
+    assert.deepEqual(created.json.dependencies, [
+      { name: 'debian', version: '12.5', digest: `sha256:${'a'.repeat(64)}` },
+      { name: '@scope/lib', version: '2.0.1', digest: null },
+    ]);
+    assert.deepEqual(created.json.properties, { runner: 'linux-amd64' });
+
+    // Publishing again replaces it: 200.
+    const replaced = await api(gantry.url, 'PUT', '/builds/team-app/17', build(), `Bearer ${ciToken}`);
+    assert.equal(replaced.status, 200, JSON.stringify(replaced.json));
+    assert.equal(replaced.json.publishedBy, 'ci');
+  });
+
+  it('says what is wrong with a build', async () => {
+    const put = (path: string, body: unknown) => api(gantry.url, 'PUT', path, body);
+    await expectProblem(put('/builds/team%2Fapp/1', build()), 400, /build name "team\/app" is invalid/);
+    await expectProblem(put(`/builds/app/${'9'.repeat(65)}`, build()), 400, /build number .* is invalid/);
+    await expectProblem(
+      put('/builds/app/1', { ...build(), startedAt: undefined }),
+      400,
+      /startedAt is required/,
+    );
+    await expectProblem(
+      put('/builds/app/1', { ...build(), startedAt: 'yesterday' }),
+      400,
+      /startedAt is required/,
+    );
+    await expectProblem(put('/builds/app/1', { ...build(), durationMs: -1 }), 400, /durationMs must be/);
+    await expectProblem(
+      put('/builds/app/1', { ...build(), commit: 'x' }),
+      400,
+      /unknown field commit; a build has/,
+    );
+    await expectProblem(
+      put('/builds/app/1', build([{ digest: 'sha256:short' }])),
+      400,
+      /artifacts\[0\]\.digest must be a digest/,
+    );
+    await expectProblem(
+      put('/builds/app/1', { ...build(), dependencies: [{ name: 'x' }] }),
+      400,
+      /dependencies\[0\] needs a name and a version/,
+    );
+    await expectProblem(put('/builds/app/1', [1]), 400, /send a JSON object/);
+  });
+
+  it('a build shows where each artifact is now: build → digests → current repositories', async () => {
+    let b = await admin(gantry.url, 'GET', '/builds/team-app/17', undefined, 200);
+    assert.deepEqual(b.artifacts, [
+      {
+        digest: app.manifest.digest,
+        name: 'team/app:1.4.0',
+        locations: [{ repository: 'docker-dev-local', image: 'team/app', tags: ['1.4.0'] }],
+      },
+    ]);
+    // The same digest arrives in staging (as a promotion would put it there).
+    await push(gantry.url, app, 'docker-staging-local/team/app', 'rc');
+    b = await admin(gantry.url, 'GET', '/builds/team-app/17', undefined, 200);
+    assert.deepEqual((b.artifacts as Json[])[0].locations, [
+      { repository: 'docker-dev-local', image: 'team/app', tags: ['1.4.0'] },
+      { repository: 'docker-staging-local', image: 'team/app', tags: ['rc'] },
+    ]);
+    // Customers read neither repository nor publish: the build does not exist for them.
+    await expectProblem(
+      api(gantry.url, 'GET', '/builds/team-app/17', undefined, CUSTOMER),
+      404,
+      /build team-app #17 does not exist/,
+    );
+    // Readers see it, with the locations they may read.
+    const forReader = await api(gantry.url, 'GET', '/builds/team-app/17', undefined, READER);
+    assert.equal(forReader.status, 200);
+    await expectProblem(api(gantry.url, 'GET', '/builds/team-app/18'), 404, /does not exist/);
+  });
+
+  it('lists builds by name and by digest, newest first', async () => {
+    await admin(gantry.url, 'PUT', '/builds/team-app/18', build(), 201);
+    await admin(gantry.url, 'PUT', '/builds/other/1', build([{ digest: unpushed.manifest.digest }]), 201);
+    const byName = await admin(gantry.url, 'GET', '/builds?name=team-app', undefined, 200);
+    assert.deepEqual(
+      (byName.builds as Json[]).map((b) => b.number),
+      ['18', '17'],
+    );
+    const byDigest = await admin(
+      gantry.url,
+      'GET',
+      `/builds?digest=${unpushed.manifest.digest}`,
+      undefined,
+      200,
+    );
+    assert.deepEqual(
+      (byDigest.builds as Json[]).map((b) => `${b.name}#${b.number}`),
+      ['other#1'],
+    );
+    const limited = await admin(gantry.url, 'GET', '/builds?limit=1', undefined, 200);
+    assert.equal((limited.builds as Json[]).length, 1);
+    await expectProblem(api(gantry.url, 'GET', '/builds?limit=0'), 400, /limit must be/);
+    await expectProblem(api(gantry.url, 'GET', '/builds?digest=nope'), 400, /not a digest/);
+    // A customer sees no build of images they may not read.
+    const forCustomer = await api(gantry.url, 'GET', '/builds', undefined, CUSTOMER);
+    assert.deepEqual(forCustomer.json.builds, []);
+  });
+
+  it('digest → builds → commit, and where the digest is now', async () => {
+    const trace = await admin(gantry.url, 'GET', `/digests/${app.manifest.digest}`, undefined, 200);
+    assert.equal(trace.digest, app.manifest.digest);
+    assert.deepEqual(
+      (trace.builds as Json[]).map((b) => b.number),
+      ['18', '17'],
+    );
+    assert.deepEqual(trace.source, {
+      build: 'team-app',
+      number: '18',
+      vcsUrl: 'https://git.example/team/app',
+      revision: REVISION,
+      branch: 'main',
+    });
+    assert.deepEqual(
+      (trace.locations as Json[]).map((l) => l.repository),
+      ['docker-dev-local', 'docker-staging-local'],
+    );
+    // Built but never pushed: the build still leads to its commit.
+    const unheld = await admin(gantry.url, 'GET', `/digests/${unpushed.manifest.digest}`, undefined, 200);
+    assert.deepEqual(unheld.locations, []);
+    assert.equal((unheld.source as Json).revision, REVISION);
+    await expectProblem(
+      api(gantry.url, 'GET', `/digests/sha256:${'0'.repeat(64)}`),
+      404,
+      /not held anywhere you may read, and no build you may see produced it/,
+    );
+    await expectProblem(
+      api(gantry.url, 'GET', `/digests/${app.manifest.digest}`, undefined, CUSTOMER),
+      404,
+      /not held/,
+    );
+  });
+
+  it('publishing is audited as build.publish', async () => {
+    let events: Json[] = [];
+    for (let i = 0; i < 50; i++) {
+      events = (await admin(gantry.url, 'GET', '/audit?action=build.publish', undefined, 200))
+        .events as Json[];
+      if (events.length >= 4) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const first = events.find((e) => e.target === 'team-app#17' && e.actor === 'dev');
+    assert.ok(first, JSON.stringify(events));
+    assert.equal(first.detail.revision, REVISION);
+    assert.deepEqual(first.detail.artifacts, [app.manifest.digest]);
+    assert.equal(first.detail.replaced, false);
+    const again = events.find((e) => e.target === 'team-app#17' && e.actor === 'ci');
+    assert.equal(again?.detail.replaced, true);
+  });
+});

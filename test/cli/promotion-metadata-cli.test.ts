@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ADMIN, PROJECT_ROOT, type RunningGantry, startGantry } from '../support/gantry.ts';
+import { digestOf, imageManifest, MEDIA, makeBlob, RegistryClient, type TestBlob } from '../support/http.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON replies are checked field by field
+type Json = any;
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Variables of CI systems and Gantry's own, removed so the host's environment cannot leak in. */
+const CLEARED = /^(GANTRY_|GITHUB_|GITLAB_|CI_|JENKINS_|GIT_|BUILD_|JOB_NAME$)/;
+
+describe('gantry props, search, build and trace commands', () => {
+  let gantry: RunningGantry;
+  let digest: string;
+  const SHA = '9fceb02d0ae598e95dc970b74767f19372d61af8';
+
+  function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CLEARED.test(k)));
+    const child = spawn(
+      process.execPath,
+      [
+        join(PROJECT_ROOT, 'bin', 'gantry.js'),
+        '--server',
+        gantry.url,
+        '--user',
+        ADMIN.user,
+        '--password',
+        ADMIN.password,
+        ...args,
+      ],
+      { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    return new Promise((done) => child.once('close', (code) => done({ code, stdout, stderr })));
+  }
+  const ok = async (args: string[], env?: Record<string, string>) => {
+    const r = await cli(args, env);
+    assert.equal(r.code, 0, `gantry ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const json = async (args: string[], env?: Record<string, string>): Promise<Json> =>
+    JSON.parse(await ok([...args, '--json'], env));
+  const failed = async (args: string[], message: RegExp) => {
+    const r = await cli(args);
+    assert.equal(r.code, 1, `stdout: ${r.stdout}`);
+    assert.match(r.stderr, message);
+  };
+
+  before(async () => {
+    gantry = await startGantry({ openAccess: false });
+    const client = new RegistryClient(gantry.url, {
+      authorization: `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`,
+    });
+    const bytes = Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: {
+          Labels: { 'org.opencontainers.image.revision': SHA, nonce: randomBytes(4).toString('hex') },
+        },
+        rootfs: { type: 'layers', diff_ids: [] },
+      }),
+    );
+    const config: TestBlob = { bytes, digest: digestOf(bytes), mediaType: MEDIA.ociConfig };
+    const layer = makeBlob(200);
+    for (const blob of [config, layer]) await client.pushBlob('docker-dev-local/team/app', blob);
+    const manifest = imageManifest({ config, layers: [layer] });
+    await client.pushManifest('docker-dev-local/team/app', '1.0', manifest);
+    digest = manifest.digest;
+  });
+  after(() => gantry.stop());
+
+  it('props set, get and delete, by tag or digest', async () => {
+    const set = await ok([
+      'props',
+      'set',
+      'docker-dev-local/team/app:1.0',
+      'qa.status=passed',
+      'jira=APP-1',
+      'jira=APP-2',
+    ]);
+    assert.match(set, new RegExp(`docker-dev-local/team/app@${digest}`));
+    assert.match(set, /qa\.status\s+passed/);
+    const got = await json(['props', 'get', `docker-dev-local/team/app@${digest}`]);
+    assert.deepEqual(got.properties, { jira: ['APP-1', 'APP-2'], 'qa.status': ['passed'] });
+    const deleted = await json(['props', 'delete', 'docker-dev-local/team/app:1.0', '--key', 'jira']);
+    assert.deepEqual(deleted.properties, { 'qa.status': ['passed'] });
+    await failed(
+      ['props', 'delete', 'docker-dev-local/team/app:1.0'],
+      /name the keys to remove, or pass --all/,
+    );
+    await failed(['props', 'get', 'docker-dev-local/team/app'], /name a digest or a tag/);
+    await failed(
+      ['props', 'get', 'docker-dev-local/team/app:2.0'],
+      /404 Not Found: docker-dev-local\/team\/app has no tag 2\.0/,
+    );
+    await failed(
+      ['props', 'set', 'docker-dev-local/team/app:1.0', 'bad key=x'],
+      /400 Bad Request: property key "bad key"/,
+    );
+  });
+
+  it('search by property and label', async () => {
+    const found = await json([
+      'search',
+      '--property',
+      'qa.status=passed',
+      '--label',
+      `org.opencontainers.image.revision=${SHA}`,
+    ]);
+    assert.deepEqual(found.results, [
+      {
+        repository: 'docker-dev-local',
+        image: 'team/app',
+        digest,
+        tags: ['1.0'],
+        properties: { 'qa.status': ['passed'] },
+      },
+    ]);
+    const table = await ok(['search', '--name', 'team/']);
+    assert.match(table, /^REPOSITORY\s+IMAGE\s+DIGEST\s+TAGS\s+PROPERTIES$/m);
+    assert.match(table, /docker-dev-local\s+team\/app\s+sha256:[0-9a-f]{12}\s+1\.0\s+qa\.status=passed/);
+    await failed(['search'], /say what to look for/);
+  });
+
+  it('build publish from GitHub Actions variables, build show, build list and trace', async () => {
+    const github = {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_REPOSITORY: 'acme/app',
+      GITHUB_SHA: SHA,
+      GITHUB_REF_NAME: 'main',
+      GITHUB_RUN_ID: '555',
+      GITHUB_RUN_NUMBER: '12',
+      GITHUB_WORKFLOW: 'ci',
+    };
+    const published = await ok(
+      ['build', 'publish', '--artifact', `${digest}=team/app:1.0`, '--dependency', 'debian@12.5'],
+      github,
+    );
+    assert.match(published, /published build acme-app-ci #12 with 1 artifact/);
+
+    const shown = await json(['build', 'show', 'acme-app-ci', '12']);
+    assert.deepEqual(shown.vcs, { url: 'https://github.com/acme/app', revision: SHA, branch: 'main' });
+    assert.equal(shown.ciUrl, 'https://github.com/acme/app/actions/runs/555');
+    assert.equal(shown.publishedBy, 'admin');
+    assert.deepEqual(shown.artifacts[0].locations, [
+      { repository: 'docker-dev-local', image: 'team/app', tags: ['1.0'] },
+    ]);
+    const text = await ok(['build', 'show', 'acme-app-ci', '12']);
+    assert.match(text, /now in: docker-dev-local\/team\/app:1\.0/);
+
+    const list = await ok(['build', 'list', '--name', 'acme-app-ci']);
+    assert.match(list, new RegExp(`acme-app-ci\\s+12\\s+\\S+\\s+${SHA}\\s+main\\s+1\\s+admin`));
+
+    const trace = await ok(['trace', digest]);
+    assert.match(trace, new RegExp(`source:\\s+https://github.com/acme/app ${SHA} \\(main\\)`));
+    assert.match(trace, /builds:\s+acme-app-ci #12/);
+    assert.match(trace, /now in:\s+docker-dev-local\/team\/app:1\.0/);
+
+    await failed(['build', 'publish'], /give --name and --number: no CI environment says it/);
+    await failed(
+      ['build', 'publish', '--name', 'x', '--number', '1', '--artifact', 'team/app'],
+      /--artifact team\/app/,
+    );
+  });
+});
