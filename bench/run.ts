@@ -21,6 +21,7 @@ import { blobPushChunked, blobPushMonolithic } from './scenarios/blob-push.ts';
 import { blobPushSmall } from './scenarios/blob-push-small.ts';
 import { catalog } from './scenarios/catalog.ts';
 import { manifestRead } from './scenarios/manifest-read.ts';
+import { promotion } from './scenarios/promotion.ts';
 import { remote } from './scenarios/remote.ts';
 import { tagsList } from './scenarios/tags-list.ts';
 
@@ -35,6 +36,7 @@ const SCENARIOS: Scenario[] = [
   catalog,
   remote,
   authOverhead,
+  promotion,
 ];
 
 const RESULTS_DIR = join(import.meta.dirname, 'results');

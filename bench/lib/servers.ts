@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 
 import { basicAuth, startGantry } from '../../test/support/gantry.ts';
 import { startReferenceRegistry } from '../../test/support/reference-registry.ts';
+import { call, expectStatus, type Target } from './client.ts';
 
 /** A registry process the bench started; `pid` is what the CPU and RSS probes read. */
 export interface Server {
@@ -62,6 +63,26 @@ export async function startGantryServer(): Promise<Server> {
 
 /** `Authorization` value of the administrator, for the few setup calls only it may make. */
 export const adminAuthorization = () => basicAuth(GANTRY_ADMIN.user, GANTRY_ADMIN.password);
+
+/** A setup call as the administrator: POST `body` as JSON to `path`; anything but 201 fails the run. */
+export async function adminPostJson(
+  target: Target,
+  path: string,
+  body: unknown,
+  what: string,
+): Promise<void> {
+  const text = JSON.stringify(body);
+  const reply = await call(target, path, {
+    method: 'POST',
+    headers: {
+      authorization: adminAuthorization(),
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    },
+    body: text,
+  });
+  expectStatus(reply, 201, what);
+}
 
 async function openToAnonymous(url: string): Promise<void> {
   const res = await fetch(`${url}/api/v1/permissions`, {

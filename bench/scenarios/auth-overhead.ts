@@ -14,7 +14,7 @@ import {
   type Sample,
   type Scenario,
 } from '../lib/scenario.ts';
-import { adminAuthorization, LOCKED_REPOSITORY, startReference } from '../lib/servers.ts';
+import { adminAuthorization, adminPostJson, LOCKED_REPOSITORY, startReference } from '../lib/servers.ts';
 import { median } from '../lib/stats.ts';
 
 // Scenario 10: what checking credentials costs on the hottest read, manifest GET and HEAD by tag
@@ -144,20 +144,6 @@ async function measuring(ways: Way[], options: BenchOptions, close?: () => Promi
   };
 }
 
-async function postJson(target: Target, path: string, body: unknown, what: string): Promise<void> {
-  const text = JSON.stringify(body);
-  const reply = await call(target, path, {
-    method: 'POST',
-    headers: {
-      authorization: adminAuthorization(),
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-    },
-    body: text,
-  });
-  expectStatus(reply, 201, what);
-}
-
 /** A registry token for `scope` from the challenge's realm, asked for with Basic credentials. */
 async function fetchToken(target: Target, challengeHeader: string, authorization: string): Promise<string> {
   const challenge = parseChallenge(challengeHeader);
@@ -181,14 +167,19 @@ async function prepareGantry(target: Target, image: SmallImage, options: BenchOp
   const open = `/v2/${imageName('bench-auth')}/manifests/${TAG}`;
   const lockedName = `${LOCKED_REPOSITORY}/bench-auth`;
   const locked = `/v2/${lockedName}/manifests/${TAG}`;
-  await postJson(
+  await adminPostJson(
     target,
     '/api/v1/repositories',
     { key: LOCKED_REPOSITORY, kind: 'local' },
     `POST /api/v1/repositories ${LOCKED_REPOSITORY}`,
   );
-  await postJson(target, '/api/v1/users', { name: USER.name, password: USER.password }, 'POST /api/v1/users');
-  await postJson(
+  await adminPostJson(
+    target,
+    '/api/v1/users',
+    { name: USER.name, password: USER.password },
+    'POST /api/v1/users',
+  );
+  await adminPostJson(
     target,
     '/api/v1/permissions',
     { name: READ_TARGET, repositories: [LOCKED_REPOSITORY], users: { [USER.name]: ['read'] } },

@@ -17,6 +17,15 @@ type Named = { Params: { name: string } };
 export async function identityApi(app: FastifyInstance, access: ApiAccess): Promise<void> {
   const { identity } = access;
 
+  /** DELETE of a named record by an administrator: audited, answered 204. */
+  const deleteRoute = (path: string, what: string, action: string, remove: (name: string) => Promise<void>) =>
+    app.delete<Named>(path, async (request, reply) => {
+      requireAdmin(request, `delete ${what}`);
+      await remove(request.params.name);
+      auditChange(request, access, { action, target: request.params.name });
+      reply.code(204).send();
+    });
+
   // ------------------------------------------------------------------------------------- me
 
   app.get('/me', async (request) => {
@@ -47,8 +56,7 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
     if (typeof input.currentPassword !== 'string' || input.password === undefined) {
       throw badRequest('send {"currentPassword": "…", "password": "…"} to change your password');
     }
-    const user = identity.user(p.name);
-    if (!user) throw notFound(`user ${p.name} does not exist`);
+    const user = existing(identity.user(p.name), `user ${p.name}`);
     if (user.passwordHash === null) throw badRequest(`${p.name} is a robot account: it has no password`);
     try {
       await access.authenticator.login(p.name, input.currentPassword, request.ip);
@@ -73,9 +81,7 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
 
   app.get<Named>('/users/:name', async (request) => {
     requireAdmin(request, 'read users');
-    const user = identity.user(request.params.name);
-    if (!user) throw notFound(`user ${request.params.name} does not exist`);
-    return viewUser(user);
+    return viewUser(existing(identity.user(request.params.name), `user ${request.params.name}`));
   });
 
   app.post('/users', async (request, reply) => {
@@ -101,12 +107,9 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
     return viewUser(updated);
   });
 
-  app.delete<Named>('/users/:name', async (request, reply) => {
-    requireAdmin(request, 'delete users');
-    await identity.deleteUser(request.params.name);
-    access.apiTokens.dropOwner(request.params.name);
-    auditChange(request, access, { action: 'user.delete', target: request.params.name });
-    reply.code(204).send();
+  deleteRoute('/users/:name', 'users', 'user.delete', async (name) => {
+    await identity.deleteUser(name);
+    access.apiTokens.dropOwner(name);
   });
 
   // --------------------------------------------------------------------------------- groups
@@ -118,9 +121,7 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
 
   app.get<Named>('/groups/:name', async (request) => {
     requireSignedIn(request);
-    const group = identity.group(request.params.name);
-    if (!group) throw notFound(`group ${request.params.name} does not exist`);
-    return groupView(group);
+    return groupView(existing(identity.group(request.params.name), `group ${request.params.name}`));
   });
 
   app.post('/groups', async (request, reply) => {
@@ -146,12 +147,7 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
     return groupView(updated);
   });
 
-  app.delete<Named>('/groups/:name', async (request, reply) => {
-    requireAdmin(request, 'delete groups');
-    await identity.deleteGroup(request.params.name);
-    auditChange(request, access, { action: 'group.delete', target: request.params.name });
-    reply.code(204).send();
-  });
+  deleteRoute('/groups/:name', 'groups', 'group.delete', (name) => identity.deleteGroup(name));
 
   // ----------------------------------------------------------------------- permission targets
 
@@ -162,9 +158,9 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
 
   app.get<Named>('/permissions/:name', async (request) => {
     requireSignedIn(request);
-    const target = identity.target(request.params.name);
-    if (!target) throw notFound(`permission target ${request.params.name} does not exist`);
-    return targetView(target);
+    return targetView(
+      existing(identity.target(request.params.name), `permission target ${request.params.name}`),
+    );
   });
 
   app.post('/permissions', async (request, reply) => {
@@ -190,12 +186,15 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
     return targetView(replaced);
   });
 
-  app.delete<Named>('/permissions/:name', async (request, reply) => {
-    requireAdmin(request, 'delete permission targets');
-    await identity.deleteTarget(request.params.name);
-    auditChange(request, access, { action: 'permission.delete', target: request.params.name });
-    reply.code(204).send();
-  });
+  deleteRoute('/permissions/:name', 'permission targets', 'permission.delete', (name) =>
+    identity.deleteTarget(name),
+  );
+}
+
+/** The record, or 404 `<what> does not exist`. */
+function existing<T>(record: T | undefined, what: string): T {
+  if (!record) throw notFound(`${what} does not exist`);
+  return record;
 }
 
 /** A user as the API shows it: never the password hash. */

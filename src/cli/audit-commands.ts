@@ -1,18 +1,10 @@
 import type { Command } from 'commander';
+import type { AuditEvent } from '../meta/identity-records.ts';
 import { clientFor } from './api-client.ts';
 import { dash, print, printJson, printTable } from './output.ts';
 
-interface AuditEvent {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  repository: string | null;
-  target: string;
-  outcome: string;
-  address: string | null;
-  detail: Record<string, unknown> | null;
-}
+/** As the API sends it: every stored event has its id. */
+type AuditEventView = AuditEvent & { id: number };
 
 const FILTERS = ['actor', 'repository', 'action', 'outcome', 'since', 'until', 'limit', 'before'] as const;
 
@@ -40,7 +32,7 @@ export function registerAuditCommands(program: Command): void {
       ) => {
         const query = new URLSearchParams();
         for (const f of FILTERS) if (options[f] !== undefined) query.set(f, options[f] as string);
-        const reply = await clientFor(cmd).request<{ events: AuditEvent[]; next?: string }>(
+        const reply = await clientFor(cmd).request<{ events: AuditEventView[]; next?: string }>(
           'GET',
           `/api/v1/audit${query.size > 0 ? `?${query}` : ''}`,
         );

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { BuildView, DigestTrace, LocationView } from '../promote/builds-service.ts';
-import { PublishInputError, publishRequest } from '../promote/ci-environment.ts';
+import { type PublishFlags, PublishInputError, publishRequest } from '../promote/ci-environment.ts';
 import { CliError, clientFor } from './api-client.ts';
 import { collectWhole, dash, print, printJson, printTable } from './output.ts';
 
@@ -30,20 +30,7 @@ function printBuild(b: BuildView): void {
   }
 }
 
-interface PublishOptions {
-  name?: string;
-  number?: string;
-  artifact?: string[];
-  dependency?: string[];
-  started?: string;
-  durationMs?: string;
-  vcsUrl?: string;
-  revision?: string;
-  branch?: string;
-  ciUrl?: string;
-  property?: string[];
-  json?: boolean;
-}
+type PublishOptions = PublishFlags & { json?: boolean };
 
 /** `gantry build publish|show|list` and `gantry trace`. */
 export function registerBuildCommands(program: Command): void {

@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
+import type { GroupRecord } from '../meta/identity-records.ts';
 import { CliError, clientFor } from './api-client.ts';
 import { collect, print, printJson, printTable } from './output.ts';
-
-interface GroupView {
-  name: string;
-  description: string;
-  members: string[];
-  createdAt: string;
-}
 
 interface GroupOptions {
   description?: string;
@@ -28,7 +22,7 @@ export function registerGroupCommands(program: Command): void {
     .description('list groups')
     .option('--json', 'print JSON')
     .action(async (options: GroupOptions, cmd: Command) => {
-      const { groups } = await clientFor(cmd).request<{ groups: GroupView[] }>('GET', '/api/v1/groups');
+      const { groups } = await clientFor(cmd).request<{ groups: GroupRecord[] }>('GET', '/api/v1/groups');
       if (options.json) return printJson(groups);
       printTable(
         ['NAME', 'MEMBERS', 'DESCRIPTION'],
@@ -41,7 +35,7 @@ export function registerGroupCommands(program: Command): void {
     .description('show one group')
     .option('--json', 'print JSON')
     .action(async (name: string, options: GroupOptions, cmd: Command) => {
-      const g = await clientFor(cmd).request<GroupView>('GET', path(name));
+      const g = await clientFor(cmd).request<GroupRecord>('GET', path(name));
       if (options.json) return printJson(g);
       print(`name:         ${g.name}`);
       print(`description:  ${g.description || '-'}`);
@@ -55,7 +49,7 @@ export function registerGroupCommands(program: Command): void {
     .option('--description <text>', 'what the group is for')
     .option('--member <user>', 'a member (repeatable)', collect)
     .action(async (name: string, options: GroupOptions, cmd: Command) => {
-      const created = await clientFor(cmd).request<GroupView>('POST', '/api/v1/groups', {
+      const created = await clientFor(cmd).request<GroupRecord>('POST', '/api/v1/groups', {
         name,
         ...(options.description === undefined ? {} : { description: options.description }),
         members: options.member ?? [],
@@ -79,7 +73,7 @@ export function registerGroupCommands(program: Command): void {
           throw new CliError(
             '--member replaces the members; do not combine it with --add-member or --remove-member',
           );
-        const current = await api.request<GroupView>('GET', path(name));
+        const current = await api.request<GroupRecord>('GET', path(name));
         const removed = new Set(options.removeMember ?? []);
         members = [...new Set([...current.members, ...(options.addMember ?? [])])].filter(
           (m) => !removed.has(m),

@@ -1,40 +1,8 @@
 import type { Command } from 'commander';
+import type { GateResult, PromotionRecord } from '../meta/promotion-records.ts';
+import type { PromotionResult } from '../promote/promotion-service.ts';
 import { clientFor } from './api-client.ts';
 import { collect, print, printJson, printTable } from './output.ts';
-
-interface GateView {
-  gate: string;
-  passed: boolean;
-  reason: string;
-}
-
-interface PromotionView {
-  promoted: boolean;
-  dryRun: boolean;
-  digest: string;
-  source: { repository: string; image: string };
-  target: { repository: string; image: string };
-  mode: string;
-  tags: { tag: string; previousDigest?: string }[];
-  gates: GateView[];
-  copied: string[];
-  floating: { tag: string; digest: string }[];
-}
-
-interface PromotionRecordView {
-  id: number;
-  at: string;
-  actor: string;
-  sourceRepository: string;
-  sourceImage: string;
-  targetRepository: string;
-  targetImage: string;
-  digest: string;
-  tags: string[];
-  mode: string;
-  outcome: string;
-  comment: string;
-}
 
 /** `gantry promote`, `gantry promotions`, `gantry approve`, `gantry check`. */
 export function registerPromotionCommands(program: Command): void {
@@ -60,7 +28,7 @@ export function registerPromotionCommands(program: Command): void {
           ...(o.comment ? { comment: o.comment } : {}),
           dryRun: o.dryRun === true,
         };
-        const result = await clientFor(cmd).request<PromotionView>('POST', '/api/v1/promotions', body);
+        const result = await clientFor(cmd).request<PromotionResult>('POST', '/api/v1/promotions', body);
         if (o.json) return printJson(result);
         const what = `${result.source.repository}/${result.source.image}@${result.digest}`;
         const where = `${result.target.repository}/${result.target.image}`;
@@ -86,7 +54,7 @@ export function registerPromotionCommands(program: Command): void {
       const q = new URLSearchParams();
       for (const k of ['image', 'digest', 'repository', 'limit'])
         if (typeof o[k] === 'string') q.set(k, o[k] as string);
-      const { promotions } = await clientFor(cmd).request<{ promotions: PromotionRecordView[] }>(
+      const { promotions } = await clientFor(cmd).request<{ promotions: PromotionRecord[] }>(
         'GET',
         `/api/v1/promotions?${q}`,
       );
@@ -143,7 +111,7 @@ export function registerPromotionCommands(program: Command): void {
     });
 }
 
-function printGates(gates: GateView[]): void {
+function printGates(gates: readonly GateResult[]): void {
   for (const g of gates) print(`${g.passed ? 'pass' : 'FAIL'}  ${g.gate}: ${g.reason}`);
 }
 

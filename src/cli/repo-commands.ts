@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { clientFor } from './api-client.ts';
+import { parse as parseYaml } from 'yaml';
+import { CliError, clientFor } from './api-client.ts';
 import { print } from './output.ts';
 
 interface RepositoryView {
@@ -53,12 +55,17 @@ export function registerRepoCommands(program: Command): void {
     .option('--description <text>', 'what the repository is for')
     .option('--members <keys>', 'virtual: comma-separated member repositories, in resolution order')
     .option('--deploy-to <key>', 'virtual: the local member that receives pushes')
+    .option('--settings-file <file>', 'replace the settings with this JSON or YAML file (gates, tags, …)')
     .action(async (key: string, options: RepoOptions, cmd: Command) => {
       const api = client(cmd);
       const path = `/api/v1/repositories/${encodeURIComponent(key)}`;
       const current = await api.request<RepositoryView & { settings: Record<string, unknown> }>('GET', path);
       const touchesSettings = options.members !== undefined || options.deployTo !== undefined;
-      const settings = touchesSettings ? { ...current.settings, ...virtualSettings(options) } : undefined;
+      const settings = options.settingsFile
+        ? await readSettingsFile(options.settingsFile)
+        : touchesSettings
+          ? { ...current.settings, ...virtualSettings(options) }
+          : undefined;
       await api.request('PATCH', path, {
         ...(options.description === undefined ? {} : { description: options.description }),
         ...(settings ? { settings } : {}),
@@ -76,6 +83,7 @@ export function registerRepoCommands(program: Command): void {
 }
 
 interface RepoOptions {
+  settingsFile?: string;
   description?: string;
   members?: string;
   deployTo?: string;
@@ -86,4 +94,18 @@ function virtualSettings(options: RepoOptions): Record<string, unknown> {
     ...(options.members === undefined ? {} : { members: options.members.split(',').filter((m) => m !== '') }),
     ...(options.deployTo === undefined ? {} : { deploymentRepository: options.deployTo }),
   };
+}
+
+/** A settings document from a JSON or YAML file (YAML is a superset of JSON). */
+async function readSettingsFile(file: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new CliError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  const doc = parseYaml(text) as unknown;
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new CliError(`${file} must hold a mapping of settings`);
+  return doc as Record<string, unknown>;
 }

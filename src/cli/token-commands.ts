@@ -1,18 +1,10 @@
 import type { Command } from 'commander';
+import type { ApiTokenRecord } from '../meta/identity-records.ts';
 import { CliError, clientFor } from './api-client.ts';
 import { collect, dash, print, printJson, printTable } from './output.ts';
 
-interface TokenView {
-  id: string;
-  name: string;
-  owner: string;
-  targets: string[] | null;
-  actions: string[] | null;
-  expiresAt: string | null;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+/** A token as the API shows it: never the secret hash. */
+type TokenView = Omit<ApiTokenRecord, 'secretHash'>;
 
 interface TokenOptions {
   name?: string;

@@ -42,7 +42,8 @@ export function checkGates(raw: unknown): { gates: Gate[]; problems: string[] } 
     };
   const gates: Gate[] = [];
   const problems: string[] = [];
-  raw.forEach((g, i) => {
+  /** Adds the gate, or what is wrong with it. */
+  const check = (g: unknown, i: number) => {
     const at = `gates[${i}]`;
     if (typeof g !== 'object' || g === null) return problems.push(`${at} must be an object with a type`);
     const gate = g as Record<string, unknown>;
@@ -87,7 +88,8 @@ export function checkGates(raw: unknown): { gates: Gate[]; problems: string[] } 
           `${at}.type must be property, approval, promotedFrom, checklist or build; got ${JSON.stringify(gate.type)}`,
         );
     }
-  });
+  };
+  for (const [i, g] of raw.entries()) check(g, i);
   return { gates, problems };
 }
 

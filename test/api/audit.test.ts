@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type RunningGantry, startGantry } from '../support/gantry.ts';
+import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
+import { type Json, problem } from './support.ts';
 
 const ADMIN_PASSWORD = 'admin-password-1';
-const basic = (user: string, password: string) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const ADMIN = basic('admin', ADMIN_PASSWORD);
+const ADMIN = basicAuth('admin', ADMIN_PASSWORD);
 const DAVE_PASSWORD = 'dave-secret-password-1';
 const DAVE_NEW_PASSWORD = 'dave-secret-password-2';
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON replies are checked field by field
-type Json = any;
 
 describe('audit log and signing keys API', () => {
   let gantry: RunningGantry;
@@ -38,12 +34,6 @@ describe('audit log and signing keys API', () => {
     return res.body.events as Json[];
   };
 
-  async function problem(reply: Promise<{ status: number; body: Json }>, status: number, detail: RegExp) {
-    const { status: got, body } = await reply;
-    assert.equal(got, status, JSON.stringify(body));
-    assert.match(String(body.detail), detail);
-  }
-
   before(async () => {
     gantry = await startGantry({
       env: { GANTRY_ADMIN_PASSWORD: ADMIN_PASSWORD, GANTRY_LOG_LEVEL: 'debug' },
@@ -63,7 +53,7 @@ describe('audit log and signing keys API', () => {
       (await admin('PUT', '/permissions/ops-deploy', { ...target, anonymous: ['read'] })).status,
       200,
     );
-    const dave = basic('dave', DAVE_PASSWORD);
+    const dave = basicAuth('dave', DAVE_PASSWORD);
     const issued = await call('POST', '/tokens', { auth: dave, body: { name: 'dave-ci' } });
     assert.equal(issued.status, 201);
     secrets.push(issued.body.token);
@@ -103,7 +93,7 @@ describe('audit log and signing keys API', () => {
 
   it('records failed logins as login.failure, without the password tried', async () => {
     await problem(
-      call('GET', '/me', { auth: basic('dave', 'wrong-guess-1') }),
+      call('GET', '/me', { auth: basicAuth('dave', 'wrong-guess-1') }),
       401,
       /wrong user name or password/,
     );
@@ -188,7 +178,7 @@ describe('audit log and signing keys API', () => {
     await problem(admin('GET', '/audit?limit=0'), 400, /limit must be/);
     await problem(admin('GET', '/audit?before=x'), 400, /before must be a whole number/);
     await problem(admin('GET', '/audit?outcome=meh'), 400, /outcome must be one of success, denied, failure/);
-    const dave = basic('dave', DAVE_NEW_PASSWORD);
+    const dave = basicAuth('dave', DAVE_NEW_PASSWORD);
     await problem(call('GET', '/audit', { auth: dave }), 403, /only administrators may read the audit log/);
     await problem(call('GET', '/audit'), 401, /sign in/);
     await problem(call('GET', '/auth/keys', { auth: dave }), 403, /only administrators/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_AUTH, admin, api, createRoles, PASSWORD } from '../auth/support.ts';
+import { ADMIN_AUTH, admin, api, createRoles, expectProblem, PASSWORD } from '../auth/support.ts';
 import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import {
   imageManifest,
@@ -54,16 +54,6 @@ describe('builds API and traceability', () => {
     ],
     properties: { runner: 'linux-amd64' },
   });
-
-  async function expectProblem(
-    reply: Promise<{ status: number; json: Json }>,
-    status: number,
-    detail: RegExp,
-  ): Promise<void> {
-    const { status: got, json } = await reply;
-    assert.equal(got, status, JSON.stringify(json));
-    assert.match(String(json.detail), detail);
-  }
 
   before(async () => {
     gantry = await startGantry({ openAccess: false });

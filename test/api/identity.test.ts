@@ -1,39 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type RunningGantry, startGantry } from '../support/gantry.ts';
+import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
+import { callApi, type Json, problem } from './support.ts';
 
 const ADMIN_PASSWORD = 'admin-password-1';
-const basic = (user: string, password: string) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const ADMIN = basic('admin', ADMIN_PASSWORD);
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON replies are checked field by field
-type Json = any;
+const ADMIN = basicAuth('admin', ADMIN_PASSWORD);
 
 describe('identity API: me, users, groups, permission targets', () => {
   let gantry: RunningGantry;
 
-  async function call(method: string, path: string, options: { auth?: string; body?: unknown } = {}) {
-    const headers: Record<string, string> = {};
-    if (options.auth) headers.authorization = options.auth;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${gantry.url}/api/v1${path}`, {
-      method,
-      headers,
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Json };
-  }
+  const call = (method: string, path: string, options?: { auth?: string; body?: unknown }) =>
+    callApi(gantry.url, method, path, options);
   const admin = (method: string, path: string, body?: unknown) => call(method, path, { auth: ADMIN, body });
-
-  /** Asserts a problem reply with this status whose detail matches. */
-  async function problem(reply: Promise<{ status: number; body: Json }>, status: number, detail: RegExp) {
-    const { status: got, body } = await reply;
-    assert.equal(got, status, JSON.stringify(body));
-    assert.equal(body.status, status);
-    assert.match(String(body.detail), detail);
-  }
 
   before(async () => {
     gantry = await startGantry({ env: { GANTRY_ADMIN_PASSWORD: ADMIN_PASSWORD }, openAccess: false });
@@ -52,7 +30,7 @@ describe('identity API: me, users, groups, permission targets', () => {
     });
     const me = await admin('GET', '/me');
     assert.deepEqual(me.body, { name: 'admin', authenticated: true, admin: true, groups: [], via: 'basic' });
-    const wrong = await call('GET', '/me', { auth: basic('admin', 'not-the-password') });
+    const wrong = await call('GET', '/me', { auth: basicAuth('admin', 'not-the-password') });
     assert.equal(wrong.status, 401);
     assert.match(wrong.headers.get('www-authenticate') ?? '', /^Basic realm="gantry"/);
     assert.match(wrong.body.detail, /wrong user name or password/);
@@ -145,7 +123,7 @@ describe('identity API: me, users, groups, permission targets', () => {
   });
 
   it('non-administrators get 403 for users and for changes, anonymous callers 401', async () => {
-    const alice = basic('alice', 'alice-password-1');
+    const alice = basicAuth('alice', 'alice-password-1');
     await problem(call('GET', '/users', { auth: alice }), 403, /only administrators may list users/);
     await problem(call('GET', '/users/alice', { auth: alice }), 403, /only administrators/);
     await problem(
@@ -197,7 +175,7 @@ describe('identity API: me, users, groups, permission targets', () => {
         createdAt: undefined,
       },
     );
-    const alice = basic('alice', 'alice-password-1');
+    const alice = basicAuth('alice', 'alice-password-1');
     assert.deepEqual((await call('GET', '/me', { auth: alice })).body.groups, ['developers', 'qa']);
     assert.deepEqual((await admin('GET', '/users/alice')).body.groups, ['developers', 'qa']);
 
@@ -237,7 +215,7 @@ describe('identity API: me, users, groups, permission targets', () => {
   it('permission targets: create, read flattened, replace, delete; the grants take effect', async () => {
     // erin is in no group: only the target below lets her see anything.
     assert.equal((await admin('POST', '/users', { name: 'erin', password: 'erin-password' })).status, 201);
-    const erin = basic('erin', 'erin-password');
+    const erin = basicAuth('erin', 'erin-password');
     assert.equal((await call('GET', '/repositories/docker-prod-local', { auth: erin })).status, 404);
     const created = await admin('POST', '/permissions', {
       name: 'erin-prod',
@@ -322,7 +300,7 @@ describe('identity API: me, users, groups, permission targets', () => {
   });
 
   it('PATCH /me changes your own password: the old one stops working at once', async () => {
-    const old = basic('alice', 'alice-password-1');
+    const old = basicAuth('alice', 'alice-password-1');
     assert.equal((await call('GET', '/me', { auth: old })).status, 200);
     await problem(
       call('PATCH', '/me', {
@@ -355,11 +333,14 @@ describe('identity API: me, users, groups, permission targets', () => {
     assert.equal(changed.status, 200, JSON.stringify(changed.body));
     assert.equal(changed.body.name, 'alice');
     assert.equal((await call('GET', '/me', { auth: old })).status, 401);
-    assert.equal((await call('GET', '/me', { auth: basic('alice', 'alice-password-2') })).body.name, 'alice');
+    assert.equal(
+      (await call('GET', '/me', { auth: basicAuth('alice', 'alice-password-2') })).body.name,
+      'alice',
+    );
   });
 
   it('a disabled user cannot sign in; enabled again, they can', async () => {
-    const alice = basic('alice', 'alice-password-2');
+    const alice = basicAuth('alice', 'alice-password-2');
     assert.equal((await admin('PATCH', '/users/alice', { disabled: true })).body.disabled, true);
     assert.equal((await call('GET', '/me', { auth: alice })).status, 401);
     assert.equal((await admin('PATCH', '/users/alice', { disabled: false })).body.disabled, false);

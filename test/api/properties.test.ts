@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_AUTH, admin, api, createRoles, PASSWORD } from '../auth/support.ts';
+import { ADMIN_AUTH, admin, api, createRoles, expectProblem, PASSWORD } from '../auth/support.ts';
 import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import { digestOf, imageManifest, MEDIA, makeBlob, RegistryClient, type TestBlob } from '../support/http.ts';
 
@@ -53,16 +53,6 @@ describe('properties API and search', () => {
   const props = (repo: string, image: string, ref: string) =>
     `/repositories/${repo}/images/${image}/manifests/${ref}/properties`;
   const APP = () => props('docker-dev-local', 'team/app', appDigest);
-
-  async function expectProblem(
-    reply: Promise<{ status: number; json: Json }>,
-    status: number,
-    detail: RegExp,
-  ): Promise<void> {
-    const { status: got, json } = await reply;
-    assert.equal(got, status, JSON.stringify(json));
-    assert.match(String(json.detail), detail);
-  }
 
   before(async () => {
     gantry = await startGantry({ openAccess: false });

@@ -4,17 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { type RunningGantry, startGantry } from '../support/gantry.ts';
+import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
+import { callApi, type Json, problem } from './support.ts';
 
 const ADMIN_PASSWORD = 'admin-password-1';
-const basic = (user: string, password: string) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const bearer = (token: string) => `Bearer ${token}`;
-const ADMIN = basic('admin', ADMIN_PASSWORD);
-const CAROL = basic('carol', 'carol-password');
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON replies are checked field by field
-type Json = any;
+const ADMIN = basicAuth('admin', ADMIN_PASSWORD);
+const CAROL = basicAuth('carol', 'carol-password');
 
 /**
  * A module that moves the server's clock forward by GANTRY_TEST_CLOCK_SHIFT_MS, loaded into the
@@ -34,30 +30,9 @@ describe('API tokens', () => {
   let gantry: RunningGantry;
   let dataDir: string;
 
-  async function call(method: string, path: string, options: { auth?: string; body?: unknown } = {}) {
-    const headers: Record<string, string> = {};
-    if (options.auth) headers.authorization = options.auth;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${gantry.url}/api/v1${path}`, {
-      method,
-      headers,
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    });
-    const text = await res.text();
-    return {
-      status: res.status,
-      headers: res.headers,
-      text,
-      body: (text ? JSON.parse(text) : undefined) as Json,
-    };
-  }
+  const call = (method: string, path: string, options?: { auth?: string; body?: unknown }) =>
+    callApi(gantry.url, method, path, options);
   const admin = (method: string, path: string, body?: unknown) => call(method, path, { auth: ADMIN, body });
-
-  async function problem(reply: Promise<{ status: number; body: Json }>, status: number, detail: RegExp) {
-    const { status: got, body } = await reply;
-    assert.equal(got, status, JSON.stringify(body));
-    assert.match(String(body.detail), detail);
-  }
 
   /** Creates a token as `auth`; returns its value and view. */
   async function createToken(auth: string, body: Record<string, unknown>) {
@@ -120,10 +95,14 @@ describe('API tokens', () => {
       via: 'api-token',
       token: { id, name: 'ci-main', targets: null, actions: null },
     });
-    const asPassword = await call('GET', '/me', { auth: basic('carol', token) });
+    const asPassword = await call('GET', '/me', { auth: basicAuth('carol', token) });
     assert.equal(asPassword.body.via, 'basic');
     assert.equal(asPassword.body.token.id, id);
-    await problem(call('GET', '/me', { auth: basic('admin', token) }), 401, /belongs to carol, not admin/);
+    await problem(
+      call('GET', '/me', { auth: basicAuth('admin', token) }),
+      401,
+      /belongs to carol, not admin/,
+    );
     await problem(
       call('GET', '/me', { auth: bearer(`${token.slice(0, -4)}AAAA`) }),
       401,
@@ -143,7 +122,7 @@ describe('API tokens', () => {
     assert.equal(revoked.body.id, id);
     assert.ok(Date.parse(revoked.body.revokedAt) > 0);
     await problem(call('GET', '/me', { auth: bearer(token) }), 401, /API token to-revoke was revoked/);
-    await problem(call('GET', '/me', { auth: basic('carol', token) }), 401, /was revoked/);
+    await problem(call('GET', '/me', { auth: basicAuth('carol', token) }), 401, /was revoked/);
     // Administrators revoke anyone's.
     const other = await createToken(CAROL, { name: 'admin-revokes' });
     assert.equal((await admin('DELETE', `/tokens/${other.id}`)).status, 200);
@@ -163,7 +142,7 @@ describe('API tokens', () => {
       /API tokens cannot create API tokens/,
     );
     await problem(
-      call('POST', '/tokens', { auth: basic('admin', token), body: { name: 'more' } }),
+      call('POST', '/tokens', { auth: basicAuth('admin', token), body: { name: 'more' } }),
       403,
       /API tokens cannot create/,
     );

@@ -34,6 +34,17 @@ export async function admin(url: string, method: string, path: string, body: unk
   return res.json;
 }
 
+/** Asserts that an `api` reply is a problem with this status whose detail matches. */
+export async function expectProblem(
+  reply: Promise<{ status: number; json: Record<string, unknown> }>,
+  status: number,
+  detail: RegExp,
+): Promise<void> {
+  const { status: got, json } = await reply;
+  assert.equal(got, status, JSON.stringify(json));
+  assert.match(String(json.detail), detail);
+}
+
 export const PASSWORD = 'correct-horse-battery';
 
 /** The people of the default pipeline's roles, each in the default group for the role. */

@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PROJECT_ROOT, type RunningGantry, startGantry } from '../support/gantry.ts';
+import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
+import { type CliResult, runCli } from './support.ts';
 
 const ADMIN_PASSWORD = 'admin-password-1';
-const basic = (user: string, password: string) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON replies are checked field by field
 type Json = any;
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('gantry user, group, permission, token, audit, auth and whoami commands', () => {
   let gantry: RunningGantry;
@@ -30,24 +22,7 @@ describe('gantry user, group, permission, token, audit, auth and whoami commands
     for (const name of ['GANTRY_USER', 'GANTRY_PASSWORD', 'GANTRY_TOKEN', 'GANTRY_URL']) {
       if (!options.env?.[name]) delete env[name];
     }
-    const child = spawn(
-      process.execPath,
-      [join(PROJECT_ROOT, 'bin', 'gantry.js'), '--server', gantry.url, ...args],
-      {
-        env,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.stdin.end(options.input ?? '');
-    return new Promise((done) => child.once('close', (code) => done({ code, stdout, stderr })));
+    return runCli(['--server', gantry.url, ...args], env, options.input ?? '');
   }
   /** As the administrator, with credentials on the command line. */
   const asAdmin = (...args: string[]) => cli(['--user', 'admin', '--password', ADMIN_PASSWORD, ...args]);
@@ -61,7 +36,7 @@ describe('gantry user, group, permission, token, audit, auth and whoami commands
   };
   async function api(path: string): Promise<Json> {
     const res = await fetch(`${gantry.url}/api/v1${path}`, {
-      headers: { authorization: basic('admin', ADMIN_PASSWORD) },
+      headers: { authorization: basicAuth('admin', ADMIN_PASSWORD) },
     });
     assert.equal(res.status, 200);
     return res.json();

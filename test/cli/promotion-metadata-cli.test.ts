@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN, PROJECT_ROOT, type RunningGantry, startGantry } from '../support/gantry.ts';
+import { ADMIN, basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import { digestOf, imageManifest, MEDIA, makeBlob, RegistryClient, type TestBlob } from '../support/http.ts';
+import { type CliResult, runCli } from './support.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON replies are checked field by field
 type Json = any;
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Variables of CI systems and Gantry's own, removed so the host's environment cannot leak in. */
 const CLEARED = /^(GANTRY_|GITHUB_|GITLAB_|CI_|JENKINS_|GIT_|BUILD_|JOB_NAME$)/;
@@ -25,29 +18,10 @@ describe('gantry props, search, build and trace commands', () => {
 
   function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CLEARED.test(k)));
-    const child = spawn(
-      process.execPath,
-      [
-        join(PROJECT_ROOT, 'bin', 'gantry.js'),
-        '--server',
-        gantry.url,
-        '--user',
-        ADMIN.user,
-        '--password',
-        ADMIN.password,
-        ...args,
-      ],
-      { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
+    return runCli(['--server', gantry.url, '--user', ADMIN.user, '--password', ADMIN.password, ...args], {
+      ...base,
+      ...env,
     });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    return new Promise((done) => child.once('close', (code) => done({ code, stdout, stderr })));
   }
   const ok = async (args: string[], env?: Record<string, string>) => {
     const r = await cli(args, env);
@@ -65,7 +39,7 @@ describe('gantry props, search, build and trace commands', () => {
   before(async () => {
     gantry = await startGantry({ openAccess: false });
     const client = new RegistryClient(gantry.url, {
-      authorization: `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`,
+      authorization: basicAuth(ADMIN.user, ADMIN.password),
     });
     const bytes = Buffer.from(
       JSON.stringify({

@@ -5,11 +5,16 @@
 // grant_type=refresh_token). ctr sends Basic credentials with --user.
 // One containerd and one dockerd serve the whole file; the CLI config is a temp dir.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
-import { ADMIN_AUTH, admin, createRoles, PASSWORD, publishProduction } from '../auth/support.ts';
+import { after, before, describe, it } from 'node:test';
+import { admin, createRoles, PASSWORD, publishProduction } from '../auth/support.ts';
+import {
+  manifestStatus as adminManifestStatus,
+  isolatedClientEnv,
+  withGantryLog,
+} from '../support/client-env.ts';
 import { expectFailure, type RunResult, run, sha256Of } from '../support/clients.ts';
 import {
   containerdUnavailableReason,
@@ -44,15 +49,7 @@ describe('login and access control with the docker engine and containerd', {
   const tiny = () => fx?.record('tiny').digest ?? '?';
 
   /** Failures carry the end of the server's log. */
-  const step = (body: (t: TestContext) => Promise<void>) => async (t: TestContext) => {
-    try {
-      await body(t);
-    } catch (err) {
-      const tail = (gantry?.output() ?? '').trimEnd().split('\n').slice(-40).join('\n');
-      if (err instanceof Error && tail) err.message += `\n--- gantry output (last 40 lines) ---\n${tail}`;
-      throw err;
-    }
-  };
+  const step = withGantryLog(() => gantry);
 
   const skopeo = (args: string[]): Promise<RunResult> =>
     run(SKOPEO, args, { timeoutMs: 120_000, env: clientEnv });
@@ -71,25 +68,13 @@ describe('login and access control with the docker engine and containerd', {
   }
 
   /** Status of the administrator's GET of a manifest: 200 there, 404 not. */
-  async function manifestStatus(name: string, reference: string): Promise<number> {
-    const res = await fetch(`${gantry?.url}/v2/${name}/manifests/${reference}`, {
-      headers: { Authorization: ADMIN_AUTH, Accept: 'application/vnd.oci.image.manifest.v1+json' },
-    });
-    await res.arrayBuffer();
-    return res.status;
-  }
+  const manifestStatus = (name: string, reference: string) =>
+    adminManifestStatus(gantry?.url ?? '?', name, reference);
 
   before(
     async () => {
       work = await mkdtemp(join(tmpdir(), 'gantry-e2e-login-engine-'));
-      const home = join(work, 'home');
-      await mkdir(join(home, 'run'), { recursive: true, mode: 0o700 });
-      clientEnv = {
-        HOME: home,
-        XDG_RUNTIME_DIR: join(home, 'run'),
-        XDG_CONFIG_HOME: join(home, 'config'),
-        DOCKER_CONFIG: join(home, 'docker'),
-      };
+      clientEnv = await isolatedClientEnv(work);
       fx = await prepareFixtures(['tiny']);
       gantry = await startGantry({ openAccess: false });
       ({ ciToken } = await createRoles(gantry.url));

@@ -10,9 +10,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { ADMIN_AUTH, createRoles, PASSWORD, publishProduction } from '../auth/support.ts';
 import { unmountUnder } from '../fixtures/debian.ts';
+import {
+  manifestStatus as adminManifestStatus,
+  buildahBuildArgs,
+  isolatedClientEnv,
+  loginArgs,
+  withGantryLog,
+} from '../support/client-env.ts';
 import { expectFailure, type RunResult, run, sha256Of } from '../support/clients.ts';
 import { type PreparedFixtures, prepareFixtures } from '../support/fixtures.ts';
 import { ADMIN, type RunningGantry, startGantry } from '../support/gantry.ts';
@@ -48,15 +55,7 @@ describe('login and access control with skopeo, podman and buildah', () => {
   const tiny = () => fx?.record('tiny').digest ?? '?';
 
   /** Failures carry the end of the server's log. */
-  const step = (body: (t: TestContext) => Promise<void>) => async (t: TestContext) => {
-    try {
-      await body(t);
-    } catch (err) {
-      const tail = (gantry?.output() ?? '').trimEnd().split('\n').slice(-40).join('\n');
-      if (err instanceof Error && tail) err.message += `\n--- gantry output (last 40 lines) ---\n${tail}`;
-      throw err;
-    }
-  };
+  const step = withGantryLog(() => gantry);
 
   const skopeo = (args: string[]): Promise<RunResult> =>
     run(SKOPEO, args, { timeoutMs: 120_000, env: clientEnv });
@@ -78,31 +77,15 @@ describe('login and access control with skopeo, podman and buildah', () => {
       docker(dest),
     ]);
 
-  /** Status of the admin's GET of a manifest: 200 there, 404 not. */
-  async function manifestStatus(name: string, reference: string): Promise<number> {
-    const res = await fetch(`${gantry?.url}/v2/${name}/manifests/${reference}`, {
-      headers: { Authorization: ADMIN_AUTH, Accept: 'application/vnd.oci.image.manifest.v1+json' },
-    });
-    await res.arrayBuffer();
-    return res.status;
-  }
+  /** Status of the administrator's GET of a manifest: 200 there, 404 not. */
+  const manifestStatus = (name: string, reference: string) =>
+    adminManifestStatus(gantry?.url ?? '?', name, reference);
 
   before(
     async () => {
       work = await mkdtemp(join(tmpdir(), 'gantry-e2e-login-'));
-      const home = join(work, 'home');
-      await mkdir(join(home, 'run'), { recursive: true, mode: 0o700 });
-      clientEnv = {
-        HOME: home,
-        XDG_RUNTIME_DIR: join(home, 'run'),
-        XDG_CONFIG_HOME: join(home, 'config'),
-        DOCKER_CONFIG: join(home, 'docker'),
-        // The default auth file of containers/image: never written by these tests, so calls
-        // without --authfile/--creds are anonymous.
-        REGISTRY_AUTH_FILE: join(home, 'no-credentials.json'),
-      };
-      // buildah insists that REGISTRY_AUTH_FILE exists.
-      await writeFile(clientEnv.REGISTRY_AUTH_FILE as string, '{"auths": {}}\n');
+      // Calls without --authfile/--creds are anonymous.
+      clientEnv = await isolatedClientEnv(work, { noDefaultCredentials: true });
       fx = await prepareFixtures(['tiny']);
       gantry = await startGantry({ openAccess: false });
       ({ ciToken } = await createRoles(gantry.url));
@@ -128,18 +111,7 @@ describe('login and access control with skopeo, podman and buildah', () => {
       { timeout: 60_000 },
       step(async () => {
         authFile = join(work, 'skopeo-auth.json');
-        const login = (password: string) =>
-          skopeo([
-            'login',
-            '--tls-verify=false',
-            '--authfile',
-            authFile,
-            '-u',
-            'dev',
-            '-p',
-            password,
-            host(),
-          ]);
+        const login = (password: string) => skopeo(loginArgs(authFile, 'dev', password, host()));
         const wrong = await expectFailure(login('not-the-password'));
         assert.equal(wrong.exitCode, 1);
         assert.match(wrong.stderr, /invalid username\/password/);
@@ -281,18 +253,7 @@ describe('login and access control with skopeo, podman and buildah', () => {
       'podman login: a wrong password exits 125 with "invalid username/password"; the right one logs in',
       { timeout: 60_000 },
       step(async () => {
-        const login = (password: string) =>
-          podman([
-            'login',
-            '--tls-verify=false',
-            '--authfile',
-            authFile,
-            '-u',
-            'dev',
-            '-p',
-            password,
-            host(),
-          ]);
+        const login = (password: string) => podman(loginArgs(authFile, 'dev', password, host()));
         const wrong = await expectFailure(login('not-the-password'));
         assert.equal(wrong.exitCode, 125);
         assert.match(wrong.stderr, /invalid username\/password/);
@@ -377,17 +338,7 @@ describe('login and access control with skopeo, podman and buildah', () => {
       { timeout: 300_000 },
       step(async () => {
         const buildahAuth = join(work, 'buildah-auth.json');
-        await buildah([
-          'login',
-          '--tls-verify=false',
-          '--authfile',
-          buildahAuth,
-          '-u',
-          'dev',
-          '-p',
-          PASSWORD,
-          host(),
-        ]);
+        await buildah(loginArgs(buildahAuth, 'dev', PASSWORD, host()));
         const context = join(work, 'buildah-ctx');
         await mkdir(context, { recursive: true });
         await writeFile(join(context, 'greeting.txt'), 'hello from a logged-in buildah\n');
@@ -396,17 +347,7 @@ describe('login and access control with skopeo, podman and buildah', () => {
           [`FROM ${fx?.ociRef('tiny')}`, 'COPY greeting.txt /greeting.txt', ''].join('\n'),
         );
         const local = 'localhost/e2e/login-built:1';
-        await buildah([
-          'build',
-          '--isolation',
-          'chroot',
-          '--pull=never',
-          '-f',
-          join(context, 'Containerfile'),
-          '-t',
-          local,
-          context,
-        ]);
+        await buildah(buildahBuildArgs(context, local));
 
         const anonymous = await expectFailure(
           buildah(['push', '--tls-verify=false', local, docker('docker/team/built:1')]),

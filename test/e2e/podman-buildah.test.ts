@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FixtureName } from '../fixtures/build.ts';
 import { unmountUnder } from '../fixtures/debian.ts';
+import { buildahBuildArgs } from '../support/client-env.ts';
 import { run, skopeoInspectConfig, skopeoInspectRaw } from '../support/clients.ts';
 import { debootstrapUnavailableReason, type PreparedFixtures, prepareFixtures } from '../support/fixtures.ts';
 import { fetchBlob, layerFiles } from '../support/registry-http.ts';
@@ -57,17 +58,7 @@ describe(`buildah + podman against ${E2E_TARGET}`, { skip: unavailable ?? false 
     await writeFile(join(context, 'Containerfile'), containerfile);
     for (const [name, content] of Object.entries(files)) await writeFile(join(context, name), content);
     const local = `localhost/e2e/${tag}`;
-    await buildah([
-      'build',
-      '--isolation',
-      'chroot',
-      '--pull=never',
-      '-f',
-      join(context, 'Containerfile'),
-      '-t',
-      local,
-      context,
-    ]);
+    await buildah(buildahBuildArgs(context, local));
     const digestFile = join(context, 'digest');
     await buildah([
       'push',

@@ -8,11 +8,12 @@
 //   the digest CI pushed. Along the way the refusals: dev pushing to production, overwriting
 //   1.4.2 in staging, production without approval; and rolling latest back in staging.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { ADMIN_AUTH, api, createRoles, PASSWORD, publishProduction } from '../auth/support.ts';
+import { isolatedClientEnv, withGantryLog } from '../support/client-env.ts';
 import { expectFailure, type RunResult, run, sha256Of } from '../support/clients.ts';
 import {
   containerdUnavailableReason,
@@ -49,15 +50,8 @@ describe('promotion story: CI → QA → staging → approval → production →
   const host = () => gantry?.host ?? '?';
   const docker = (name: string) => `docker://${host()}/${name}`;
 
-  const step = (body: (t: TestContext) => Promise<void>) => async (t: TestContext) => {
-    try {
-      await body(t);
-    } catch (err) {
-      const tail = (gantry?.output() ?? '').trimEnd().split('\n').slice(-40).join('\n');
-      if (err instanceof Error && tail) err.message += `\n--- gantry output (last 40 lines) ---\n${tail}`;
-      throw err;
-    }
-  };
+  /** Failures carry the end of the server's log. */
+  const step = withGantryLog(() => gantry);
   const skopeo = (args: string[]): Promise<RunResult> =>
     run(SKOPEO, args, { timeoutMs: 120_000, env: clientEnv });
   const call = (method: string, path: string, body: unknown, auth: string | undefined) =>
@@ -89,15 +83,7 @@ describe('promotion story: CI → QA → staging → approval → production →
   before(
     async () => {
       work = await mkdtemp(join(tmpdir(), 'gantry-e2e-promotion-'));
-      const home = join(work, 'home');
-      await mkdir(join(home, 'run'), { recursive: true, mode: 0o700 });
-      clientEnv = {
-        HOME: home,
-        XDG_RUNTIME_DIR: join(home, 'run'),
-        XDG_CONFIG_HOME: join(home, 'config'),
-        DOCKER_CONFIG: join(home, 'docker'),
-        REGISTRY_AUTH_FILE: join(home, 'no-credentials.json'),
-      };
+      clientEnv = await isolatedClientEnv(work, { noDefaultCredentials: true });
       fx = await prepareFixtures(['tiny']);
       gantry = await startGantry({ openAccess: false });
       ({ ciToken } = await createRoles(gantry.url));
