@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what Gantry's tests need on Debian 12: the real registry clients, a Docker engine, the
-# reference registry (docker-registry) and debootstrap from Debian's packages (only when run as
-# root and something is missing), then the npm dependencies. Idempotent and quick when all is there.
+# reference registry (docker-registry), debootstrap and chromium (for the web UI's browser tests,
+# driven by playwright-core) from Debian's packages (only when run as root and something is
+# missing), then the npm dependencies. Idempotent and quick when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(skopeo podman buildah umoci containerd debootstrap apache2-utils crun runc fuse-overlayfs uidmap
-  docker-registry jq zip nginx openssl)
+  docker-registry jq zip nginx openssl chromium)
 DOCKER_PACKAGES=(docker.io)
 
 missing=()

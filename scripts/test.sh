@@ -9,9 +9,10 @@ bash scripts/install-deps.sh
 echo "== build (esbuild bundle for fast start-up)"
 npm run build
 echo "== lint and format (biome)"
-npx biome check src test bench scripts
+npx biome check src test bench scripts web
 echo "== type check (tsc --noEmit)"
 npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p web/tsconfig.json
 
 echo "== tests"
 mapfile -t files < <(find test -name '*.test.ts' | sort)

@@ -6,7 +6,7 @@ import { artifactoryCompatApi } from './api/artifactory-compat.ts';
 import { managementApi } from './api/management-api.ts';
 import { sendProblem } from './api/problem-reply.ts';
 import { openAccess } from './auth/open-access.ts';
-import type { Config } from './config/config.ts';
+import { type Config, defaultUiDir } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
 import { SqliteMetadataStore } from './meta/sqlite/sqlite-metadata-store.ts';
 import { OciError } from './oci/errors.ts';
@@ -23,6 +23,7 @@ import { Addressing } from './repos/addressing.ts';
 import { PullThrough } from './repos/remote/pull-through.ts';
 import { RepositoryService } from './repos/repository-service.ts';
 import { FsBlobStore } from './storage/fs/fs-blob-store.ts';
+import { uiPlugin } from './ui/ui-plugin.ts';
 
 export interface RunningServer {
   url: string;
@@ -86,7 +87,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await app.register(
     async (scope) => {
       scope.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, log));
-      await managementApi(scope, { repos, access: access.api, tags, meta, promotions, checklist });
+      await managementApi(scope, {
+        repos,
+        access: access.api,
+        tags,
+        meta,
+        promotions,
+        checklist,
+        facts,
+        pipeline: config.pipeline,
+      });
     },
     { prefix: '/api/v1' },
   );
@@ -97,6 +107,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     },
     { prefix: '/api/docker' },
   );
+  await app.register(async (scope) => uiPlugin(scope, { dir: config.uiDir ?? defaultUiDir() }));
   const janitor = startUploadJanitor({ meta, blobs, ttlHours: config.uploadTtlHours, log });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

@@ -2,29 +2,65 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthenticationError } from '../auth/authenticator.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
 import { ANONYMOUS, type Principal } from '../auth/principal.ts';
+import {
+  csrfMatches,
+  SESSION_COOKIE,
+  type Session,
+  sessionCookieOf,
+  sessionSetCookie,
+} from '../auth/sessions.ts';
 import type { AuditEntry } from '../events/audit-log.ts';
 import type { Action } from '../meta/identity-records.ts';
-import { forbidden, tooManyRequests, unauthorized } from './problem.ts';
+import { forbidden, ProblemError, tooManyRequests, unauthorized } from './problem.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Who is calling; set by `authenticateRequests` before any handler. */
     principal: Principal;
+    /** The web UI session the caller came with (cookie), or null. */
+    session: Session | null;
   }
 }
 
+/** Methods that change something: with a session cookie they need the session's CSRF token. */
+const MUTATIONS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 /**
  * Every management request is authenticated first (Basic with a password or an API token,
- * Bearer with an API token or a registry token); without credentials the caller is anonymous
- * and sees what anonymous may see. Wrong credentials are a 401, never silently anonymous.
+ * Bearer with an API token or a registry token, or, without an Authorization header, the web
+ * UI's session cookie); without credentials the caller is anonymous and sees what anonymous may
+ * see. Wrong credentials are a 401, never silently anonymous. A cookie session must send its
+ * CSRF token in `X-CSRF-Token` with every POST, PUT, PATCH and DELETE. `/session` itself (sign
+ * in, sign out) does not look at the cookie.
  */
 export function authenticateRequests(app: FastifyInstance, access: ApiAccess): void {
   // Fastify refuses object defaults on requests (they would be shared); each request sets its own.
   app.decorateRequest('principal', null as unknown as Principal);
+  app.decorateRequest('session', null);
   app.addHook('onRequest', async (request) => {
     request.principal = ANONYMOUS;
+    request.session = null;
     try {
-      const principal = await access.authenticator.authenticate(request.headers.authorization, request.ip);
+      const header = request.headers.authorization;
+      const cookie = header ? undefined : sessionCookieOf(request.headers.cookie);
+      if (cookie !== undefined) {
+        if (request.routeOptions.url === `${app.prefix}/session`) return;
+        const session = await access.sessions.resume(cookie).catch((error) => {
+          if (!(error instanceof AuthenticationError)) throw error;
+          // An ended or broken session: say so, and drop the cookie so the next request is anonymous.
+          const clear = sessionSetCookie('', 0, request.protocol === 'https');
+          throw new ProblemError(401, 'Unauthorized', error.message, undefined, { 'Set-Cookie': clear });
+        });
+        if (MUTATIONS.has(request.method) && !csrfMatches(request.headers['x-csrf-token'], session.csrf)) {
+          throw forbidden(
+            'missing or wrong CSRF token: send the csrfToken of POST /api/v1/session (or GET /api/v1/me) in X-CSRF-Token',
+          );
+        }
+        request.session = session;
+        request.principal = session.principal;
+        return;
+      }
+      const principal = await access.authenticator.authenticate(header, request.ip);
       // A registry token carries a scope for /v2 only; here it would stand for all of its user.
       if (principal.access !== undefined) {
         throw unauthorized('registry tokens are for /v2; use Basic credentials or an API token here');
@@ -36,12 +72,24 @@ export function authenticateRequests(app: FastifyInstance, access: ApiAccess): v
       throw unauthorized(error.message);
     }
   });
+  // A browser's fetch answered 401 with `WWW-Authenticate: Basic` pops up the browser's own
+  // login dialog over the web UI. Scripts of a page (Sec-Fetch-Site with Sec-Fetch-Dest: empty,
+  // as browsers send on https and localhost; or X-Requested-With, which the UI sends) and
+  // cookie sessions get the problem without the challenge.
+  app.addHook('onSend', async (request, reply) => {
+    if (reply.statusCode !== 401 || !reply.hasHeader('WWW-Authenticate')) return;
+    const h = request.headers;
+    const fromScript =
+      (h['sec-fetch-site'] !== undefined && h['sec-fetch-dest'] === 'empty') ||
+      h['x-requested-with'] !== undefined;
+    if (fromScript || h.cookie?.includes(`${SESSION_COOKIE}=`)) reply.removeHeader('WWW-Authenticate');
+  });
 }
 
 /** 401 for anonymous callers, so clients know to send credentials. */
 export function requireSignedIn(request: FastifyRequest): Principal {
   if (!request.principal.authenticated)
-    throw unauthorized('sign in first (Basic credentials or an API token)');
+    throw unauthorized('sign in first (Basic credentials, an API token or a web UI session)');
   return request.principal;
 }
 

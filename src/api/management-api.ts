@@ -1,8 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
+import { BrowseService } from '../promote/browse-service.ts';
 import { BuildsService } from '../promote/builds-service.ts';
 import type { ChecklistService } from '../promote/checklist-service.ts';
+import type { ImageFacts } from '../promote/image-facts.ts';
+import { PipelineService } from '../promote/pipeline-service.ts';
 import type { PromotionService } from '../promote/promotion-service.ts';
 import { PropertiesService } from '../promote/properties-service.ts';
 import { SearchService } from '../promote/search-service.ts';
@@ -10,12 +13,14 @@ import type { TagService } from '../promote/tag-service.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { authenticateRequests } from './api-auth.ts';
 import { auditApi } from './audit-api.ts';
+import { browseApi, browseRoutes } from './browse-api.ts';
 import { buildsApi } from './builds-api.ts';
 import { identityApi } from './identity-api.ts';
 import { imageRoutes } from './image-routes.ts';
 import { manifestRoutes, promotionsApi } from './promotions-api.ts';
 import { propertyRoutes, searchApi } from './properties-api.ts';
 import { repositoriesApi } from './repositories-api.ts';
+import { sessionApi } from './session-api.ts';
 import { tagRoutes } from './tags-api.ts';
 import { tokensApi } from './tokens-api.ts';
 
@@ -29,10 +34,14 @@ export async function managementApi(
     meta: MetadataStore;
     promotions: PromotionService;
     checklist: ChecklistService;
+    facts: ImageFacts;
+    /** Repository keys of the pipeline the web UI shows (config `pipeline`). */
+    pipeline: readonly string[];
   },
 ): Promise<void> {
   authenticateRequests(app, deps.access);
-  await repositoriesApi(app, deps.repos, deps.access);
+  await sessionApi(app, deps.access);
+  await repositoriesApi(app, deps.repos, deps.access, () => deps.meta.repositories.stats());
   await identityApi(app, deps.access);
   await tokensApi(app, deps.access);
   await auditApi(app, deps.access);
@@ -40,6 +49,10 @@ export async function managementApi(
   const properties = new PropertiesService(deps.meta, deps.repos);
   await searchApi(app, new SearchService(deps.meta, deps.repos, policy));
   await buildsApi(app, deps.access, new BuildsService(deps.meta, deps.repos, policy));
+  const browse = new BrowseService(deps.meta, deps.repos, deps.facts, policy);
+  const pipeline = new PipelineService(deps.meta, deps.repos, browse, deps.promotions, policy, deps.pipeline);
+  const browseDeps = { repos: deps.repos, browse, pipeline };
+  await browseApi(app, deps.access, browseDeps);
   // Everything under /repositories/:key/images/<image>/…: one wildcard route per method.
   const promotionDeps = { meta: deps.meta, promotions: deps.promotions, checklist: deps.checklist };
   await promotionsApi(app, deps.access, promotionDeps);
@@ -47,5 +60,6 @@ export async function managementApi(
     ...tagRoutes(deps.access, deps.tags),
     ...propertyRoutes(deps.access, properties),
     ...manifestRoutes(deps.access, promotionDeps),
+    ...browseRoutes(deps.access, browseDeps),
   ]);
 }

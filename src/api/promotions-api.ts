@@ -123,10 +123,10 @@ async function checklistOf(
 ) {
   const digest = digestParam(where.digest);
   requireAction(request, access, 'read', where.repository, where.image);
-  if (!(await deps.meta.manifests.get(where.repository, where.image, digest))) {
-    throw notFound(`${where.repository}/${where.image} does not hold ${digest}`);
-  }
-  const results = await deps.checklist.evaluate({ ...where, digest });
+  // Through a virtual repository: the member that holds it (reading the virtual one was checked).
+  const holder = await deps.checklist.holder({ ...where, digest });
+  if (!holder) throw notFound(`${where.repository}/${where.image} does not hold ${digest}`);
+  const results = await deps.checklist.evaluate({ repository: holder, image: where.image, digest });
   const verdict = results.some((r) => r.status === 'fail')
     ? 'fail'
     : results.some((r) => r.status === 'warn')

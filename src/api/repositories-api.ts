@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
+import type { RepositoryStats } from '../meta/metadata-store.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import { maskSettings } from '../repos/remote/remote-settings.ts';
 import type { NewRepository, RepositoryService } from '../repos/repository-service.ts';
@@ -9,28 +10,39 @@ import { badRequest, notFound } from './problem.ts';
 /**
  * `/api/v1/repositories`: list and read what the caller may read something in; create, update
  * and delete with `manage` on the key (administrators, or a permission target whose patterns
- * cover the key).
+ * cover the key). Local and remote repositories come with `stats` (image count, bytes of
+ * distinct blobs, last push); virtual ones with `stats: null` (they hold nothing themselves).
  */
 export async function repositoriesApi(
   app: FastifyInstance,
   repos: RepositoryService,
   access: ApiAccess,
+  stats: () => Promise<Map<string, RepositoryStats>>,
 ): Promise<void> {
   const visible = (p: Parameters<typeof access.identity.policy.readsSomethingIn>[0], key: string) =>
     access.identity.policy.readsSomethingIn(p, key);
 
-  app.get('/repositories', async (request) => ({
-    repositories: repos
-      .list()
-      .filter((r) => visible(request.principal, r.key))
-      .map(view),
-  }));
+  const withStats = (r: RepositoryRecord, all: Map<string, RepositoryStats>) => ({
+    ...view(r),
+    stats:
+      r.kind === 'virtual' ? null : (all.get(r.key) ?? { imageCount: 0, sizeBytes: 0, lastPushAt: null }),
+  });
+
+  app.get('/repositories', async (request) => {
+    const all = await stats();
+    return {
+      repositories: repos
+        .list()
+        .filter((r) => visible(request.principal, r.key))
+        .map((r) => withStats(r, all)),
+    };
+  });
 
   app.get<{ Params: { key: string } }>('/repositories/:key', async (request) => {
     const found = repos.get(request.params.key);
     if (!found || !visible(request.principal, found.key))
       throw notFound(`repository ${request.params.key} does not exist`);
-    return view(found);
+    return withStats(found, await stats());
   });
 
   app.post('/repositories', async (request, reply) => {

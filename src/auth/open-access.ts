@@ -10,6 +10,7 @@ import { Authenticator } from './authenticator.ts';
 import { IdentityService } from './identity-service.ts';
 import { LoginLimiter } from './login-limiter.ts';
 import { RegistryTokens } from './registry-tokens.ts';
+import { Sessions } from './sessions.ts';
 import { SigningKeys } from './signing-keys.ts';
 
 /** What the management API needs of identity and access. */
@@ -20,6 +21,8 @@ export interface ApiAccess {
   keys: SigningKeys;
   tokens: RegistryTokens;
   audit: AuditLog;
+  /** Web UI sessions (the `gantry_session` cookie). */
+  sessions: Sessions;
 }
 
 /** Loads identity and access (creating the administrator on a new instance) and wires its parts. */
@@ -54,6 +57,14 @@ export async function openAccess(
   });
   return {
     registry: { control, authenticator, tokens, identity, audit },
-    api: { identity, apiTokens, authenticator, keys, tokens, audit },
+    api: {
+      identity,
+      apiTokens,
+      authenticator,
+      keys,
+      tokens,
+      audit,
+      sessions: new Sessions(identity, authenticator, tokens),
+    },
   };
 }

@@ -27,6 +27,16 @@ export interface RefreshClaims {
   exp: number;
 }
 
+/** A browser session (the `gantry_session` cookie of the web UI). */
+export interface SessionClaims {
+  sub: string;
+  /** The user's credential generation when issued: a password change or disabling ends the session. */
+  gen: number;
+  /** What the page must send back in `X-CSRF-Token` with every change. */
+  csrf: string;
+  exp: number;
+}
+
 /** Why a token was refused, in words for the client. */
 export class TokenError extends Error {
   override readonly name = 'TokenError';
@@ -71,6 +81,19 @@ export class RegistryTokens {
     return this.sign({ gen }, sub, this.refreshAudience(), now, this.settings.refreshTtlSeconds);
   }
 
+  /** A session token for the web UI: audience `<service>#session`, so it passes for nothing else. */
+  async issueSession(sub: string, gen: number, csrf: string, ttlSeconds: number): Promise<string> {
+    const now = Math.floor(this.now().getTime() / 1000);
+    return this.sign({ gen, csrf }, sub, this.sessionAudience(), now, ttlSeconds);
+  }
+
+  async verifySession(token: string): Promise<SessionClaims> {
+    const payload = await this.verify(token, this.sessionAudience());
+    if (typeof payload.gen !== 'number' || typeof payload.csrf !== 'string' || payload.csrf === '')
+      throw new TokenError('session token lacks its generation or CSRF token');
+    return { sub: payload.sub as string, gen: payload.gen, csrf: payload.csrf, exp: payload.exp as number };
+  }
+
   async verifyAccess(token: string): Promise<AccessClaims> {
     const cached = this.verified.get(token);
     if (cached && cached.exp * 1000 > this.now().getTime()) return cached;
@@ -101,6 +124,10 @@ export class RegistryTokens {
 
   private refreshAudience(): string {
     return `${this.settings.service}#refresh`;
+  }
+
+  private sessionAudience(): string {
+    return `${this.settings.service}#session`;
   }
 
   private async sign(

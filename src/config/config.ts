@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -47,6 +48,24 @@ export const ConfigSchema = z
     /** Failed logins per client address within loginWindowSeconds before further attempts wait. */
     loginMaxFailuresPerAddress: z.coerce.number().int().min(1).default(20),
     loginWindowSeconds: z.coerce.number().int().min(1).default(300),
+    /**
+     * The promotion pipeline the web UI shows: local repository keys in order. Keys that are not
+     * local repositories are left out; when none is left, every local repository in key order.
+     */
+    pipeline: z
+      .preprocess(
+        (v) =>
+          typeof v === 'string'
+            ? v
+                .split(',')
+                .map((k) => k.trim())
+                .filter((k) => k !== '')
+            : v,
+        z.array(z.string().min(1)),
+      )
+      .default(['docker-dev-local', 'docker-staging-local', 'docker-prod-local']),
+    /** Directory of the built web UI (`npm run build:web`), served at /ui. */
+    uiDir: z.string().min(1).optional(),
   })
   .strict();
 
@@ -72,6 +91,8 @@ const ENV_NAMES: Record<keyof Config, string> = {
   loginMaxFailures: 'GANTRY_LOGIN_MAX_FAILURES',
   loginMaxFailuresPerAddress: 'GANTRY_LOGIN_MAX_FAILURES_PER_ADDRESS',
   loginWindowSeconds: 'GANTRY_LOGIN_WINDOW_SECONDS',
+  pipeline: 'GANTRY_PIPELINE',
+  uiDir: 'GANTRY_UI_DIR',
 };
 
 /** Values never repeated in error messages. */
@@ -121,7 +142,27 @@ export async function loadConfig(options: {
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  return { ...result.data, data: resolve(result.data.data) };
+  return {
+    ...result.data,
+    data: resolve(result.data.data),
+    uiDir: resolve(result.data.uiDir ?? defaultUiDir()),
+  };
+}
+
+/** Where the built web UI is unless `uiDir` says otherwise: `<project>/web/dist`. */
+export function defaultUiDir(): string {
+  return join(projectRoot(), 'web', 'dist');
+}
+
+/** The directory holding Gantry's package.json (the sources and the bundle sit at different depths). */
+function projectRoot(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) return resolve(import.meta.dirname, '..', '..');
+    dir = up;
+  }
+  return dir;
 }
 
 async function readConfigFile(file: string): Promise<RawConfig> {

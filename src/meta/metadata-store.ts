@@ -7,6 +7,7 @@ import type {
   SigningKeyMeta,
   UserMeta,
 } from './identity-store.ts';
+import type { Location } from './promotion-records.ts';
 import type {
   ApprovalMeta,
   BuildMeta,
@@ -73,6 +74,36 @@ export interface RepositoryMeta {
   ): Promise<boolean>;
   /** Removes the repository with every tag, manifest, blob link and upload record in it. */
   delete(key: string): Promise<boolean>;
+  /**
+   * What each repository holds, in one grouped query: keyed by repository key, every existing
+   * repository included (empty ones with zeros and `lastPushAt` null).
+   */
+  stats(): Promise<Map<string, RepositoryStats>>;
+}
+
+export interface RepositoryStats {
+  /** Images holding at least one manifest. */
+  imageCount: number;
+  /** Sum of the sizes of the blobs linked in the repository, each digest counted once. */
+  sizeBytes: number;
+  /** The newest manifest's `createdAt`; null when the repository holds none. */
+  lastPushAt: string | null;
+}
+
+/** One image of a repository (or of several, merged), for browsing. */
+export interface ImageSummary {
+  image: string;
+  /** Distinct tag names over the repositories asked about. */
+  tagCount: number;
+  /** The newest manifest's `createdAt`. */
+  lastPushAt: string;
+}
+
+/** A tag with where it points and when it last moved. */
+export interface TagEntry {
+  tag: string;
+  digest: Digest;
+  updatedAt: string;
 }
 
 /** Which OCI names (repository + image) hold which blobs. */
@@ -115,15 +146,32 @@ export interface ManifestMeta {
   referrers(repository: string, image: string, subject: Digest): Promise<ManifestRecord[]>;
   /** OCI names (`repository/image`) holding at least one manifest, optionally within one repository. */
   catalog(page: Page, repository?: string): Promise<string[]>;
+  /**
+   * Images holding a manifest in any of `repositories`, merged by image name, in byte order of
+   * the name, after `page.last`, at most `page.n`.
+   */
+  images(repositories: readonly string[], page: Page): Promise<ImageSummary[]>;
+  /**
+   * Where manifests whose digest starts with `prefix` are held, within `repositories`, sorted by
+   * repository, image, digest; at most `limit`.
+   */
+  withDigestPrefix(
+    prefix: string,
+    options: { repositories: readonly string[]; limit: number },
+  ): Promise<Location[]>;
 }
 
 export interface TagMeta {
   resolve(repository: string, image: string, tag: string): Promise<Digest | undefined>;
   list(repository: string, image: string, page: Page): Promise<string[]>;
+  /** Every tag of the name with its digest and last move, in tag order. */
+  entries(repository: string, image: string): Promise<TagEntry[]>;
   /** Removes the tag and records the event; false when absent. */
   delete(repository: string, image: string, tag: string, actor: string): Promise<boolean>;
   /** Newest first. */
   history(repository: string, image: string, tag: string, limit?: number): Promise<TagEvent[]>;
+  /** Where a tag of this name points, within `repositories`, sorted; at most `limit`. */
+  withTag(tag: string, options: { repositories: readonly string[]; limit: number }): Promise<Location[]>;
 }
 
 export interface UploadMeta {

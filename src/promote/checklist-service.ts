@@ -34,6 +34,19 @@ export class ChecklistService {
     });
   }
 
+  /**
+   * The local or remote repository holding the digest under the name: the repository itself,
+   * or for a virtual one its first member that holds it. Undefined when none does.
+   */
+  async holder(where: { repository: string; image: string; digest: Digest }): Promise<string | undefined> {
+    const repository = this.repos.get(where.repository);
+    if (!repository) return undefined;
+    for (const t of this.repos.readTargets({ repository, image: where.image })) {
+      if (await this.meta.manifests.get(t.repository.key, where.image, where.digest)) return t.repository.key;
+    }
+    return undefined;
+  }
+
   /** Tags of the image that point at the digest. */
   private async tagsOf(where: { repository: string; image: string; digest: Digest }): Promise<string[]> {
     const all = await this.meta.tags.list(where.repository, where.image, {});

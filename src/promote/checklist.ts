@@ -58,7 +58,8 @@ export interface ChecklistLimits {
 
 export const DEFAULT_LIMITS: ChecklistLimits = { maxLayers: 50, maxSizeBytes: 2 * 1024 ** 3 };
 
-const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?)/i;
+/** Names of environment variables that look like they hold a secret. */
+export const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?)/i;
 
 export function evaluateChecklist(input: ChecklistInput): CheckResult[] {
   return [

@@ -11,12 +11,44 @@ interface ImageConfigJson {
   architecture?: string;
   os?: string;
   variant?: string;
+  created?: string;
   config?: {
     Labels?: Record<string, string> | null;
     User?: string;
     Env?: string[] | null;
-    Healthcheck?: { Test?: string[] };
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    WorkingDir?: string;
+    Healthcheck?: {
+      Test?: string[];
+      Interval?: number;
+      Timeout?: number;
+      StartPeriod?: number;
+      Retries?: number;
+    };
   };
+}
+
+/** What an image's config says about running it, for people (the web UI's manifest page). */
+export interface ImageConfigView {
+  architecture: string | null;
+  os: string | null;
+  created: string | null;
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  user: string;
+  workingDir: string;
+  /** `NAME=value` as in the config (the caller masks secrets). */
+  env: string[];
+  labels: Record<string, string>;
+  /** Durations in nanoseconds, as Docker stores them. */
+  healthcheck: {
+    test: string[];
+    interval?: number;
+    timeout?: number;
+    startPeriod?: number;
+    retries?: number;
+  } | null;
 }
 
 /**
@@ -57,6 +89,46 @@ export class ImageFacts {
   async configOf(parsed: ParsedManifest, signal?: AbortSignal): Promise<Buffer | undefined> {
     if (!parsed.config || parsed.config.size > MAX_CONFIG_BYTES) return undefined;
     return this.blobs.read(parsed.config.digest, signal);
+  }
+
+  /** The config of an image manifest, read for people; null for an index or an unreadable config. */
+  async configView(parsed: ParsedManifest, signal?: AbortSignal): Promise<ImageConfigView | null> {
+    const bytes = await this.configOf(parsed, signal);
+    if (!bytes) return null;
+    const doc = parseConfig(bytes);
+    const c = doc.config ?? {};
+    const strings = (v: unknown) =>
+      Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : null;
+    const h = c.Healthcheck;
+    const test = strings(h?.Test);
+    const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+    const healthcheck =
+      test && test.length > 0 && test[0] !== 'NONE'
+        ? Object.fromEntries(
+            Object.entries({
+              test,
+              interval: num(h?.Interval),
+              timeout: num(h?.Timeout),
+              startPeriod: num(h?.StartPeriod),
+              retries: num(h?.Retries),
+            }).filter(([, v]) => v !== undefined),
+          )
+        : null;
+    const labels = Object.fromEntries(
+      Object.entries(c.Labels ?? {}).filter(([, v]) => typeof v === 'string'),
+    ) as Record<string, string>;
+    return {
+      architecture: typeof doc.architecture === 'string' ? doc.architecture : null,
+      os: typeof doc.os === 'string' ? doc.os : null,
+      created: typeof doc.created === 'string' ? doc.created : null,
+      entrypoint: strings(c.Entrypoint),
+      cmd: strings(c.Cmd),
+      user: typeof c.User === 'string' ? c.User : '',
+      workingDir: typeof c.WorkingDir === 'string' ? c.WorkingDir : '',
+      env: strings(c.Env) ?? [],
+      labels,
+      healthcheck: healthcheck as ImageConfigView['healthcheck'],
+    };
   }
 
   async manifest(digest: Digest, signal?: AbortSignal): Promise<ParsedManifest> {

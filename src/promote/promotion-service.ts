@@ -144,6 +144,29 @@ export class PromotionService {
     return { ...base, promoted: true, tags: done.tags, copied: done.copied, floating };
   }
 
+  /**
+   * The verdict of every gate of the target for `digest` held by `source`, as a dry run gives it,
+   * without asking whether the caller may promote and without recording anything: what the
+   * pipeline view shows for each image waiting at a stage. The caller checks read access.
+   */
+  async gatesFor(
+    principal: Principal,
+    source: { repository: string; image: string },
+    target: { repository: string; image: string },
+    digest: Digest,
+  ): Promise<GateResult[]> {
+    const targetRepo = this.repository(target.repository, 'target');
+    const request: PromotionRequest = {
+      source: { ...source, digest },
+      target,
+      tags: [],
+      mode: 'copy',
+      comment: '',
+      dryRun: true,
+    };
+    return evaluateGates(policyOf(targetRepo).gates, this.gateFacts(principal, request, digest));
+  }
+
   private gateFacts(principal: Principal, request: PromotionRequest, digest: Digest): GateFacts {
     const { source, target } = request;
     return {

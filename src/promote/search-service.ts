@@ -24,6 +24,10 @@ export interface SearchQuery {
   annotations: Condition[];
   /** Substring of `repository/image`. */
   name?: string;
+  /** Start of the digest, `sha256:` included. */
+  digest?: string;
+  /** A tag pointing at the manifest. */
+  tag?: string;
   repository?: string;
   limit: number;
 }
@@ -37,7 +41,7 @@ export interface SearchHit {
 }
 
 const PARAMETERS =
-  'property=k=v (or property=k), label=k=v, annotation=k=v, name=<part of repository/image>, repository=<key>, limit=<n>';
+  'property=k=v (or property=k), label=k=v, annotation=k=v, name=<part of repository/image>, digest=<start of a digest>, tag=<tag>, repository=<key>, limit=<n>';
 
 /** Reads `?property=k=v&label=k=v&annotation=k=v&name=&repository=&limit=` (each repeatable but the last three). */
 export function parseSearchQuery(query: Record<string, string | string[] | undefined>): SearchQuery {
@@ -51,7 +55,7 @@ export function parseSearchQuery(query: Record<string, string | string[] | undef
     return values[0];
   };
   const unknown = Object.keys(query).filter(
-    (k) => !['property', 'label', 'annotation', 'name', 'repository', 'limit'].includes(k),
+    (k) => !['property', 'label', 'annotation', 'name', 'digest', 'tag', 'repository', 'limit'].includes(k),
   );
   if (unknown.length > 0)
     throw badRequest(`unknown search parameter ${unknown.join(', ')}; use ${PARAMETERS}`);
@@ -70,18 +74,36 @@ export function parseSearchQuery(query: Record<string, string | string[] | undef
   }
   const name = one('name');
   const repository = one('repository');
+  const digest = digestPrefix(one('digest'));
+  const tag = one('tag');
   const q: SearchQuery = {
     properties: conditions('property'),
     labels: conditions('label'),
     annotations: conditions('annotation'),
     ...(name ? { name: name.toLowerCase() } : {}),
     ...(repository ? { repository } : {}),
+    ...(digest ? { digest } : {}),
+    ...(tag ? { tag } : {}),
     limit,
   };
-  if (q.properties.length + q.labels.length + q.annotations.length === 0 && !q.name && !q.repository) {
+  const conditionCount = q.properties.length + q.labels.length + q.annotations.length;
+  if (conditionCount === 0 && !q.name && !q.repository && !q.digest && !q.tag) {
     throw badRequest(`say what to search for: ${PARAMETERS}`);
   }
   return q;
+}
+
+/** `sha256:ab12…` or bare hex (taken as sha256); at least 4 hex digits, so a search stays narrow. */
+function digestPrefix(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const value = raw.toLowerCase();
+  const withAlgorithm = /^(sha256|sha512):/.test(value) ? value : `sha256:${value}`;
+  if (!/^(sha256|sha512):[0-9a-f]{4,128}$/.test(withAlgorithm)) {
+    throw badRequest(
+      `digest= takes the start of a digest, at least 4 hex digits (sha256:1a2b… or 1a2b…); got ${JSON.stringify(raw.slice(0, 80))}`,
+    );
+  }
+  return withAlgorithm;
 }
 
 /** Tags of the name that point at the digest, sorted. */
@@ -148,6 +170,8 @@ export class SearchService {
     const sets: Location[][] = [];
     if (q.properties.length > 0) sets.push(await this.meta.properties.find(q.properties, options));
     if (facts.length > 0) sets.push(await this.meta.contentFacts.find(facts, options));
+    if (q.digest) sets.push(await this.meta.manifests.withDigestPrefix(q.digest, options));
+    if (q.tag) sets.push(await this.meta.tags.withTag(q.tag, options));
     if (sets.length === 0) return this.tagged(repositories, q.name);
     const [first = [], ...rest] = sets;
     const keyOf = (l: Location) => `${l.repository}\0${l.image}\0${l.digest}`;

@@ -5,7 +5,7 @@ import type { RepositoryKind, RepositoryRecord } from '../meta/records.ts';
 import { OciError } from '../oci/errors.ts';
 import { isRepositoryKey } from '../oci/names.ts';
 import { checkLocalSettings } from '../promote/repository-policy.ts';
-import { checkRemoteSettings } from './remote/remote-settings.ts';
+import { checkRemoteSettings, keepStoredPassword } from './remote/remote-settings.ts';
 import { checkVirtualSettings, membersOf, repositoriesBehind } from './virtual-settings.ts';
 
 /**
@@ -139,7 +139,11 @@ export class RepositoryService {
   ): Promise<RepositoryRecord> {
     const current = this.byKey.get(key);
     if (!current) throw notFound(`repository ${key} does not exist`);
-    const settings = changes.settings && this.checkSettings(key, current.kind, changes.settings);
+    const sent =
+      changes.settings && current.kind === 'remote'
+        ? keepStoredPassword(current.settings, changes.settings)
+        : changes.settings;
+    const settings = sent && this.checkSettings(key, current.kind, sent);
     const next: RepositoryRecord = {
       ...current,
       ...(changes.description === undefined ? {} : { description: changes.description }),

@@ -19,6 +19,17 @@ describe('configuration', () => {
     assert.equal(config.data, join(process.cwd(), 'data'));
   });
 
+  it('reads the pipeline as a list (GANTRY_PIPELINE comma-separated) and defaults uiDir to web/dist', async () => {
+    const defaults = await loadConfig({ env: {} });
+    assert.deepEqual(defaults.pipeline, ['docker-dev-local', 'docker-staging-local', 'docker-prod-local']);
+    assert.equal(defaults.uiDir, join(import.meta.dirname, '..', '..', 'web', 'dist'));
+    const set = await loadConfig({
+      env: { GANTRY_PIPELINE: 'a-local, b-local,,c-local', GANTRY_UI_DIR: '/srv/ui' },
+    });
+    assert.deepEqual(set.pipeline, ['a-local', 'b-local', 'c-local']);
+    assert.equal(set.uiDir, '/srv/ui');
+  });
+
   it('layers file < environment < flags', async () => {
     const file = join(dir, 'gantry.yaml');
     await writeFile(file, 'port: 6000\nlogLevel: debug\ndata: /srv/gantry\n');

@@ -4,6 +4,7 @@ import { defineBlobTests } from './suite/blobs.ts';
 import { defineCatalogTests } from './suite/catalog.ts';
 import type { Define } from './suite/harness.ts';
 import { defineIdentityTests } from './suite/identity.ts';
+import { defineLookupTests } from './suite/lookups.ts';
 import { defineManifestTests } from './suite/manifests.ts';
 import { definePromotionTests } from './suite/promotion.ts';
 import { defineRepositoryTests } from './suite/repositories.ts';
@@ -66,5 +67,6 @@ export function describeMetadataStore(
     defineUploadTests(define);
     defineIdentityTests(define);
     definePromotionTests(define);
+    defineLookupTests(define);
   });
 }

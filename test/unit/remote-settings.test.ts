@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkRemoteSettings, maskSettings } from '../../src/repos/remote/remote-settings.ts';
+import {
+  checkRemoteSettings,
+  keepStoredPassword,
+  maskSettings,
+} from '../../src/repos/remote/remote-settings.ts';
 
 describe('remote repository settings', () => {
   it('normalises good settings and fills the defaults', () => {
@@ -44,4 +48,28 @@ describe('remote repository settings', () => {
     });
     assert.deepEqual(maskSettings({ url: 'x' }), { url: 'x' });
   });
+});
+
+it('keepStoredPassword: a password left out or still masked stays as stored while the user is the same', () => {
+  const current = { url: 'https://r.example', username: 'bot', password: 's3cret' };
+  assert.deepEqual(keepStoredPassword(current, { url: 'https://r2.example' }), {
+    url: 'https://r2.example',
+    username: 'bot',
+    password: 's3cret',
+  });
+  assert.deepEqual(keepStoredPassword(current, { ...maskSettings(current), url: 'https://r3.example' }), {
+    url: 'https://r3.example',
+    username: 'bot',
+    password: 's3cret',
+  });
+  assert.deepEqual(keepStoredPassword(current, { url: 'x', username: 'other' }), {
+    url: 'x',
+    username: 'other',
+  });
+  assert.deepEqual(keepStoredPassword(current, { url: 'x', username: 'bot', password: 'new' }), {
+    url: 'x',
+    username: 'bot',
+    password: 'new',
+  });
+  assert.deepEqual(keepStoredPassword({ url: 'x' }, { url: 'y' }), { url: 'y' });
 });

@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { Digest } from '../../oci/digest.ts';
 import {
+  type ImageSummary,
   type ManifestMeta,
   MissingReferencesError,
   type PutManifest,
   UnknownRepositoryError,
 } from '../metadata-store.ts';
+import type { Location } from '../promotion-records.ts';
 import { UnknownManifestError } from '../promotion-store.ts';
 import type { ManifestRecord, ManifestReference, Page, TagCause, TagEvent } from '../records.ts';
 import type { Database } from '../schema.ts';
@@ -106,6 +108,59 @@ export class KyselyManifestMeta implements ManifestMeta {
     }
     if (page.n !== undefined) query = query.limit(page.n);
     return (await query.execute()).map((r) => r.name);
+  }
+
+  /**
+   * Manifests grouped by image over the primary key (repository, image, digest), which yields
+   * each repository's images in order; the tag count is a correlated count over the tags
+   * primary key. With several repositories SQLite merges their ranges with one sort.
+   */
+  /** A range over the manifests_digest index: every digest starting with the prefix. */
+  async withDigestPrefix(
+    prefix: string,
+    options: { repositories: readonly string[]; limit: number },
+  ): Promise<Location[]> {
+    if (options.repositories.length === 0) return [];
+    const rows = await this.ctx.db
+      .selectFrom('manifests')
+      .select(['repository', 'image', 'digest'])
+      .where('digest', '>=', prefix)
+      .where('digest', '<', `${prefix}\u{10FFFF}`)
+      .where('repository', 'in', options.repositories)
+      .orderBy('repository')
+      .orderBy('image')
+      .orderBy('digest')
+      .limit(options.limit)
+      .execute();
+    return rows.map((r) => ({ repository: r.repository, image: r.image, digest: r.digest as Digest }));
+  }
+
+  async images(repositories: readonly string[], page: Page): Promise<ImageSummary[]> {
+    if (repositories.length === 0 || page.n === 0) return [];
+    const db = this.ctx.db;
+    let query = db
+      .selectFrom('manifests as m')
+      .select((eb) => [
+        'm.image',
+        eb.fn.max('m.created_at').as('last_push_at'),
+        eb
+          .selectFrom('tags as t')
+          .select((t) => t.fn.count<number | string>('t.tag').distinct().as('n'))
+          .where('t.repository', 'in', repositories)
+          .whereRef('t.image', '=', 'm.image')
+          .as('tag_count'),
+      ])
+      .where('m.repository', 'in', repositories)
+      .groupBy('m.image')
+      .orderBy('m.image');
+    if (page.last !== undefined) query = query.where('m.image', '>', page.last);
+    if (page.n !== undefined) query = query.limit(page.n);
+    const rows = await query.execute();
+    return rows.map((r) => ({
+      image: r.image,
+      tagCount: Number(r.tag_count ?? 0),
+      lastPushAt: r.last_push_at,
+    }));
   }
 }
 

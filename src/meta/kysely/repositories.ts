@@ -1,4 +1,4 @@
-import type { RepositoryMeta } from '../metadata-store.ts';
+import type { RepositoryMeta, RepositoryStats } from '../metadata-store.ts';
 import type { RepositoryRecord } from '../records.ts';
 import type { Database } from '../schema.ts';
 import { type QueryContext, translate } from './context.ts';
@@ -57,6 +57,50 @@ export class KyselyRepositoryMeta implements RepositoryMeta {
       .where('key', '=', key)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * One query: every repository left-joined with its manifests grouped by repository (image
+   * count, newest push) and its blob links grouped by repository over distinct digests (a blob
+   * linked to several images of one repository is stored once, so it counts once).
+   */
+  async stats(): Promise<Map<string, RepositoryStats>> {
+    const db = this.ctx.db;
+    const manifests = db
+      .selectFrom('manifests')
+      .select((eb) => [
+        'repository',
+        eb.fn.count<number | string>('image').distinct().as('image_count'),
+        eb.fn.max('created_at').as('last_push_at'),
+      ])
+      .groupBy('repository')
+      .as('m');
+    const distinctBlobs = db
+      .selectFrom('blob_links')
+      .select((eb) => ['repository', 'digest', eb.fn.max('size').as('size')])
+      .groupBy(['repository', 'digest'])
+      .as('d');
+    const blobs = db
+      .selectFrom(distinctBlobs)
+      .select((eb) => ['d.repository', eb.fn.sum<number | string>('d.size').as('size_bytes')])
+      .groupBy('d.repository')
+      .as('b');
+    const rows = await db
+      .selectFrom('repositories as r')
+      .leftJoin(manifests, 'm.repository', 'r.key')
+      .leftJoin(blobs, 'b.repository', 'r.key')
+      .select(['r.key', 'm.image_count', 'm.last_push_at', 'b.size_bytes'])
+      .execute();
+    return new Map(
+      rows.map((row) => [
+        row.key,
+        {
+          imageCount: Number(row.image_count ?? 0),
+          sizeBytes: Number(row.size_bytes ?? 0),
+          lastPushAt: row.last_push_at ?? null,
+        },
+      ]),
+    );
   }
 
   /** Deletes the children explicitly (no ON DELETE CASCADE), so every dialect behaves alike. */

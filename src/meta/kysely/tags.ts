@@ -1,6 +1,7 @@
 import type { CompiledQuery, Kysely } from 'kysely';
 import type { Digest } from '../../oci/digest.ts';
-import type { TagMeta } from '../metadata-store.ts';
+import type { TagEntry, TagMeta } from '../metadata-store.ts';
+import type { Location } from '../promotion-records.ts';
 import type { Page, TagCause, TagEvent } from '../records.ts';
 import type { Database } from '../schema.ts';
 import { chunks, type QueryContext } from './context.ts';
@@ -96,6 +97,17 @@ export class KyselyTagMeta implements TagMeta {
     return (await query.execute()).map((r) => r.tag);
   }
 
+  async entries(repository: string, image: string): Promise<TagEntry[]> {
+    const rows = await this.ctx.db
+      .selectFrom('tags')
+      .select(['tag', 'digest', 'updated_at'])
+      .where('repository', '=', repository)
+      .where('image', '=', image)
+      .orderBy('tag')
+      .execute();
+    return rows.map((r) => ({ tag: r.tag, digest: r.digest as Digest, updatedAt: r.updated_at }));
+  }
+
   async delete(repository: string, image: string, tag: string, actor: string): Promise<boolean> {
     const at = this.ctx.now().toISOString();
     return this.ctx.db.transaction().execute(async (trx) => {
@@ -110,6 +122,23 @@ export class KyselyTagMeta implements TagMeta {
       await appendTagEvents(trx, [{ repository, image, tag, oldDigest: before, actor, cause: 'delete', at }]);
       return true;
     });
+  }
+
+  async withTag(
+    tag: string,
+    options: { repositories: readonly string[]; limit: number },
+  ): Promise<Location[]> {
+    if (options.repositories.length === 0) return [];
+    const rows = await this.ctx.db
+      .selectFrom('tags')
+      .select(['repository', 'image', 'digest'])
+      .where('tag', '=', tag)
+      .where('repository', 'in', options.repositories)
+      .orderBy('repository')
+      .orderBy('image')
+      .limit(options.limit)
+      .execute();
+    return rows.map((r) => ({ repository: r.repository, image: r.image, digest: r.digest as Digest }));
   }
 
   async history(repository: string, image: string, tag: string, limit?: number): Promise<TagEvent[]> {

@@ -61,7 +61,24 @@ export function checkRemoteSettings(raw: Record<string, unknown>): {
   return { settings, problems };
 }
 
+/** What maskSettings shows instead of a password. */
+export const MASKED_PASSWORD = '********';
+
+/**
+ * New settings for a remote repository as sent back by someone who saw them masked: a password
+ * left out or still masked keeps the stored one while the user name stays the same.
+ */
+export function keepStoredPassword(
+  current: Record<string, unknown>,
+  next: Record<string, unknown>,
+): Record<string, unknown> {
+  const unchangedUser = next.username === undefined || next.username === current.username;
+  const kept = next.password === undefined || next.password === MASKED_PASSWORD;
+  if (!kept || !unchangedUser || typeof current.password !== 'string') return next;
+  return { ...next, username: current.username, password: current.password };
+}
+
 /** Settings as shown to people: never the password. */
 export function maskSettings(settings: Record<string, unknown>): Record<string, unknown> {
-  return settings.password === undefined ? settings : { ...settings, password: '********' };
+  return settings.password === undefined ? settings : { ...settings, password: MASKED_PASSWORD };
 }

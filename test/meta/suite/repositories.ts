@@ -87,4 +87,71 @@ export function defineRepositoryTests(define: Define): void {
       assert.equal(await store.uploads.get('u1'), undefined);
     },
   );
+
+  define('repositories: stats count images, distinct blob bytes and the newest push', async (store) => {
+    for (const key of ['dev', 'prod', 'empty']) await store.repositories.create(repositoryRecord(key));
+    await pushImage(store, { repository: 'dev', image: 'app', label: 'a', tag: 'v1' });
+    await pushImage(store, { repository: 'dev', image: 'app', label: 'b', tag: 'v2' });
+    // The same blobs under another image of the repository count once.
+    await pushImage(store, { repository: 'dev', image: 'lib', label: 'a' });
+    const later = '2024-06-01T00:00:00.000Z';
+    await store.manifests.put({
+      record: manifestRecord('dev', 'lib', fakeDigest('manifest later'), { createdAt: later }),
+      references: [],
+    });
+    await store.blobs.link('dev', 'lib', fakeDigest('loose'), 50);
+    await pushImage(store, { repository: 'prod', image: 'app', label: 'a', tag: 'v1' });
+
+    const stats = await store.repositories.stats();
+    assert.deepEqual(stats.get('dev'), { imageCount: 2, sizeBytes: 450, lastPushAt: later });
+    assert.deepEqual(stats.get('prod'), { imageCount: 1, sizeBytes: 200, lastPushAt: T0 });
+    assert.deepEqual(stats.get('empty'), { imageCount: 0, sizeBytes: 0, lastPushAt: null });
+    assert.deepEqual([...stats.keys()].sort(), ['dev', 'empty', 'prod']);
+  });
+
+  define('manifests: images merge repositories by image, in order, paginated', async (store) => {
+    for (const key of ['dev', 'prod']) await store.repositories.create(repositoryRecord(key));
+    await pushImage(store, { repository: 'dev', image: 'team/b', label: 'b1', tag: 'v1' });
+    await pushImage(store, { repository: 'dev', image: 'team/b', label: 'b2', tag: 'v2' });
+    await pushImage(store, { repository: 'prod', image: 'team/b', label: 'b1', tag: 'v1' });
+    await pushImage(store, { repository: 'prod', image: 'team/b', label: 'b3', tag: 'latest' });
+    await pushImage(store, { repository: 'dev', image: 'a', label: 'a' });
+    await pushImage(store, { repository: 'prod', image: 'c', label: 'c', tag: 'x' });
+
+    assert.deepEqual(await store.manifests.images(['dev'], {}), [
+      { image: 'a', tagCount: 0, lastPushAt: T0 },
+      { image: 'team/b', tagCount: 2, lastPushAt: T0 },
+    ]);
+    const both = await store.manifests.images(['dev', 'prod'], {});
+    assert.deepEqual(
+      both.map((i) => [i.image, i.tagCount]),
+      [
+        ['a', 0],
+        ['c', 1],
+        ['team/b', 3],
+      ],
+    );
+    assert.deepEqual(
+      (await store.manifests.images(['dev', 'prod'], { n: 1, last: 'a' })).map((i) => i.image),
+      ['c'],
+    );
+    assert.deepEqual(await store.manifests.images([], {}), []);
+    assert.deepEqual(await store.manifests.images(['nope'], {}), []);
+  });
+
+  define('tags: entries list tag, digest and last move in tag order', async (store) => {
+    await store.repositories.create(repositoryRecord('dev'));
+    const one = await pushImage(store, { repository: 'dev', image: 'app', label: 'one', tag: 'v1' });
+    const two = await pushImage(store, { repository: 'dev', image: 'app', label: 'two', tag: 'latest' });
+    const entries = await store.tags.entries('dev', 'app');
+    assert.deepEqual(
+      entries.map((e) => [e.tag, e.digest]),
+      [
+        ['latest', two],
+        ['v1', one],
+      ],
+    );
+    assert.ok(entries.every((e) => typeof e.updatedAt === 'string' && e.updatedAt.length > 0));
+    assert.deepEqual(await store.tags.entries('dev', 'other'), []);
+  });
 }

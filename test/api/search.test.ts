@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ADMIN_AUTH, admin, api, createRoles, PASSWORD } from '../auth/support.ts';
+import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
+import { type PushedImage, RegistryClient } from '../support/http.ts';
+
+describe('search by digest prefix and by tag', () => {
+  let gantry: RunningGantry;
+  let dev: PushedImage;
+  let prod: PushedImage;
+
+  before(async () => {
+    gantry = await startGantry({ openAccess: false });
+    await createRoles(gantry.url);
+    const client = new RegistryClient(gantry.url, { Authorization: ADMIN_AUTH });
+    dev = await client.pushImage('docker-dev-local/team/app', 'main-1a2b3c4-20261125120000');
+    prod = await client.pushImage('docker-prod-local/team/app', '2.0.0');
+  });
+  after(async () => gantry?.stop());
+
+  const search = (query: string, auth = ADMIN_AUTH) =>
+    api(gantry.url, 'GET', `/search?${query}`, undefined, auth);
+  const hits = (json: Record<string, unknown>) =>
+    (json.results as { repository: string; image: string; digest: string; tags: string[] }[]).map(
+      (r) => `${r.repository}/${r.image}@${r.digest}:${r.tags.join(',')}`,
+    );
+
+  it('finds a manifest from the start of its digest, with or without sha256:', async () => {
+    const hex = dev.manifest.digest.slice('sha256:'.length, 'sha256:'.length + 8);
+    const expected = [`docker-dev-local/team/app@${dev.manifest.digest}:main-1a2b3c4-20261125120000`];
+    assert.deepEqual(hits((await search(`digest=${hex}`)).json), expected);
+    assert.deepEqual(hits((await search(`digest=sha256:${hex}`)).json), expected);
+    const bad = await search('digest=12');
+    assert.equal(bad.status, 400);
+    assert.match(String(bad.json.detail), /at least 4 hex digits/);
+  });
+
+  it('finds manifests by tag, only where the caller may read', async () => {
+    assert.deepEqual(hits((await search('tag=2.0.0')).json), [
+      `docker-prod-local/team/app@${prod.manifest.digest}:2,2.0,2.0.0,latest`, // floating tags came along in production
+    ]);
+    const customer = await search('tag=2.0.0', basicAuth('customer', PASSWORD));
+    assert.equal(customer.status, 200);
+    assert.deepEqual(hits(customer.json), [], 'customers read docker-prod only, not docker-prod-local');
+    const both = await search(`tag=2.0.0&digest=${dev.manifest.digest.slice(0, 15)}`);
+    assert.deepEqual(hits(both.json), [], 'every condition must hold');
+    await admin(gantry.url, 'GET', '/search?tag=nothing-like-this', undefined, 200);
+  });
+});

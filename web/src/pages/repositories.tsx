@@ -1,0 +1,614 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, type ImageSummary, imagePath, nextPage, qs, type Repository } from '../api';
+import { Link, navigate, setQuery, useLocation } from '../router';
+import { useSession } from '../session';
+import {
+  bytes,
+  CopyLine,
+  Empty,
+  ErrorBox,
+  Load,
+  Notice,
+  Pager,
+  PageTitle,
+  pullCommand,
+  pushExample,
+  Time,
+  useAction,
+  useApi,
+} from '../ui';
+
+const imageName = (i: ImageSummary) => i.image ?? i.name ?? '';
+const repoHref = (key: string) => `/repositories/${encodeURIComponent(key)}`;
+
+function describe(r: Repository): string {
+  const s = r.settings ?? {};
+  if (r.kind === 'virtual') {
+    const members = Array.isArray(s.members) ? (s.members as string[]).join(', ') : '';
+    return `over ${members || 'no members'}${s.deploymentRepository ? `; pushes land in ${s.deploymentRepository}` : ''}`;
+  }
+  if (r.kind === 'remote') return `cache of ${String(s.url ?? '?')}${s.offline ? ' (offline)' : ''}`;
+  const gates = Array.isArray(s.gates) ? s.gates.length : 0;
+  return gates ? `${gates} gate${gates > 1 ? 's' : ''}` : '';
+}
+
+function DeleteRepository({ repoKey, onDeleted }: { repoKey: string; onDeleted(): void }) {
+  const [asking, setAsking] = useState(false);
+  const del = useAction(() => api('DELETE', `/repositories/${encodeURIComponent(repoKey)}`));
+  if (!asking)
+    return (
+      <button
+        type="button"
+        class="danger small"
+        onClick={() => setAsking(true)}
+        aria-label={`Delete ${repoKey}`}
+      >
+        Delete
+      </button>
+    );
+  return (
+    <fieldset class="confirm">
+      <legend>Delete {repoKey} and everything in it?</legend>
+      <button
+        type="button"
+        class="danger small"
+        disabled={del.busy}
+        onClick={async () => (await del.go()) !== undefined && onDeleted()}
+      >
+        Confirm delete
+      </button>{' '}
+      <button
+        type="button"
+        class="secondary small"
+        onClick={() => {
+          setAsking(false);
+          del.setError(undefined);
+        }}
+      >
+        Cancel
+      </button>
+      {del.error && <ErrorBox error={del.error} />}
+    </fieldset>
+  );
+}
+
+export function RepositoriesPage() {
+  const { me } = useSession();
+  const state = useApi<{ repositories: Repository[] }>('/repositories');
+  const [deleted, setDeleted] = useState('');
+  return (
+    <>
+      <PageTitle title="Repositories">Repositories</PageTitle>
+      {me.admin && (
+        <p>
+          <Link href="/repositories/new" class="button">
+            New repository
+          </Link>
+        </p>
+      )}
+      {deleted && <Notice>Repository {deleted} was deleted.</Notice>}
+      <CopyLine command={pushExample('docker')} label="Push command" />
+      <Load state={state} what="Loading repositories">
+        {({ repositories }) =>
+          repositories.length === 0 ? (
+            <Empty>
+              {me.authenticated ? 'No repositories you may read.' : 'Nothing is readable anonymously.'}{' '}
+              {!me.authenticated && <Link href="/sign-in?next=/ui/repositories">Sign in</Link>}
+            </Empty>
+          ) : (
+            <div class="table-wrap">
+              <table class="responsive" data-testid="repositories">
+                <caption>Repositories you may read</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Key</th>
+                    <th scope="col">Kind</th>
+                    <th scope="col">Description</th>
+                    <th scope="col" class="num">
+                      Images
+                    </th>
+                    <th scope="col" class="num">
+                      Size
+                    </th>
+                    <th scope="col">Last push</th>
+                    <th scope="col">
+                      <span class="visually-hidden">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {repositories.map((r) => (
+                    <tr key={r.key}>
+                      <th scope="row" data-label="Key">
+                        <Link href={repoHref(r.key)}>{r.key}</Link>
+                      </th>
+                      <td data-label="Kind">
+                        <span class={`badge badge-kind kind-${r.kind}`}>{r.kind}</span>
+                      </td>
+                      <td data-label="Description">
+                        {r.description}
+                        {describe(r) && <div class="muted small-text">{describe(r)}</div>}
+                      </td>
+                      <td data-label="Images" class="num">
+                        {r.stats ? r.stats.imageCount : '—'}
+                      </td>
+                      <td data-label="Size" class="num">
+                        {r.stats ? bytes(r.stats.sizeBytes) : '—'}
+                      </td>
+                      <td data-label="Last push">
+                        <Time at={r.stats?.lastPushAt} />
+                      </td>
+                      <td data-label="Actions" class="row-actions">
+                        {me.admin && (
+                          <>
+                            <Link
+                              href={`${repoHref(r.key)}/edit`}
+                              class="button secondary small"
+                              aria-label={`Edit ${r.key}`}
+                            >
+                              Edit
+                            </Link>{' '}
+                            <DeleteRepository
+                              repoKey={r.key}
+                              onDeleted={() => {
+                                setDeleted(r.key);
+                                state.reload();
+                              }}
+                            />
+                          </>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Load>
+    </>
+  );
+}
+
+// ------------------------------------------------------------------------ one repository
+
+export function RepositoryPage({ repoKey }: { repoKey: string }) {
+  const { me } = useSession();
+  const loc = useLocation();
+  const last = loc.query.get('last') || '';
+  const repo = useApi<Repository>(`/repositories/${encodeURIComponent(repoKey)}`);
+  const path = `/repositories/${encodeURIComponent(repoKey)}/images${qs({ n: 50, last })}`;
+  const images = useApi<{ images: ImageSummary[]; next?: string }>(path);
+  return (
+    <>
+      <nav aria-label="Breadcrumb" class="crumbs">
+        <Link href="/repositories">Repositories</Link> / <span aria-current="page">{repoKey}</span>
+      </nav>
+      <PageTitle title={repoKey}>{repoKey}</PageTitle>
+      <Load state={repo} what="Loading the repository">
+        {(r) => (
+          <div class="repo-head">
+            <p>
+              <span class={`badge badge-kind kind-${r.kind}`}>{r.kind}</span> {r.description}
+            </p>
+            {describe(r) && <p class="muted">{describe(r)}</p>}
+            {r.stats && (
+              <p class="muted">
+                {r.stats.imageCount} images, {bytes(r.stats.sizeBytes)}, last push{' '}
+                <Time at={r.stats.lastPushAt} />
+              </p>
+            )}
+            {me.admin && (
+              <p>
+                <Link href={`${repoHref(r.key)}/edit`} class="button secondary small">
+                  Edit settings
+                </Link>
+              </p>
+            )}
+          </div>
+        )}
+      </Load>
+      <Load state={images} what="Loading images">
+        {({ images: list, next }) => (
+          <>
+            <CopyLine
+              command={list[0] ? pullCommand(repoKey, imageName(list[0]), 'latest') : pushExample(repoKey)}
+              label={list[0] ? 'Pull command' : 'Push command'}
+            />
+            {list.length === 0 ? (
+              <Empty>
+                <p>
+                  No images yet — push one with <code>{pushExample(repoKey)}</code>
+                </p>
+              </Empty>
+            ) : (
+              <div class="table-wrap">
+                <table class="responsive" data-testid="images">
+                  <caption>Images in {repoKey}</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Image</th>
+                      <th scope="col" class="num">
+                        Tags
+                      </th>
+                      <th scope="col">Last push</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {list.map((i) => (
+                      <tr key={imageName(i)}>
+                        <th scope="row" data-label="Image">
+                          <Link href={imagePath(repoKey, imageName(i))}>{imageName(i)}</Link>
+                        </th>
+                        <td data-label="Tags" class="num">
+                          {i.tagCount}
+                        </td>
+                        <td data-label="Last push">
+                          <Time at={i.lastPushAt} />
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            <Pager
+              next={next}
+              onNext={() => {
+                const n = nextPage(path, next);
+                setQuery({ last: n ? (new URL(n, location.origin).searchParams.get('last') ?? '') : '' });
+              }}
+            />
+            {last && (
+              <p>
+                <Link href={repoHref(repoKey)}>Back to the first page</Link>
+              </p>
+            )}
+          </>
+        )}
+      </Load>
+    </>
+  );
+}
+
+// ----------------------------------------------------------------------- create and edit
+
+const LOCAL_EXAMPLE = {
+  gates: [{ type: 'property', key: 'qa.status', equals: 'passed' }],
+  tags: { immutable: ['semver', 'build'], floating: true },
+};
+
+const json = (v: unknown) => (v === undefined ? '' : JSON.stringify(v, null, 2));
+
+function parseJson(
+  text: string,
+  what: string,
+  kind: 'array' | 'object',
+): { value?: unknown; error?: string } {
+  if (!text.trim()) return {};
+  try {
+    const value = JSON.parse(text);
+    if (
+      kind === 'array'
+        ? !Array.isArray(value)
+        : typeof value !== 'object' || value === null || Array.isArray(value)
+    )
+      return { error: `${what} must be a JSON ${kind}` };
+    return { value };
+  } catch (e) {
+    return { error: `${what} is not valid JSON: ${(e as Error).message}` };
+  }
+}
+
+export function RepositoryEditPage({ repoKey }: { repoKey?: string }) {
+  const creating = repoKey === undefined;
+  const existing = useApi<Repository>(creating ? null : `/repositories/${encodeURIComponent(repoKey)}`);
+  const all = useApi<{ repositories: Repository[] }>('/repositories');
+  const [key, setKey] = useState('');
+  const [kind, setKind] = useState<Repository['kind']>('local');
+  const [description, setDescription] = useState('');
+  // local
+  const [gates, setGates] = useState('');
+  const [tagRules, setTagRules] = useState('');
+  // remote
+  const [url, setUrl] = useState('');
+  const [pathPrefix, setPathPrefix] = useState('');
+  const [ttl, setTtl] = useState('');
+  const [offline, setOffline] = useState(false);
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  // virtual
+  const [members, setMembers] = useState('');
+  const [deployTo, setDeployTo] = useState('');
+  // anything else
+  const [other, setOther] = useState('');
+  const [clientError, setClientError] = useState('');
+
+  useEffect(() => {
+    const r = existing.data;
+    if (!r) return;
+    const {
+      gates: g,
+      tags: t,
+      url: u,
+      pathPrefix: pp,
+      ttlSeconds,
+      offline: off,
+      username: un,
+      password: _pw,
+      members: m,
+      deploymentRepository,
+      ...rest
+    } = r.settings as Record<string, unknown>;
+    setKey(r.key);
+    setKind(r.kind);
+    setDescription(r.description);
+    setGates(json(g));
+    setTagRules(json(t));
+    setUrl((u as string) ?? '');
+    setPathPrefix((pp as string) ?? '');
+    setTtl(ttlSeconds === undefined ? '' : String(ttlSeconds));
+    setOffline(Boolean(off));
+    setUsername((un as string) ?? '');
+    setMembers(Array.isArray(m) ? (m as string[]).join('\n') : '');
+    setDeployTo((deploymentRepository as string) ?? '');
+    setOther(Object.keys(rest).length ? json(rest) : '');
+  }, [existing.data]);
+
+  const save = useAction(async (settings: Record<string, unknown>) => {
+    const body = creating ? { key: key.trim(), kind, description, settings } : { description, settings };
+    const r = creating
+      ? await api<Repository>('POST', '/repositories', body)
+      : await api<Repository>('PATCH', `/repositories/${encodeURIComponent(repoKey)}`, body);
+    navigate(repoHref(r.key));
+    return r;
+  });
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    setClientError('');
+    const o = parseJson(other, 'Other settings', 'object');
+    if (o.error) return setClientError(o.error);
+    const settings: Record<string, unknown> = { ...((o.value as object) ?? {}) };
+    if (kind === 'local') {
+      const g = parseJson(gates, 'Gates', 'array');
+      const t = parseJson(tagRules, 'Tag rules', 'object');
+      if (g.error || t.error) return setClientError((g.error ?? t.error)!);
+      if (g.value !== undefined) settings.gates = g.value;
+      if (t.value !== undefined) settings.tags = t.value;
+    } else if (kind === 'remote') {
+      settings.url = url.trim();
+      if (pathPrefix) settings.pathPrefix = pathPrefix;
+      if (ttl.trim()) settings.ttlSeconds = Number(ttl);
+      if (offline) settings.offline = true;
+      if (username) settings.username = username;
+      if (password) settings.password = password;
+    } else {
+      settings.members = members
+        .split(/[\s,]+/)
+        .map((m) => m.trim())
+        .filter(Boolean);
+      if (deployTo) settings.deploymentRepository = deployTo;
+    }
+    save.go(settings);
+  };
+
+  const title = creating ? 'New repository' : `Edit ${repoKey}`;
+  const keys = (all.data?.repositories ?? []).map((r) => r.key).filter((k) => k !== repoKey);
+  const hadPassword =
+    !creating && (existing.data?.settings as Record<string, unknown> | undefined)?.password !== undefined;
+
+  return (
+    <>
+      <nav aria-label="Breadcrumb" class="crumbs">
+        <Link href="/repositories">Repositories</Link> /{' '}
+        {!creating && (
+          <>
+            <Link href={repoHref(repoKey)}>{repoKey}</Link> /{' '}
+          </>
+        )}
+        <span aria-current="page">{creating ? 'new' : 'edit'}</span>
+      </nav>
+      <PageTitle title={title}>{title}</PageTitle>
+      {existing.error && <ErrorBox error={existing.error} />}
+      <form class="card stack wide-form" onSubmit={submit} aria-labelledby="page-title">
+        <div class="field">
+          <label for="repo-key">Key</label>
+          <input
+            id="repo-key"
+            required
+            disabled={!creating}
+            value={key}
+            placeholder="docker-qa-local"
+            onInput={(e) => setKey(e.currentTarget.value)}
+          />
+        </div>
+        <div class="field">
+          <label for="repo-kind">Kind</label>
+          <select
+            id="repo-kind"
+            disabled={!creating}
+            value={kind}
+            onChange={(e) => setKind(e.currentTarget.value as Repository['kind'])}
+          >
+            <option value="local">local — hosted images, a stage of the pipeline</option>
+            <option value="remote">remote — pull-through cache of another registry</option>
+            <option value="virtual">virtual — one address over member repositories</option>
+          </select>
+        </div>
+        <div class="field">
+          <label for="repo-description">Description</label>
+          <input
+            id="repo-description"
+            value={description}
+            onInput={(e) => setDescription(e.currentTarget.value)}
+          />
+        </div>
+
+        {kind === 'local' && (
+          <>
+            <div class="field">
+              <label for="repo-gates">Gates (JSON)</label>
+              <textarea
+                id="repo-gates"
+                rows={6}
+                spellcheck={false}
+                value={gates}
+                placeholder={json(LOCAL_EXAMPLE.gates)}
+                aria-describedby="repo-gates-hint"
+                onInput={(e) => setGates(e.currentTarget.value)}
+              />
+              <small id="repo-gates-hint">
+                A list of gates, all must pass: property, approval, promotedFrom, checklist, build. Empty: no
+                gates.
+              </small>
+            </div>
+            <div class="field">
+              <label for="repo-tags">Tag rules (JSON)</label>
+              <textarea
+                id="repo-tags"
+                rows={4}
+                spellcheck={false}
+                value={tagRules}
+                placeholder={json(LOCAL_EXAMPLE.tags)}
+                aria-describedby="repo-tags-hint"
+                onInput={(e) => setTagRules(e.currentTarget.value)}
+              />
+              <small id="repo-tags-hint">
+                Immutable tag patterns (semver, build, release-*) and whether X.Y, X and latest float.
+              </small>
+            </div>
+          </>
+        )}
+
+        {kind === 'remote' && (
+          <>
+            <div class="field">
+              <label for="repo-url">Upstream URL</label>
+              <input
+                id="repo-url"
+                type="url"
+                required
+                value={url}
+                placeholder="https://registry-1.docker.io"
+                onInput={(e) => setUrl(e.currentTarget.value)}
+              />
+            </div>
+            <div class="field">
+              <label for="repo-prefix">Path prefix</label>
+              <input
+                id="repo-prefix"
+                value={pathPrefix}
+                placeholder="library/"
+                onInput={(e) => setPathPrefix(e.currentTarget.value)}
+              />
+            </div>
+            <div class="field">
+              <label for="repo-ttl">Tag cache time (seconds)</label>
+              <input
+                id="repo-ttl"
+                inputMode="numeric"
+                value={ttl}
+                placeholder="300"
+                onInput={(e) => setTtl(e.currentTarget.value)}
+              />
+            </div>
+            <div class="field check">
+              <label>
+                <input
+                  type="checkbox"
+                  checked={offline}
+                  onChange={(e) => setOffline(e.currentTarget.checked)}
+                />{' '}
+                Offline (serve only what is cached)
+              </label>
+            </div>
+            <div class="field">
+              <label for="repo-username">Upstream user</label>
+              <input
+                id="repo-username"
+                autoComplete="off"
+                value={username}
+                onInput={(e) => setUsername(e.currentTarget.value)}
+              />
+            </div>
+            <div class="field">
+              <label for="repo-password">Upstream password</label>
+              <input
+                id="repo-password"
+                type="password"
+                autoComplete="new-password"
+                value={password}
+                aria-describedby="repo-password-hint"
+                onInput={(e) => setPassword(e.currentTarget.value)}
+              />
+              <small id="repo-password-hint">
+                {hadPassword
+                  ? 'A password is stored; it is never shown. Enter it again when you keep the user.'
+                  : 'Goes with the user.'}
+              </small>
+            </div>
+          </>
+        )}
+
+        {kind === 'virtual' && (
+          <>
+            <div class="field">
+              <label for="repo-members">Members, in order</label>
+              <textarea
+                id="repo-members"
+                rows={4}
+                spellcheck={false}
+                value={members}
+                aria-describedby="repo-members-hint"
+                onInput={(e) => setMembers(e.currentTarget.value)}
+              />
+              <small id="repo-members-hint">
+                One repository key per line; earlier members shadow later ones. Known: {keys.join(', ')}
+              </small>
+            </div>
+            <div class="field">
+              <label for="repo-deploy">Deployment repository</label>
+              <select id="repo-deploy" value={deployTo} onChange={(e) => setDeployTo(e.currentTarget.value)}>
+                <option value="">none (refuse pushes)</option>
+                {(all.data?.repositories ?? [])
+                  .filter((r) => r.kind === 'local')
+                  .map((r) => (
+                    <option key={r.key} value={r.key}>
+                      {r.key}
+                    </option>
+                  ))}
+              </select>
+            </div>
+          </>
+        )}
+
+        <div class="field">
+          <label for="repo-other">Other settings (JSON)</label>
+          <textarea
+            id="repo-other"
+            rows={3}
+            spellcheck={false}
+            value={other}
+            placeholder={
+              kind === 'local'
+                ? '{ "promotion": { "copyProperties": true }, "checklist": { "maxLayers": 50 } }'
+                : '{}'
+            }
+            onInput={(e) => setOther(e.currentTarget.value)}
+          />
+        </div>
+        {clientError && <ErrorBox error={clientError} />}
+        {save.error && <ErrorBox error={save.error} />}
+        <div class="actions">
+          <button type="submit" disabled={save.busy || (!creating && !existing.data)}>
+            {creating ? 'Create' : 'Save'}
+          </button>
+          <Link href={creating ? '/repositories' : repoHref(repoKey)} class="button link">
+            Cancel
+          </Link>
+        </div>
+      </form>
+    </>
+  );
+}
