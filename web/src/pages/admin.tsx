@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, nextPage, qs } from '../api';
+import { DataTable, DeleteButton, EditButton, TextField } from '../parts';
 import { Link, setQuery, useLocation } from '../router';
 import { useSession } from '../session';
 import { CopyLine, Empty, ErrorBox, Load, Notice, Pager, PageTitle, Time, useAction, useApi } from '../ui';
@@ -97,55 +98,6 @@ export function AdminPage({ section }: { section: string }) {
   );
 }
 
-/** Delete/revoke behind a second, explicit confirmation. */
-function ConfirmButton({
-  label,
-  confirm,
-  name,
-  run,
-}: {
-  label: string;
-  confirm: string;
-  name: string;
-  run(): Promise<unknown>;
-}) {
-  const [asking, setAsking] = useState(false);
-  const action = useAction(async () => {
-    await run();
-    return true;
-  });
-  if (!asking)
-    return (
-      <button
-        type="button"
-        class="danger small"
-        onClick={() => setAsking(true)}
-        aria-label={`${label} ${name}`}
-      >
-        {label}
-      </button>
-    );
-  return (
-    <fieldset class="confirm">
-      <legend class="visually-hidden">
-        Confirm: {label} {name}
-      </legend>
-      <button
-        type="button"
-        class="danger small"
-        disabled={action.busy}
-        onClick={async () => (await action.go()) && setAsking(false)}
-      >
-        {confirm}
-      </button>{' '}
-      <button type="button" class="secondary small" onClick={() => setAsking(false)}>
-        Cancel
-      </button>
-      {action.error && <ErrorBox error={action.error} />}
-    </fieldset>
-  );
-}
-
 // ------------------------------------------------------------------------------------ users
 
 function Users() {
@@ -186,79 +138,63 @@ function Users() {
       {patch.result && <Notice>{patch.result.name} was updated.</Notice>}
       <Load state={state} what="Loading users">
         {({ users }) => (
-          <div class="table-wrap">
-            <table class="responsive" data-testid="users">
-              <caption>Users</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Groups</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {users.map((u) => (
-                  <tr key={u.name}>
-                    <th scope="row" data-label="Name">
-                      {u.name}
-                    </th>
-                    <td data-label="Email">{u.email || <span class="muted">—</span>}</td>
-                    <td data-label="Role">
-                      {[u.admin && 'administrator', u.robot && 'robot', u.disabled && 'disabled']
-                        .filter(Boolean)
-                        .join(', ') || 'user'}
-                    </td>
-                    <td data-label="Groups">{u.groups.join(', ') || <span class="muted">none</span>}</td>
-                    <td data-label="Created">
-                      <Time at={u.createdAt} />
-                    </td>
-                    <td data-label="Actions" class="row-actions">
-                      <button
-                        type="button"
-                        class="secondary small"
-                        onClick={() => patch.go(u.name, { disabled: !u.disabled })}
-                        aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.name}`}
-                      >
-                        {u.disabled ? 'Enable' : 'Disable'}
-                      </button>{' '}
-                      <button
-                        type="button"
-                        class="secondary small"
-                        onClick={() => patch.go(u.name, { admin: !u.admin })}
-                        aria-label={`${u.admin ? 'Remove administrator from' : 'Make administrator'} ${u.name}`}
-                      >
-                        {u.admin ? 'Remove admin' : 'Make admin'}
-                      </button>{' '}
-                      {!u.robot && (
-                        <button
-                          type="button"
-                          class="secondary small"
-                          onClick={() => setResetFor(u.name)}
-                          aria-label={`Set password of ${u.name}`}
-                        >
-                          Set password
-                        </button>
-                      )}{' '}
-                      <ConfirmButton
-                        label="Delete"
-                        confirm="Confirm delete"
-                        name={u.name}
-                        run={async () => {
-                          await api('DELETE', `/users/${encodeURIComponent(u.name)}`);
-                          state.reload();
-                        }}
-                      />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            testid="users"
+            caption="Users"
+            columns={['Name', 'Email', 'Role', 'Groups', 'Created']}
+            actions
+          >
+            {users.map((u) => (
+              <tr key={u.name}>
+                <th scope="row" data-label="Name">
+                  {u.name}
+                </th>
+                <td data-label="Email">{u.email || <span class="muted">—</span>}</td>
+                <td data-label="Role">
+                  {[u.admin && 'administrator', u.robot && 'robot', u.disabled && 'disabled']
+                    .filter(Boolean)
+                    .join(', ') || 'user'}
+                </td>
+                <td data-label="Groups">{u.groups.join(', ') || <span class="muted">none</span>}</td>
+                <td data-label="Created">
+                  <Time at={u.createdAt} />
+                </td>
+                <td data-label="Actions" class="row-actions">
+                  <button
+                    type="button"
+                    class="secondary small"
+                    onClick={() => patch.go(u.name, { disabled: !u.disabled })}
+                    aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.name}`}
+                  >
+                    {u.disabled ? 'Enable' : 'Disable'}
+                  </button>{' '}
+                  <button
+                    type="button"
+                    class="secondary small"
+                    onClick={() => patch.go(u.name, { admin: !u.admin })}
+                    aria-label={`${u.admin ? 'Remove administrator from' : 'Make administrator'} ${u.name}`}
+                  >
+                    {u.admin ? 'Remove admin' : 'Make admin'}
+                  </button>{' '}
+                  {!u.robot && (
+                    <button
+                      type="button"
+                      class="secondary small"
+                      onClick={() => setResetFor(u.name)}
+                      aria-label={`Set password of ${u.name}`}
+                    >
+                      Set password
+                    </button>
+                  )}{' '}
+                  <DeleteButton
+                    path={`/users/${encodeURIComponent(u.name)}`}
+                    name={u.name}
+                    onDone={state.reload}
+                  />
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </Load>
       {resetFor && (
@@ -301,39 +237,24 @@ function Users() {
       >
         <h3 id="new-user-title">New user</h3>
         <div class="grid2">
-          <div class="field">
-            <label for="user-name">Name</label>
-            <input id="user-name" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-          </div>
-          <div class="field">
-            <label for="user-email">Email</label>
-            <input
-              id="user-email"
-              type="email"
-              value={email}
-              onInput={(e) => setEmail(e.currentTarget.value)}
-            />
-          </div>
-          <div class="field">
-            <label for="user-password">Password</label>
-            <input
-              id="user-password"
-              type="password"
-              autoComplete="new-password"
-              disabled={robot}
-              value={password}
-              onInput={(e) => setPassword(e.currentTarget.value)}
-            />
-          </div>
-          <div class="field">
-            <label for="user-groups">Groups</label>
-            <input
-              id="user-groups"
-              value={userGroups}
-              placeholder={(groups.data?.groups ?? []).map((g) => g.name).join(', ')}
-              onInput={(e) => setUserGroups(e.currentTarget.value)}
-            />
-          </div>
+          <TextField id="user-name" label="Name" value={name} onValue={setName} required />
+          <TextField id="user-email" label="Email" value={email} onValue={setEmail} type="email" />
+          <TextField
+            id="user-password"
+            label="Password"
+            value={password}
+            onValue={setPassword}
+            type="password"
+            autoComplete="new-password"
+            disabled={robot}
+          />
+          <TextField
+            id="user-groups"
+            label="Groups"
+            value={userGroups}
+            onValue={setUserGroups}
+            placeholder={(groups.data?.groups ?? []).map((g) => g.name).join(', ')}
+          />
         </div>
         <div class="field check">
           <label>
@@ -392,63 +313,41 @@ function Groups() {
           groups.length === 0 ? (
             <Empty>No groups.</Empty>
           ) : (
-            <div class="table-wrap">
-              <table class="responsive" data-testid="groups">
-                <caption>Groups</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Description</th>
-                    <th scope="col">Members</th>
-                    {me.admin && (
-                      <th scope="col">
-                        <span class="visually-hidden">Actions</span>
-                      </th>
-                    )}
-                  </tr>
-                </thead>
-                <tbody>
-                  {groups.map((g) => (
-                    <tr key={g.name}>
-                      <th scope="row" data-label="Name">
-                        {g.name}
-                      </th>
-                      <td data-label="Description">{g.description}</td>
-                      <td data-label="Members">
-                        {g.members.join(', ') || <span class="muted">nobody</span>}
-                      </td>
-                      {me.admin && (
-                        <td data-label="Actions" class="row-actions">
-                          <button
-                            type="button"
-                            class="secondary small"
-                            aria-label={`Edit ${g.name}`}
-                            onClick={() =>
-                              setEditing({
-                                name: g.name,
-                                members: g.members.join(', '),
-                                description: g.description,
-                              })
-                            }
-                          >
-                            Edit
-                          </button>{' '}
-                          <ConfirmButton
-                            label="Delete"
-                            confirm="Confirm delete"
-                            name={g.name}
-                            run={async () => {
-                              await api('DELETE', `/groups/${encodeURIComponent(g.name)}`);
-                              state.reload();
-                            }}
-                          />
-                        </td>
-                      )}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              testid="groups"
+              caption="Groups"
+              columns={['Name', 'Description', 'Members']}
+              actions={me.admin}
+            >
+              {groups.map((g) => (
+                <tr key={g.name}>
+                  <th scope="row" data-label="Name">
+                    {g.name}
+                  </th>
+                  <td data-label="Description">{g.description}</td>
+                  <td data-label="Members">{g.members.join(', ') || <span class="muted">nobody</span>}</td>
+                  {me.admin && (
+                    <td data-label="Actions" class="row-actions">
+                      <EditButton
+                        name={g.name}
+                        onClick={() =>
+                          setEditing({
+                            name: g.name,
+                            members: g.members.join(', '),
+                            description: g.description,
+                          })
+                        }
+                      />{' '}
+                      <DeleteButton
+                        path={`/groups/${encodeURIComponent(g.name)}`}
+                        name={g.name}
+                        onDone={state.reload}
+                      />
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </DataTable>
           )
         }
       </Load>
@@ -506,28 +405,21 @@ function Groups() {
         >
           <h3 id="new-group-title">New group</h3>
           <div class="grid2">
-            <div class="field">
-              <label for="group-name">Name</label>
-              <input id="group-name" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-            </div>
-            <div class="field">
-              <label for="group-description">Description</label>
-              <input
-                id="group-description"
-                value={description}
-                onInput={(e) => setDescription(e.currentTarget.value)}
-              />
-            </div>
-          </div>
-          <div class="field">
-            <label for="group-members">Members</label>
-            <input
-              id="group-members"
-              value={members}
-              placeholder="alice, bob"
-              onInput={(e) => setMembers(e.currentTarget.value)}
+            <TextField id="group-name" label="Name" value={name} onValue={setName} required />
+            <TextField
+              id="group-description"
+              label="Description"
+              value={description}
+              onValue={setDescription}
             />
           </div>
+          <TextField
+            id="group-members"
+            label="Members"
+            value={members}
+            onValue={setMembers}
+            placeholder="alice, bob"
+          />
           {create.error && <ErrorBox error={create.error} />}
           {create.result && <Notice>Group {create.result.name} was created.</Notice>}
           <div class="actions">
@@ -594,68 +486,44 @@ function Permissions() {
       {save.result && <Notice>Permission target {save.result.name} was saved.</Notice>}
       <Load state={state} what="Loading permission targets">
         {({ permissions }) => (
-          <div class="table-wrap">
-            <table class="responsive" data-testid="permissions">
-              <caption>Permission targets</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Repositories</th>
-                  <th scope="col">Images</th>
-                  <th scope="col">Grants</th>
-                  {me.admin && (
-                    <th scope="col">
-                      <span class="visually-hidden">Actions</span>
-                    </th>
-                  )}
-                </tr>
-              </thead>
-              <tbody>
-                {permissions.map((t) => (
-                  <tr key={t.name}>
-                    <th scope="row" data-label="Name">
-                      {t.name}
-                      {t.description && <div class="muted small-text">{t.description}</div>}
-                    </th>
-                    <td data-label="Repositories">
-                      {t.repositories.include.join(', ')}
-                      {t.repositories.exclude.length > 0 && <> except {t.repositories.exclude.join(', ')}</>}
-                    </td>
-                    <td data-label="Images">
-                      {t.images.include.join(', ')}
-                      {t.images.exclude.length > 0 && <> except {t.images.exclude.join(', ')}</>}
-                    </td>
-                    <td data-label="Grants" class="small-text">
-                      {Object.keys(t.users).length > 0 && <div>Users: {grantText(t.users)}</div>}
-                      {Object.keys(t.groups).length > 0 && <div>Groups: {grantText(t.groups)}</div>}
-                      {t.anonymous.length > 0 && <div>Anonymous: {t.anonymous.join(', ')}</div>}
-                    </td>
-                    {me.admin && (
-                      <td data-label="Actions" class="row-actions">
-                        <button
-                          type="button"
-                          class="secondary small"
-                          onClick={() => edit(t)}
-                          aria-label={`Edit ${t.name}`}
-                        >
-                          Edit
-                        </button>{' '}
-                        <ConfirmButton
-                          label="Delete"
-                          confirm="Confirm delete"
-                          name={t.name}
-                          run={async () => {
-                            await api('DELETE', `/permissions/${encodeURIComponent(t.name)}`);
-                            state.reload();
-                          }}
-                        />
-                      </td>
-                    )}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            testid="permissions"
+            caption="Permission targets"
+            columns={['Name', 'Repositories', 'Images', 'Grants']}
+            actions={me.admin}
+          >
+            {permissions.map((t) => (
+              <tr key={t.name}>
+                <th scope="row" data-label="Name">
+                  {t.name}
+                  {t.description && <div class="muted small-text">{t.description}</div>}
+                </th>
+                <td data-label="Repositories">
+                  {t.repositories.include.join(', ')}
+                  {t.repositories.exclude.length > 0 && <> except {t.repositories.exclude.join(', ')}</>}
+                </td>
+                <td data-label="Images">
+                  {t.images.include.join(', ')}
+                  {t.images.exclude.length > 0 && <> except {t.images.exclude.join(', ')}</>}
+                </td>
+                <td data-label="Grants" class="small-text">
+                  {Object.keys(t.users).length > 0 && <div>Users: {grantText(t.users)}</div>}
+                  {Object.keys(t.groups).length > 0 && <div>Groups: {grantText(t.groups)}</div>}
+                  {t.anonymous.length > 0 && <div>Anonymous: {t.anonymous.join(', ')}</div>}
+                </td>
+                {me.admin && (
+                  <td data-label="Actions" class="row-actions">
+                    <EditButton name={t.name} onClick={() => edit(t)} />{' '}
+                    <DeleteButton
+                      path={`/permissions/${encodeURIComponent(t.name)}`}
+                      name={t.name}
+                      onDone={state.reload}
+                    />
+                  </td>
+                )}
+              </tr>
+            ))}
+          </DataTable>
         )}
       </Load>
       {me.admin && !editing && (
@@ -777,58 +645,44 @@ function Tokens() {
           tokens.length === 0 ? (
             <Empty>No API tokens{everyone ? '' : ` for ${me.name}`}.</Empty>
           ) : (
-            <div class="table-wrap">
-              <table class="responsive" data-testid="tokens">
-                <caption>API tokens</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Owner</th>
-                    <th scope="col">Scope</th>
-                    <th scope="col">Expires</th>
-                    <th scope="col">Last used</th>
-                    <th scope="col">
-                      <span class="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {tokens.map((t) => (
-                    <tr key={t.id} class={t.revokedAt ? 'revoked' : ''}>
-                      <th scope="row" data-label="Name">
-                        {t.name} <code class="muted small-text">{t.id}</code>
-                      </th>
-                      <td data-label="Owner">{t.owner}</td>
-                      <td data-label="Scope" class="small-text">
-                        {t.targets ? t.targets.join(', ') : 'everything the owner may do'}
-                        {t.actions && <> ({t.actions.join(', ')})</>}
-                      </td>
-                      <td data-label="Expires">{t.expiresAt ? <Time at={t.expiresAt} /> : 'never'}</td>
-                      <td data-label="Last used">
-                        <Time at={t.lastUsedAt} />
-                      </td>
-                      <td data-label="Actions">
-                        {t.revokedAt ? (
-                          <span>
-                            revoked <Time at={t.revokedAt} />
-                          </span>
-                        ) : (
-                          <ConfirmButton
-                            label="Revoke"
-                            confirm="Confirm revoke"
-                            name={t.name}
-                            run={async () => {
-                              await api('DELETE', `/tokens/${encodeURIComponent(t.id)}`);
-                              state.reload();
-                            }}
-                          />
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              testid="tokens"
+              caption="API tokens"
+              columns={['Name', 'Owner', 'Scope', 'Expires', 'Last used']}
+              actions
+            >
+              {tokens.map((t) => (
+                <tr key={t.id} class={t.revokedAt ? 'revoked' : ''}>
+                  <th scope="row" data-label="Name">
+                    {t.name} <code class="muted small-text">{t.id}</code>
+                  </th>
+                  <td data-label="Owner">{t.owner}</td>
+                  <td data-label="Scope" class="small-text">
+                    {t.targets ? t.targets.join(', ') : 'everything the owner may do'}
+                    {t.actions && <> ({t.actions.join(', ')})</>}
+                  </td>
+                  <td data-label="Expires">{t.expiresAt ? <Time at={t.expiresAt} /> : 'never'}</td>
+                  <td data-label="Last used">
+                    <Time at={t.lastUsedAt} />
+                  </td>
+                  <td data-label="Actions">
+                    {t.revokedAt ? (
+                      <span>
+                        revoked <Time at={t.revokedAt} />
+                      </span>
+                    ) : (
+                      <DeleteButton
+                        path={`/tokens/${encodeURIComponent(t.id)}`}
+                        name={t.name}
+                        onDone={state.reload}
+                        label="Revoke"
+                        confirm="Confirm revoke"
+                      />
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
           )
         }
       </Load>
@@ -842,56 +696,46 @@ function Tokens() {
       >
         <h3 id="new-token-title">New API token</h3>
         <div class="grid2">
-          <div class="field">
-            <label for="token-name">Token name</label>
-            <input
-              id="token-name"
-              required
-              value={name}
-              placeholder="github-actions"
-              onInput={(e) => setName(e.currentTarget.value)}
-            />
-          </div>
+          <TextField
+            id="token-name"
+            label="Token name"
+            value={name}
+            onValue={setName}
+            required
+            placeholder="github-actions"
+          />
           {me.admin && (
-            <div class="field">
-              <label for="token-owner">Owner</label>
-              <input
-                id="token-owner"
-                value={owner}
-                placeholder={me.name}
-                onInput={(e) => setOwner(e.currentTarget.value)}
-              />
-            </div>
+            <TextField
+              id="token-owner"
+              label="Owner"
+              value={owner}
+              onValue={setOwner}
+              placeholder={me.name}
+            />
           )}
-          <div class="field">
-            <label for="token-targets">Permission targets</label>
-            <input
-              id="token-targets"
-              value={tokenTargets}
-              placeholder={(targets.data?.permissions ?? []).map((t) => t.name).join(', ') || 'all'}
-              onInput={(e) => setTokenTargets(e.currentTarget.value)}
-            />
-          </div>
-          <div class="field">
-            <label for="token-actions">Actions</label>
-            <input
-              id="token-actions"
-              value={actions}
-              placeholder="read, deploy"
-              onInput={(e) => setActions(e.currentTarget.value)}
-            />
-          </div>
-          <div class="field">
-            <label for="token-days">Expires in days</label>
-            <input
-              id="token-days"
-              type="number"
-              min={0}
-              max={3650}
-              value={days}
-              onInput={(e) => setDays(e.currentTarget.value)}
-            />
-          </div>
+          <TextField
+            id="token-targets"
+            label="Permission targets"
+            value={tokenTargets}
+            onValue={setTokenTargets}
+            placeholder={(targets.data?.permissions ?? []).map((t) => t.name).join(', ') || 'all'}
+          />
+          <TextField
+            id="token-actions"
+            label="Actions"
+            value={actions}
+            onValue={setActions}
+            placeholder="read, deploy"
+          />
+          <TextField
+            id="token-days"
+            label="Expires in days"
+            value={days}
+            onValue={setDays}
+            type="number"
+            min={0}
+            max={3650}
+          />
         </div>
         <p class="muted small-text">
           Leave targets and actions empty for everything the owner may do; 0 days never expires.
@@ -987,45 +831,33 @@ function Audit() {
             {events.length === 0 ? (
               <Empty>No events match.</Empty>
             ) : (
-              <div class="table-wrap">
-                <table class="responsive" data-testid="audit">
-                  <caption>Audit events, newest first</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Actor</th>
-                      <th scope="col">Action</th>
-                      <th scope="col">Repository</th>
-                      <th scope="col">Target</th>
-                      <th scope="col">Outcome</th>
-                      <th scope="col">Address</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {events.map((ev, i) => (
-                      <tr key={ev.id ?? i} class={ev.outcome === 'success' ? '' : 'row-fail'}>
-                        <td data-label="When">
-                          <Time at={ev.at} />
-                        </td>
-                        <td data-label="Actor">{ev.actor}</td>
-                        <td data-label="Action">
-                          <code>{ev.action}</code>
-                        </td>
-                        <td data-label="Repository">{ev.repository ?? '—'}</td>
-                        <td
-                          data-label="Target"
-                          class="break"
-                          title={ev.detail ? JSON.stringify(ev.detail) : undefined}
-                        >
-                          {ev.target}
-                        </td>
-                        <td data-label="Outcome">{ev.outcome}</td>
-                        <td data-label="Address">{ev.address ?? '—'}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                testid="audit"
+                caption="Audit events, newest first"
+                columns={['When', 'Actor', 'Action', 'Repository', 'Target', 'Outcome', 'Address']}
+              >
+                {events.map((ev, i) => (
+                  <tr key={ev.id ?? i} class={ev.outcome === 'success' ? '' : 'row-fail'}>
+                    <td data-label="When">
+                      <Time at={ev.at} />
+                    </td>
+                    <td data-label="Actor">{ev.actor}</td>
+                    <td data-label="Action">
+                      <code>{ev.action}</code>
+                    </td>
+                    <td data-label="Repository">{ev.repository ?? '—'}</td>
+                    <td
+                      data-label="Target"
+                      class="break"
+                      title={ev.detail ? JSON.stringify(ev.detail) : undefined}
+                    >
+                      {ev.target}
+                    </td>
+                    <td data-label="Outcome">{ev.outcome}</td>
+                    <td data-label="Address">{ev.address ?? '—'}</td>
+                  </tr>
+                ))}
+              </DataTable>
             )}
             <Pager
               next={next}

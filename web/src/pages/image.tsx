@@ -1,6 +1,7 @@
 import { type ComponentChildren, Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, imagePath, type Manifest, type PromotionRecord, qs, type TagEvent, type TagInfo } from '../api';
+import { DataTable } from '../parts';
 import { Link, setQuery, useLocation } from '../router';
 import { useSession } from '../session';
 import {
@@ -108,58 +109,42 @@ function TagsTable({
   onHistory(tag: string): void;
 }) {
   return (
-    <div class="table-wrap">
-      <table class="responsive" data-testid="tags">
-        <caption>Tags</caption>
-        <thead>
-          <tr>
-            <th scope="col">Tag</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Digest</th>
-            <th scope="col">Updated</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.map((t) => (
-            <tr key={t.tag} class={t.digest === digest ? 'selected' : ''} data-testid="tag-row">
-              <th scope="row" data-label="Tag">
-                {t.tag}
-              </th>
-              <td data-label="Kind">
-                <TagKind kind={t.kind} rule={t.rule} />
-              </td>
-              <td data-label="Digest">
-                <button
-                  type="button"
-                  class="link"
-                  aria-pressed={t.digest === digest}
-                  aria-label={`Show ${t.tag} (${t.digest})`}
-                  onClick={() => onSelect(t.digest)}
-                >
-                  <code class="digest">{short(t.digest)}</code>
-                </button>
-              </td>
-              <td data-label="Updated">
-                <Time at={t.updatedAt} />
-              </td>
-              <td data-label="Actions">
-                <button
-                  type="button"
-                  class="secondary small"
-                  onClick={() => onHistory(t.tag)}
-                  aria-label={`History of ${t.tag}`}
-                >
-                  History
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable testid="tags" caption="Tags" columns={['Tag', 'Kind', 'Digest', 'Updated']} actions>
+      {list.map((t) => (
+        <tr key={t.tag} class={t.digest === digest ? 'selected' : ''} data-testid="tag-row">
+          <th scope="row" data-label="Tag">
+            {t.tag}
+          </th>
+          <td data-label="Kind">
+            <TagKind kind={t.kind} rule={t.rule} />
+          </td>
+          <td data-label="Digest">
+            <button
+              type="button"
+              class="link"
+              aria-pressed={t.digest === digest}
+              aria-label={`Show ${t.tag} (${t.digest})`}
+              onClick={() => onSelect(t.digest)}
+            >
+              <code class="digest">{short(t.digest)}</code>
+            </button>
+          </td>
+          <td data-label="Updated">
+            <Time at={t.updatedAt} />
+          </td>
+          <td data-label="Actions">
+            <button
+              type="button"
+              class="secondary small"
+              onClick={() => onHistory(t.tag)}
+              aria-label={`History of ${t.tag}`}
+            >
+              History
+            </button>
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -211,53 +196,40 @@ function TagHistory({
                 </button>{' '}
                 <span class="muted">points {tag} back at where it was before its last move.</span>
               </p>
-              <div class="table-wrap">
-                <table class="responsive">
-                  <caption>Moves of {tag}, newest first</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">From</th>
-                      <th scope="col">To</th>
-                      <th scope="col">Cause</th>
-                      <th scope="col">Actor</th>
-                      <th scope="col">
-                        <span class="visually-hidden">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {events.map((e, i) => (
-                      <tr key={i}>
-                        <td data-label="When">
-                          <Time at={e.at} />
-                        </td>
-                        <td data-label="From">
-                          <Digest value={e.oldDigest} />
-                        </td>
-                        <td data-label="To">
-                          <Digest value={e.newDigest} />
-                        </td>
-                        <td data-label="Cause">{e.cause}</td>
-                        <td data-label="Actor">{e.actor}</td>
-                        <td data-label="Actions">
-                          {e.newDigest && e.newDigest !== current && (
-                            <button
-                              type="button"
-                              class="secondary small"
-                              disabled={rollback.busy}
-                              onClick={() => rollback.go({ to: e.newDigest! })}
-                              aria-label={`Rollback ${tag} to ${e.newDigest}`}
-                            >
-                              Rollback to this
-                            </button>
-                          )}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                caption={<>Moves of {tag}, newest first</>}
+                columns={['When', 'From', 'To', 'Cause', 'Actor']}
+                actions
+              >
+                {events.map((e, i) => (
+                  <tr key={i}>
+                    <td data-label="When">
+                      <Time at={e.at} />
+                    </td>
+                    <td data-label="From">
+                      <Digest value={e.oldDigest} />
+                    </td>
+                    <td data-label="To">
+                      <Digest value={e.newDigest} />
+                    </td>
+                    <td data-label="Cause">{e.cause}</td>
+                    <td data-label="Actor">{e.actor}</td>
+                    <td data-label="Actions">
+                      {e.newDigest && e.newDigest !== current && (
+                        <button
+                          type="button"
+                          class="secondary small"
+                          disabled={rollback.busy}
+                          onClick={() => rollback.go({ to: e.newDigest! })}
+                          aria-label={`Rollback ${tag} to ${e.newDigest}`}
+                        >
+                          Rollback to this
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </DataTable>
             </>
           )
         }
@@ -309,36 +281,29 @@ function ManifestView(props: Props & { digest: string; tagsReload(): void; onSel
               )}
             </dl>
             {man.platforms && man.platforms.length > 0 && (
-              <div class="table-wrap">
-                <table class="responsive" data-testid="platforms">
-                  <caption>Platforms of this index</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Platform</th>
-                      <th scope="col">Digest</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {man.platforms.map((p) => (
-                      <tr key={p.digest}>
-                        <th scope="row" data-label="Platform">
-                          {p.platform}
-                        </th>
-                        <td data-label="Digest">
-                          <button
-                            type="button"
-                            class="link"
-                            onClick={() => props.onSelect(p.digest)}
-                            aria-label={`Show ${p.platform} (${p.digest})`}
-                          >
-                            <code class="digest">{short(p.digest)}</code>
-                          </button>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                testid="platforms"
+                caption="Platforms of this index"
+                columns={['Platform', 'Digest']}
+              >
+                {man.platforms.map((p) => (
+                  <tr key={p.digest}>
+                    <th scope="row" data-label="Platform">
+                      {p.platform}
+                    </th>
+                    <td data-label="Digest">
+                      <button
+                        type="button"
+                        class="link"
+                        onClick={() => props.onSelect(p.digest)}
+                        aria-label={`Show ${p.platform} (${p.digest})`}
+                      >
+                        <code class="digest">{short(p.digest)}</code>
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </DataTable>
             )}
             {man.config && <ConfigView config={man.config} />}
             {man.layers && man.layers.length > 0 && (
@@ -710,31 +675,19 @@ function ChecklistView({ path }: { path: string }) {
             <p>
               Verdict: <Verdict status={c.verdict} />
             </p>
-            <div class="table-wrap">
-              <table class="responsive">
-                <caption>Checklist results</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Check</th>
-                    <th scope="col">Result</th>
-                    <th scope="col">Why</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {c.results.map((r) => (
-                    <tr key={r.check}>
-                      <th scope="row" data-label="Check">
-                        {r.check}
-                      </th>
-                      <td data-label="Result">
-                        <Verdict status={r.status} />
-                      </td>
-                      <td data-label="Why">{r.reason}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable caption="Checklist results" columns={['Check', 'Result', 'Why']}>
+              {c.results.map((r) => (
+                <tr key={r.check}>
+                  <th scope="row" data-label="Check">
+                    {r.check}
+                  </th>
+                  <td data-label="Result">
+                    <Verdict status={r.status} />
+                  </td>
+                  <td data-label="Why">{r.reason}</td>
+                </tr>
+              ))}
+            </DataTable>
           </>
         )}
       </Load>
@@ -755,40 +708,30 @@ function ReferrersView({
       {referrers.length === 0 ? (
         <p class="muted">No signatures, SBOMs or other artifacts refer to this digest.</p>
       ) : (
-        <div class="table-wrap">
-          <table class="responsive">
-            <caption>Artifacts referring to this digest</caption>
-            <thead>
-              <tr>
-                <th scope="col">Artifact type</th>
-                <th scope="col">Digest</th>
-                <th scope="col" class="num">
-                  Size
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {referrers.map((r) => (
-                <tr key={r.digest}>
-                  <td data-label="Artifact type">{r.artifactType || r.mediaType}</td>
-                  <td data-label="Digest">
-                    <button
-                      type="button"
-                      class="link"
-                      onClick={() => onSelect(r.digest)}
-                      aria-label={`Show referrer ${r.digest}`}
-                    >
-                      <code class="digest">{short(r.digest)}</code>
-                    </button>
-                  </td>
-                  <td data-label="Size" class="num">
-                    {bytes(r.size)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption="Artifacts referring to this digest"
+          columns={['Artifact type', 'Digest', 'Size']}
+          numeric={['Size']}
+        >
+          {referrers.map((r) => (
+            <tr key={r.digest}>
+              <td data-label="Artifact type">{r.artifactType || r.mediaType}</td>
+              <td data-label="Digest">
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => onSelect(r.digest)}
+                  aria-label={`Show referrer ${r.digest}`}
+                >
+                  <code class="digest">{short(r.digest)}</code>
+                </button>
+              </td>
+              <td data-label="Size" class="num">
+                {bytes(r.size)}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </section>
   );

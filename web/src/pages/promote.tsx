@@ -7,6 +7,7 @@ import {
   type PromotionResult,
   type Repository,
 } from '../api';
+import { TextField } from '../parts';
 import { CopyLine, Dialog, Digest, ErrorBox, Loading, pullCommand, useAction, useApi, Verdict } from '../ui';
 
 export interface PromoteSource {
@@ -201,10 +202,7 @@ export function PromoteDialog({
               Move
             </label>
           </fieldset>
-          <div class="field">
-            <label for="promote-comment">Comment</label>
-            <input id="promote-comment" value={comment} onInput={(e) => setComment(e.currentTarget.value)} />
-          </div>
+          <TextField id="promote-comment" label="Comment" value={comment} onValue={setComment} />
           {dry && (
             <div data-testid="dry-run-result">
               <p role="status" class={dry.promoted ? 'state ok' : 'state error'}>

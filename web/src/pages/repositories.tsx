@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type ImageSummary, imagePath, nextPage, qs, type Repository } from '../api';
+import { DataTable, TextField } from '../parts';
 import { Link, navigate, setQuery, useLocation } from '../router';
 import { useSession } from '../session';
 import {
@@ -96,73 +97,57 @@ export function RepositoriesPage() {
               {!me.authenticated && <Link href="/sign-in?next=/ui/repositories">Sign in</Link>}
             </Empty>
           ) : (
-            <div class="table-wrap">
-              <table class="responsive" data-testid="repositories">
-                <caption>Repositories you may read</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Key</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">Description</th>
-                    <th scope="col" class="num">
-                      Images
-                    </th>
-                    <th scope="col" class="num">
-                      Size
-                    </th>
-                    <th scope="col">Last push</th>
-                    <th scope="col">
-                      <span class="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {repositories.map((r) => (
-                    <tr key={r.key}>
-                      <th scope="row" data-label="Key">
-                        <Link href={repoHref(r.key)}>{r.key}</Link>
-                      </th>
-                      <td data-label="Kind">
-                        <span class={`badge badge-kind kind-${r.kind}`}>{r.kind}</span>
-                      </td>
-                      <td data-label="Description">
-                        {r.description}
-                        {describe(r) && <div class="muted small-text">{describe(r)}</div>}
-                      </td>
-                      <td data-label="Images" class="num">
-                        {r.stats ? r.stats.imageCount : '—'}
-                      </td>
-                      <td data-label="Size" class="num">
-                        {r.stats ? bytes(r.stats.sizeBytes) : '—'}
-                      </td>
-                      <td data-label="Last push">
-                        <Time at={r.stats?.lastPushAt} />
-                      </td>
-                      <td data-label="Actions" class="row-actions">
-                        {me.admin && (
-                          <>
-                            <Link
-                              href={`${repoHref(r.key)}/edit`}
-                              class="button secondary small"
-                              aria-label={`Edit ${r.key}`}
-                            >
-                              Edit
-                            </Link>{' '}
-                            <DeleteRepository
-                              repoKey={r.key}
-                              onDeleted={() => {
-                                setDeleted(r.key);
-                                state.reload();
-                              }}
-                            />
-                          </>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              testid="repositories"
+              caption="Repositories you may read"
+              columns={['Key', 'Kind', 'Description', 'Images', 'Size', 'Last push']}
+              numeric={['Images', 'Size']}
+              actions
+            >
+              {repositories.map((r) => (
+                <tr key={r.key}>
+                  <th scope="row" data-label="Key">
+                    <Link href={repoHref(r.key)}>{r.key}</Link>
+                  </th>
+                  <td data-label="Kind">
+                    <span class={`badge badge-kind kind-${r.kind}`}>{r.kind}</span>
+                  </td>
+                  <td data-label="Description">
+                    {r.description}
+                    {describe(r) && <div class="muted small-text">{describe(r)}</div>}
+                  </td>
+                  <td data-label="Images" class="num">
+                    {r.stats ? r.stats.imageCount : '—'}
+                  </td>
+                  <td data-label="Size" class="num">
+                    {r.stats ? bytes(r.stats.sizeBytes) : '—'}
+                  </td>
+                  <td data-label="Last push">
+                    <Time at={r.stats?.lastPushAt} />
+                  </td>
+                  <td data-label="Actions" class="row-actions">
+                    {me.admin && (
+                      <>
+                        <Link
+                          href={`${repoHref(r.key)}/edit`}
+                          class="button secondary small"
+                          aria-label={`Edit ${r.key}`}
+                        >
+                          Edit
+                        </Link>{' '}
+                        <DeleteRepository
+                          repoKey={r.key}
+                          onDeleted={() => {
+                            setDeleted(r.key);
+                            state.reload();
+                          }}
+                        />
+                      </>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
           )
         }
       </Load>
@@ -222,35 +207,26 @@ export function RepositoryPage({ repoKey }: { repoKey: string }) {
                 </p>
               </Empty>
             ) : (
-              <div class="table-wrap">
-                <table class="responsive" data-testid="images">
-                  <caption>Images in {repoKey}</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Image</th>
-                      <th scope="col" class="num">
-                        Tags
-                      </th>
-                      <th scope="col">Last push</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {list.map((i) => (
-                      <tr key={imageName(i)}>
-                        <th scope="row" data-label="Image">
-                          <Link href={imagePath(repoKey, imageName(i))}>{imageName(i)}</Link>
-                        </th>
-                        <td data-label="Tags" class="num">
-                          {i.tagCount}
-                        </td>
-                        <td data-label="Last push">
-                          <Time at={i.lastPushAt} />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                testid="images"
+                caption={<>Images in {repoKey}</>}
+                columns={['Image', 'Tags', 'Last push']}
+                numeric={['Tags']}
+              >
+                {list.map((i) => (
+                  <tr key={imageName(i)}>
+                    <th scope="row" data-label="Image">
+                      <Link href={imagePath(repoKey, imageName(i))}>{imageName(i)}</Link>
+                    </th>
+                    <td data-label="Tags" class="num">
+                      {i.tagCount}
+                    </td>
+                    <td data-label="Last push">
+                      <Time at={i.lastPushAt} />
+                    </td>
+                  </tr>
+                ))}
+              </DataTable>
             )}
             <Pager
               next={next}
@@ -412,17 +388,15 @@ export function RepositoryEditPage({ repoKey }: { repoKey?: string }) {
       <PageTitle title={title}>{title}</PageTitle>
       {existing.error && <ErrorBox error={existing.error} />}
       <form class="card stack wide-form" onSubmit={submit} aria-labelledby="page-title">
-        <div class="field">
-          <label for="repo-key">Key</label>
-          <input
-            id="repo-key"
-            required
-            disabled={!creating}
-            value={key}
-            placeholder="docker-qa-local"
-            onInput={(e) => setKey(e.currentTarget.value)}
-          />
-        </div>
+        <TextField
+          id="repo-key"
+          label="Key"
+          value={key}
+          onValue={setKey}
+          required
+          disabled={!creating}
+          placeholder="docker-qa-local"
+        />
         <div class="field">
           <label for="repo-kind">Kind</label>
           <select
@@ -436,14 +410,7 @@ export function RepositoryEditPage({ repoKey }: { repoKey?: string }) {
             <option value="virtual">virtual — one address over member repositories</option>
           </select>
         </div>
-        <div class="field">
-          <label for="repo-description">Description</label>
-          <input
-            id="repo-description"
-            value={description}
-            onInput={(e) => setDescription(e.currentTarget.value)}
-          />
-        </div>
+        <TextField id="repo-description" label="Description" value={description} onValue={setDescription} />
 
         {kind === 'local' && (
           <>
@@ -483,36 +450,30 @@ export function RepositoryEditPage({ repoKey }: { repoKey?: string }) {
 
         {kind === 'remote' && (
           <>
-            <div class="field">
-              <label for="repo-url">Upstream URL</label>
-              <input
-                id="repo-url"
-                type="url"
-                required
-                value={url}
-                placeholder="https://registry-1.docker.io"
-                onInput={(e) => setUrl(e.currentTarget.value)}
-              />
-            </div>
-            <div class="field">
-              <label for="repo-prefix">Path prefix</label>
-              <input
-                id="repo-prefix"
-                value={pathPrefix}
-                placeholder="library/"
-                onInput={(e) => setPathPrefix(e.currentTarget.value)}
-              />
-            </div>
-            <div class="field">
-              <label for="repo-ttl">Tag cache time (seconds)</label>
-              <input
-                id="repo-ttl"
-                inputMode="numeric"
-                value={ttl}
-                placeholder="300"
-                onInput={(e) => setTtl(e.currentTarget.value)}
-              />
-            </div>
+            <TextField
+              id="repo-url"
+              label="Upstream URL"
+              value={url}
+              onValue={setUrl}
+              type="url"
+              required
+              placeholder="https://registry-1.docker.io"
+            />
+            <TextField
+              id="repo-prefix"
+              label="Path prefix"
+              value={pathPrefix}
+              onValue={setPathPrefix}
+              placeholder="library/"
+            />
+            <TextField
+              id="repo-ttl"
+              label="Tag cache time (seconds)"
+              value={ttl}
+              onValue={setTtl}
+              inputMode="numeric"
+              placeholder="300"
+            />
             <div class="field check">
               <label>
                 <input
@@ -523,15 +484,13 @@ export function RepositoryEditPage({ repoKey }: { repoKey?: string }) {
                 Offline (serve only what is cached)
               </label>
             </div>
-            <div class="field">
-              <label for="repo-username">Upstream user</label>
-              <input
-                id="repo-username"
-                autoComplete="off"
-                value={username}
-                onInput={(e) => setUsername(e.currentTarget.value)}
-              />
-            </div>
+            <TextField
+              id="repo-username"
+              label="Upstream user"
+              value={username}
+              onValue={setUsername}
+              autoComplete="off"
+            />
             <div class="field">
               <label for="repo-password">Upstream password</label>
               <input

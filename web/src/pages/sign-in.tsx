@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { TextField } from '../parts';
 import { navigate, useLocation } from '../router';
 import { loadMe, signIn, useSession } from '../session';
 import { ErrorBox, PageTitle, useAction } from '../ui';
@@ -40,29 +41,25 @@ export function SignInPage() {
           action.go(e.currentTarget);
         }}
       >
-        <div class="field">
-          <label for="sign-in-user">User</label>
-          <input
-            id="sign-in-user"
-            name="username"
-            autoComplete="username"
-            required
-            value={user}
-            onInput={(e) => setUser(e.currentTarget.value)}
-          />
-        </div>
-        <div class="field">
-          <label for="sign-in-password">Password</label>
-          <input
-            id="sign-in-password"
-            name="password"
-            type="password"
-            autoComplete="current-password"
-            required
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </div>
+        <TextField
+          id="sign-in-user"
+          label="User"
+          value={user}
+          onValue={setUser}
+          name="username"
+          autoComplete="username"
+          required
+        />
+        <TextField
+          id="sign-in-password"
+          label="Password"
+          value={password}
+          onValue={setPassword}
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+        />
         {action.error && <ErrorBox error={action.error} />}
         <div class="actions">
           <button type="submit" disabled={action.busy}>
