@@ -54,7 +54,12 @@ export async function managementApi(
   const browseDeps = { repos: deps.repos, browse, pipeline };
   await browseApi(app, deps.access, browseDeps);
   // Everything under /repositories/:key/images/<image>/…: one wildcard route per method.
-  const promotionDeps = { meta: deps.meta, promotions: deps.promotions, checklist: deps.checklist };
+  const promotionDeps = {
+    meta: deps.meta,
+    repos: deps.repos,
+    promotions: deps.promotions,
+    checklist: deps.checklist,
+  };
   await promotionsApi(app, deps.access, promotionDeps);
   imageRoutes(app, [
     ...tagRoutes(deps.access, deps.tags),

@@ -6,12 +6,14 @@ import { type Digest, isDigest } from '../oci/digest.ts';
 import type { ChecklistService } from '../promote/checklist-service.ts';
 import { parsePromotionRequest } from '../promote/promotion-request.ts';
 import type { PromotionService } from '../promote/promotion-service.ts';
+import type { RepositoryService } from '../repos/repository-service.ts';
 import { auditChange, requireAction, requireSignedIn } from './api-auth.ts';
 import type { ImageRoute } from './image-routes.ts';
 import { badRequest, notFound } from './problem.ts';
 
 export interface PromotionDeps {
   meta: MetadataStore;
+  repos: RepositoryService;
   promotions: PromotionService;
   checklist: ChecklistService;
 }
@@ -44,9 +46,18 @@ export async function promotionsApi(
     if (q.image !== undefined) query.image = q.image;
     if (q.repository !== undefined) query.repository = q.repository;
     if (q.before !== undefined) query.beforeId = Number(q.before);
+    const policy = access.identity.policy;
+    // Directly, or through a virtual repository serving it (customers read production that way).
+    const reads = (repository: string, image: string) =>
+      policy.allows(request.principal, 'read', repository, image) ||
+      deps.repos
+        .list()
+        .filter((v) => v.kind === 'virtual' && policy.allows(request.principal, 'read', v.key, image))
+        .some((v) =>
+          deps.repos.readTargets({ repository: v, image }).some((t) => t.repository.key === repository),
+        );
     const readable = (r: PromotionRecord) =>
-      access.identity.policy.allows(request.principal, 'read', r.targetRepository, r.targetImage) ||
-      access.identity.policy.allows(request.principal, 'read', r.sourceRepository, r.sourceImage);
+      reads(r.targetRepository, r.targetImage) || reads(r.sourceRepository, r.sourceImage);
     const promotions = (await deps.meta.promotions.list(query)).filter(readable);
     return { promotions };
   });

@@ -132,18 +132,37 @@ export class SearchService {
 
   async search(principal: Principal, q: SearchQuery): Promise<{ results: SearchHit[]; truncated: boolean }> {
     const policy = this.policy();
-    const repositories = this.repos
+    const readable = this.repos
       .list()
-      .map((r) => r.key)
-      .filter((key) => q.repository === undefined || key === q.repository)
-      .filter((key) => policy.readsSomethingIn(principal, key));
+      .filter((r) => q.repository === undefined || r.key === q.repository)
+      .filter((r) => policy.readsSomethingIn(principal, r.key));
+    // What a readable virtual repository serves is found where it is stored, and shown under the
+    // virtual key when the caller may read it only that way (customers through docker-prod).
+    const through = new Map<string, string[]>();
+    for (const v of readable.filter((r) => r.kind === 'virtual')) {
+      for (const member of this.repos.readTargets({ repository: v, image: '' })) {
+        through.set(member.repository.key, [...(through.get(member.repository.key) ?? []), v.key]);
+      }
+    }
+    const repositories = [
+      ...new Set([...readable.filter((r) => r.kind !== 'virtual').map((r) => r.key), ...through.keys()]),
+    ];
     if (repositories.length === 0) return { results: [], truncated: false };
-    let candidates = await this.candidates(q, repositories);
-    candidates = candidates.filter(
-      (l) =>
-        (q.name === undefined || `${l.repository}/${l.image}`.includes(q.name)) &&
-        policy.allows(principal, 'read', l.repository, l.image),
-    );
+    let candidates: Location[] = [];
+    for (const l of await this.candidates(q, repositories)) {
+      const shown = policy.allows(principal, 'read', l.repository, l.image)
+        ? l.repository
+        : (through.get(l.repository) ?? []).find((v) => policy.allows(principal, 'read', v, l.image));
+      if (shown === undefined) continue;
+      if (
+        q.name !== undefined &&
+        !`${shown}/${l.image}`.includes(q.name) &&
+        !`${l.repository}/${l.image}`.includes(q.name)
+      )
+        continue;
+      candidates.push({ ...l, repository: shown });
+    }
+    candidates = dedupe(candidates);
     candidates.sort(
       (a, b) =>
         compare(a.repository, b.repository) || compare(a.image, b.image) || compare(a.digest, b.digest),
@@ -151,13 +170,24 @@ export class SearchService {
     const truncated = candidates.length > q.limit;
     const results: SearchHit[] = [];
     for (const l of candidates.slice(0, q.limit)) {
+      const stored = await this.storedIn(l);
       results.push({
         ...l,
-        tags: await tagsOf(this.meta, l.repository, l.image, l.digest),
-        properties: await this.meta.properties.get(l.repository, l.image, l.digest),
+        tags: await tagsOf(this.meta, stored, l.image, l.digest),
+        properties: await this.meta.properties.get(stored, l.image, l.digest),
       });
     }
     return { results, truncated };
+  }
+
+  /** The repository that stores a hit: itself, or for a virtual key the first member holding the digest. */
+  private async storedIn(l: Location): Promise<string> {
+    const repository = this.repos.get(l.repository);
+    if (!repository || repository.kind !== 'virtual') return l.repository;
+    for (const t of this.repos.readTargets({ repository, image: l.image })) {
+      if (await this.meta.manifests.get(t.repository.key, l.image, l.digest)) return t.repository.key;
+    }
+    return l.repository;
   }
 
   /** Locations meeting the property and content conditions (or, with none, every tagged manifest). */
@@ -200,3 +230,14 @@ export class SearchService {
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** One hit per shown repository, image and digest. */
+function dedupe(locations: Location[]): Location[] {
+  const seen = new Set<string>();
+  return locations.filter((l) => {
+    const key = `${l.repository}\0${l.image}\0${l.digest}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

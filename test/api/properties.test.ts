@@ -278,8 +278,13 @@ describe('properties API and search', () => {
       [`docker-dev-local/team/app@${appDigest}`],
     );
 
-    // Customers read docker-prod (virtual) only: nothing local; readers see dev and prod.
-    assert.deepEqual((await q('property=qa.status', CUSTOMER)).json.results, []);
+    // Customers read docker-prod (virtual) only: they find what production holds, under
+    // docker-prod, and nothing in development; readers see dev and prod.
+    const customer = await q('property=qa.status', CUSTOMER);
+    assert.deepEqual(
+      (customer.json.results as Json[]).map((r) => `${r.repository}/${r.image}`),
+      ['docker-prod/team/app'],
+    );
     const reader = await q('property=qa.status', READER);
     assert.equal((reader.json.results as Json[]).length, 3);
     const anonymous = await q('property=qa.status', '');
@@ -303,7 +308,7 @@ describe('properties API and search', () => {
     const reply = await api(gantry.url, 'GET', '/search?property=qa.status', undefined, CUSTOMER);
     assert.deepEqual(
       (reply.json.results as Json[]).map((r) => `${r.repository}/${r.image}`),
-      ['docker-dev-local/team/other'],
+      ['docker-dev-local/team/other', 'docker-prod/team/app'],
     );
   });
 

@@ -41,9 +41,56 @@ describe('search by digest prefix and by tag', () => {
     ]);
     const customer = await search('tag=2.0.0', basicAuth('customer', PASSWORD));
     assert.equal(customer.status, 200);
-    assert.deepEqual(hits(customer.json), [], 'customers read docker-prod only, not docker-prod-local');
+    assert.deepEqual(
+      hits(customer.json),
+      [`docker-prod/team/app@${prod.manifest.digest}:2,2.0,2.0.0,latest`],
+      'customers read production through docker-prod, and find it there',
+    );
     const both = await search(`tag=2.0.0&digest=${dev.manifest.digest.slice(0, 15)}`);
     assert.deepEqual(hits(both.json), [], 'every condition must hold');
     await admin(gantry.url, 'GET', '/search?tag=nothing-like-this', undefined, 200);
+  });
+  it('promotion history is visible to whoever reads the target through a virtual repository', async () => {
+    await admin(gantry.url, 'POST', '/repositories', { key: 'released', kind: 'local' }, 201);
+    await admin(
+      gantry.url,
+      'POST',
+      '/repositories',
+      { key: 'released-view', kind: 'virtual', settings: { members: ['released'] } },
+      201,
+    );
+    await admin(
+      gantry.url,
+      'POST',
+      '/permissions',
+      { name: 'released-readers', repositories: ['released-view'], users: { customer: ['read'] } },
+      201,
+    );
+    await admin(
+      gantry.url,
+      'POST',
+      '/promotions',
+      { source: `docker-dev-local/team/app@${dev.manifest.digest}`, target: 'released', tags: ['1.0.0'] },
+      201,
+    );
+    const seen = await api(
+      gantry.url,
+      'GET',
+      `/promotions?digest=${dev.manifest.digest}`,
+      undefined,
+      basicAuth('customer', PASSWORD),
+    );
+    assert.deepEqual(
+      (seen.json.promotions as { targetRepository: string }[]).map((p) => p.targetRepository),
+      ['released'],
+    );
+    const anonymous = await api(
+      gantry.url,
+      'GET',
+      `/promotions?digest=${dev.manifest.digest}`,
+      undefined,
+      '',
+    );
+    assert.deepEqual(anonymous.json.promotions, [], 'anonymous callers read neither end');
   });
 });
