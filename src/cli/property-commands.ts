@@ -135,12 +135,14 @@ export function registerPropertyCommands(program: Command): void {
     .description('find images by property, label, annotation and name (every condition must hold)')
     .option(
       '--property <k=v>',
-      'has property k with value v (or k alone: any value); repeatable',
+      'has property <k> with value <v> (or <k> alone: any value); repeatable',
       collectWhole,
     )
-    .option('--label <k=v>', 'the image config has label k = v (or k); repeatable', collectWhole)
-    .option('--annotation <k=v>', 'the manifest has annotation k = v (or k); repeatable', collectWhole)
+    .option('--label <k=v>', 'the image config has label <k> = <v> (or <k>); repeatable', collectWhole)
+    .option('--annotation <k=v>', 'the manifest has annotation <k> = <v> (or <k>); repeatable', collectWhole)
     .option('--name <text>', 'repository/image contains this text')
+    .option('--digest <prefix>', 'the digest starts with this (at least 4 hex digits)')
+    .option('--tag <tag>', 'this tag points at it')
     .option('--repository <key>', 'only in this repository')
     .option('--limit <n>', 'at most this many results (default 100)')
     .option('--json', 'print JSON')
@@ -151,6 +153,8 @@ export function registerPropertyCommands(program: Command): void {
           label?: string[];
           annotation?: string[];
           name?: string;
+          digest?: string;
+          tag?: string;
           repository?: string;
           limit?: string;
           json?: boolean;
@@ -160,11 +164,11 @@ export function registerPropertyCommands(program: Command): void {
         const query = new URLSearchParams();
         for (const kind of ['property', 'label', 'annotation'] as const)
           for (const c of options[kind] ?? []) query.append(kind, c);
-        for (const single of ['name', 'repository', 'limit'] as const)
+        for (const single of ['name', 'digest', 'tag', 'repository', 'limit'] as const)
           if (options[single] !== undefined) query.set(single, options[single] as string);
         if (query.size === 0)
           throw new CliError(
-            'say what to look for: --property, --label, --annotation, --name or --repository',
+            'say what to look for: --property, --label, --annotation, --name, --digest, --tag or --repository',
           );
         const reply = await clientFor(cmd).request<{ results: SearchHit[]; truncated: boolean }>(
           'GET',

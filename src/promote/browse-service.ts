@@ -7,6 +7,7 @@ import type { RepositoryRecord } from '../meta/records.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { SECRET_NAME } from './checklist.ts';
+import { holderOf } from './holder.ts';
 import type { ImageConfigView, ImageFacts } from './image-facts.ts';
 import { policyOf } from './repository-policy.ts';
 import { immutableRule, isFloating } from './tag-rules.ts';
@@ -115,16 +116,9 @@ export class BrowseService {
 
   /** One manifest in detail, from the first repository behind `repo` that holds it. */
   async manifest(repo: RepositoryRecord, image: string, digest: Digest): Promise<ManifestView> {
-    let holder: RepositoryRecord | undefined;
-    let record: Awaited<ReturnType<MetadataStore['manifests']['get']>>;
-    for (const { repository } of this.repos.readTargets({ repository: repo, image })) {
-      record = await this.meta.manifests.get(repository.key, image, digest);
-      if (record) {
-        holder = repository;
-        break;
-      }
-    }
-    if (!holder || !record) throw notFound(`${repo.key}/${image} does not hold ${digest}`);
+    const held = await holderOf(this.meta, this.repos, { repository: repo, image, digest });
+    if (!held) throw notFound(`${repo.key}/${image} does not hold ${digest}`);
+    const { repository: holder, record } = held;
     const parsed = await this.facts.manifest(digest);
     const config = parsed.config ? await this.facts.configView(parsed) : null;
     const tags = (await this.tags(repo, image)).filter((t) => t.digest === digest).map((t) => t.tag);

@@ -2,8 +2,10 @@ import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { type CheckResult, evaluateChecklist } from './checklist.ts';
+import { holderOf } from './holder.ts';
 import type { ImageFacts } from './image-facts.ts';
 import { policyOf } from './repository-policy.ts';
+import { tagsOf } from './search-service.ts';
 import { immutableRule } from './tag-rules.ts';
 
 /** Gathers what the checklist needs about a digest held in a repository, and evaluates it. */
@@ -17,7 +19,7 @@ export class ChecklistService {
   async evaluate(where: { repository: string; image: string; digest: Digest }): Promise<CheckResult[]> {
     const repo = this.repos.get(where.repository);
     const policy = repo ? policyOf(repo) : undefined;
-    const tags = await this.tagsOf(where);
+    const tags = await tagsOf(this.meta, where.repository, where.image, where.digest);
     const rules = policy?.tags;
     const immutableTags = rules
       ? tags.flatMap((tag) => {
@@ -41,18 +43,6 @@ export class ChecklistService {
   async holder(where: { repository: string; image: string; digest: Digest }): Promise<string | undefined> {
     const repository = this.repos.get(where.repository);
     if (!repository) return undefined;
-    for (const t of this.repos.readTargets({ repository, image: where.image })) {
-      if (await this.meta.manifests.get(t.repository.key, where.image, where.digest)) return t.repository.key;
-    }
-    return undefined;
-  }
-
-  /** Tags of the image that point at the digest. */
-  private async tagsOf(where: { repository: string; image: string; digest: Digest }): Promise<string[]> {
-    const all = await this.meta.tags.list(where.repository, where.image, {});
-    const out: string[] = [];
-    for (const tag of all)
-      if ((await this.meta.tags.resolve(where.repository, where.image, tag)) === where.digest) out.push(tag);
-    return out;
+    return (await holderOf(this.meta, this.repos, { ...where, repository }))?.repository.key;
   }
 }

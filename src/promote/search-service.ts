@@ -5,6 +5,7 @@ import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { ContentFact, Location, Properties } from '../meta/promotion-records.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
+import { holderOf } from './holder.ts';
 import { checkPropertyKey } from './properties-service.ts';
 
 /** How many candidates the store is asked for before permission filtering. */
@@ -183,11 +184,9 @@ export class SearchService {
   /** The repository that stores a hit: itself, or for a virtual key the first member holding the digest. */
   private async storedIn(l: Location): Promise<string> {
     const repository = this.repos.get(l.repository);
-    if (!repository || repository.kind !== 'virtual') return l.repository;
-    for (const t of this.repos.readTargets({ repository, image: l.image })) {
-      if (await this.meta.manifests.get(t.repository.key, l.image, l.digest)) return t.repository.key;
-    }
-    return l.repository;
+    if (repository?.kind !== 'virtual') return l.repository;
+    const held = await holderOf(this.meta, this.repos, { repository, image: l.image, digest: l.digest });
+    return held?.repository.key ?? l.repository;
   }
 
   /** Locations meeting the property and content conditions (or, with none, every tagged manifest). */

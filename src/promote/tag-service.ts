@@ -46,10 +46,18 @@ export class TagService {
    * DENIED when pointing `tag` of the (local) target at `digest` would move an immutable tag.
    * Setting a new tag, or one that points at `digest` already, is always allowed.
    */
-  async checkMove(target: ResolvedName, tag: string, digest: Digest): Promise<void> {
+  async checkMove(
+    target: ResolvedName,
+    tag: string,
+    digest: Digest,
+    /** Where the tag points now, when the caller looked it up already. */
+    known?: { current: Digest | undefined },
+  ): Promise<void> {
     const rule = this.ruleOf(target.repository, tag);
     if (rule === undefined) return;
-    const current = await this.meta.tags.resolve(target.repository.key, target.image, tag);
+    const current = known
+      ? known.current
+      : await this.meta.tags.resolve(target.repository.key, target.image, tag);
     if (current === undefined || current === digest) return;
     throw new OciError(
       'DENIED',

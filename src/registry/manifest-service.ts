@@ -125,10 +125,10 @@ export class ManifestService {
     digest: Digest,
     mayMoveTag: boolean,
   ): Promise<void> {
-    await this.tagRules.checkMove(name, tag, digest);
-    if (mayMoveTag) return;
+    // One lookup serves both rules: immutability (everyone) and moving needs delete.
     const current = await this.meta.tags.resolve(name.repository.key, name.image, tag);
-    if (current === undefined || current === digest) return;
+    await this.tagRules.checkMove(name, tag, digest, { current });
+    if (mayMoveTag || current === undefined || current === digest) return;
     throw new OciError(
       'DENIED',
       `tag ${tag} of ${fullName(name)} exists (${current}); moving it to another image needs the delete permission`,

@@ -110,6 +110,11 @@ describe('gantry props, search, build and trace commands', () => {
     const table = await ok(['search', '--name', 'team/']);
     assert.match(table, /^REPOSITORY\s+IMAGE\s+DIGEST\s+TAGS\s+PROPERTIES$/m);
     assert.match(table, /docker-dev-local\s+team\/app\s+sha256:[0-9a-f]{12}\s+1\.0\s+qa\.status=passed/);
+    const byDigestAndTag = await json(['search', '--digest', digest.slice(0, 15), '--tag', '1.0']);
+    assert.deepEqual(
+      (byDigestAndTag.results as { digest: string }[]).map((r) => r.digest),
+      [digest],
+    );
     await failed(['search'], /say what to look for/);
   });
 

@@ -1,3 +1,4 @@
+import type { GateResult, PromotionRecord } from '../../src/meta/promotion-records.ts';
 // The only way the UI talks to the server: /api/v1, JSON, the session cookie, and the CSRF token
 // (kept in memory, from the session or /me response) on every change.
 
@@ -156,12 +157,8 @@ export interface Manifest {
   builds?: { name: string; number: string; vcsUrl?: string | null; revision?: string | null }[];
 }
 
-export interface GateVerdict {
-  gate: string;
-  type?: string;
-  passed: boolean;
-  reason: string;
-}
+/** A gate's verdict, as the server's promotion records and dry runs carry it. */
+export type GateVerdict = GateResult;
 
 export interface Waiting {
   from: string;
@@ -191,21 +188,7 @@ export interface PromotionResult {
   floating?: { tag: string; digest: string }[];
 }
 
-export interface PromotionRecord {
-  id?: number;
-  at: string;
-  actor: string;
-  sourceRepository: string;
-  sourceImage: string;
-  targetRepository: string;
-  targetImage: string;
-  digest: string;
-  tags: string[];
-  mode: string;
-  comment: string;
-  gates: GateVerdict[];
-  outcome: 'promoted' | 'refused';
-}
+export type { PromotionRecord };
 
 export interface TagEvent {
   oldDigest: string | null;

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import type { ApiTokenRecord } from '../../../src/meta/identity-records.ts';
 import { api, nextPage, qs } from '../api';
 import { DataTable, DeleteButton, EditButton, TextField } from '../parts';
 import { Link, setQuery, useLocation } from '../router';
@@ -28,17 +29,8 @@ interface Target {
   groups: Record<string, string[]>;
   anonymous: string[];
 }
-interface Token {
-  id: string;
-  name: string;
-  owner: string;
-  targets: string[] | null;
-  actions: string[] | null;
-  expiresAt: string | null;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+/** An API token as the server shows it: everything but the hash of its secret. */
+type Token = Omit<ApiTokenRecord, 'secretHash'>;
 interface AuditEvent {
   id?: number;
   at: string;
