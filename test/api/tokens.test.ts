@@ -70,7 +70,9 @@ describe('API tokens', () => {
     assert.ok(days > 89.9 && days <= 90, `default expiry is 90 days, got ${days}`);
     assert.ok(!('secretHash' in created.body));
 
-    const secret = token.split('_')[2];
+    // The secret is base64url and may itself contain '_': take everything after the id.
+    const secret = token.slice('gat_'.length + 17);
+    assert.equal(secret.length, 32);
     const listed = await call('GET', '/tokens', { auth: CAROL });
     assert.deepEqual(
       listed.body.tokens.map((t: Json) => [t.id, t.name]),
