@@ -22,7 +22,7 @@ type HistoryParams = Partial<Record<'image' | 'digest' | 'repository' | 'limit' 
 
 /**
  * `/api/v1/promotions` (promote, or dry-run; the history), `/api/v1/approvals` (approve a digest
- * for a target repository; list approvals).
+ * for a target repository; list approvals; withdraw one).
  */
 export async function promotionsApi(
   app: FastifyInstance,
@@ -99,6 +99,32 @@ export async function promotionsApi(
     requireAction(request, access, 'read', repository);
     return { approvals: await deps.meta.approvals.list(digestParam(digest), repository) };
   });
+
+  // Withdrawing: one's own approval, or anybody's with manage on the repository. Gates that
+  // counted it fail again from now on; promotions it already allowed stay as recorded.
+  app.delete<{ Querystring: { digest?: string; repository?: string; approver?: string } }>(
+    '/approvals',
+    async (request, reply) => {
+      const p = requireSignedIn(request);
+      const { digest, repository } = request.query;
+      if (!digest || !repository) {
+        throw badRequest('give ?digest=sha256:…&repository=<target repository>[&approver=<user>]');
+      }
+      const approver = request.query.approver || p.name;
+      if (approver !== p.name) requireAction(request, access, 'manage', repository);
+      const parsed = digestParam(digest);
+      if (!(await deps.meta.approvals.remove(parsed, repository, approver))) {
+        throw notFound(`${approver} has not approved ${parsed} for ${repository}`);
+      }
+      auditChange(request, access, {
+        action: 'approval.withdraw',
+        repository,
+        target: parsed,
+        ...(approver !== p.name ? { detail: { approver } } : {}),
+      });
+      reply.code(204);
+    },
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { GateResult, PromotionRecord } from '../meta/promotion-records.ts';
 import type { PromotionResult } from '../promote/promotion-service.ts';
-import { clientFor } from './api-client.ts';
+import { CliError, clientFor } from './api-client.ts';
 import { collect, print, printJson, printTable } from './output.ts';
 
 /** `gantry promote`, `gantry promotions`, `gantry approve`, `gantry check`. */
@@ -76,10 +76,22 @@ export function registerPromotionCommands(program: Command): void {
 
   program
     .command('approve <digest>')
-    .description('approve a digest for promotion into a repository')
+    .description('approve a digest for promotion into a repository (or withdraw an approval)')
     .requiredOption('--for <repository>', 'the repository the approval lets it into')
     .option('--comment <text>', 'why')
-    .action(async (digest: string, o: { for: string; comment?: string }, cmd: Command) => {
+    .option('--withdraw', 'withdraw the approval instead (yours, or --approver’s with manage)')
+    .option('--approver <user>', 'with --withdraw: whose approval')
+    .action(async (digest: string, o: ApproveOptions, cmd: Command) => {
+      if (o.withdraw) {
+        const query = new URLSearchParams({ digest, repository: o.for });
+        if (o.approver) query.set('approver', o.approver);
+        await clientFor(cmd).request('DELETE', `/api/v1/approvals?${query}`);
+        return print(
+          `withdrew ${o.approver ? `${o.approver}'s` : 'your'} approval of ${digest} for ${o.for}`,
+        );
+      }
+      if (o.approver)
+        throw new CliError('--approver goes with --withdraw; an approval is always given as yourself');
       await clientFor(cmd).request('POST', '/api/v1/approvals', {
         digest,
         repository: o.for,
@@ -139,4 +151,11 @@ async function resolveTag(
     `/api/v1/repositories/${repository}/images/${image}/tags/${tag}`,
   );
   return digest;
+}
+
+interface ApproveOptions {
+  for: string;
+  comment?: string;
+  withdraw?: boolean;
+  approver?: string;
 }

@@ -65,6 +65,8 @@ export interface ApprovalMeta {
   add(record: ApprovalRecord): Promise<void>;
   /** Approvals of the digest for the repository, oldest first. */
   list(digest: Digest, repository: string): Promise<ApprovalRecord[]>;
+  /** Withdraws the approver's approval of the digest for the repository; false when there was none. */
+  remove(digest: Digest, repository: string, approver: string): Promise<boolean>;
 }
 
 export interface PromoteInput {

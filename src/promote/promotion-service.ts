@@ -140,6 +140,9 @@ export class PromotionService {
         throw e;
       });
     const floating = await this.tags.updateFloating(target.repository, target.image, principal.name);
+    // A move takes the version away from the source: its floating tags fall back to what remains.
+    if (request.mode === 'move')
+      await this.tags.updateFloating(source.repository, source.image, principal.name);
     this.audited(principal, address, 'promotion', record, 'success');
     return { ...base, promoted: true, tags: done.tags, copied: done.copied, floating };
   }

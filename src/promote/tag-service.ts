@@ -30,7 +30,8 @@ const HISTORY_WINDOW = 1000;
  * Tag discipline of local repositories (settings `tags`, see tag-rules.ts):
  * - immutable tags never move and are never deleted by tag, whoever asks (administrators too);
  *   deleting the manifest by digest stays possible (it removes the image with all its tags,
- *   immutable ones included: the way to withdraw a bad release);
+ *   immutable ones included: the way to withdraw a bad release), and a withdrawn immutable tag
+ *   is never reused for other content;
  * - floating tags (`X.Y`, `X`, `latest`) follow the highest stable `X.Y.Z` when the repository
  *   says `floating: true`;
  * - mutable tags can be rolled back to where they pointed before.
@@ -43,8 +44,10 @@ export class TagService {
   ) {}
 
   /**
-   * DENIED when pointing `tag` of the (local) target at `digest` would move an immutable tag.
-   * Setting a new tag, or one that points at `digest` already, is always allowed.
+   * DENIED when pointing `tag` of the (local) target at `digest` would move an immutable tag,
+   * or reuse one: an immutable tag withdrawn with its manifest may come back only for the same
+   * digest (clients and caches that pulled `1.4.2` once must never get other content for it).
+   * A tag never used before, or one pointing at `digest` already, is always allowed.
    */
   async checkMove(
     target: ResolvedName,
@@ -58,10 +61,21 @@ export class TagService {
     const current = known
       ? known.current
       : await this.meta.tags.resolve(target.repository.key, target.image, tag);
-    if (current === undefined || current === digest) return;
+    if (current === digest) return;
+    const where = `${target.repository.key}/${target.image}`;
+    if (current === undefined) {
+      const [last] = await this.meta.tags.history(target.repository.key, target.image, tag, 1);
+      const used = last?.newDigest ?? last?.oldDigest;
+      if (used === undefined || used === digest) return;
+      throw new OciError(
+        'DENIED',
+        `tag ${tag} of ${where} is immutable (rule ${rule}) and was used for ${used} before it was withdrawn; an immutable tag never names other content: push a new version instead`,
+        { tag, rule, previous: used },
+      );
+    }
     throw new OciError(
       'DENIED',
-      `tag ${tag} of ${target.repository.key}/${target.image} is immutable (rule ${rule}): it points at ${current}; push a new version instead`,
+      `tag ${tag} of ${where} is immutable (rule ${rule}): it points at ${current}; push a new version instead`,
       { tag, rule, current },
     );
   }

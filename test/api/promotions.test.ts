@@ -229,6 +229,50 @@ describe('promotions API', () => {
       assert.equal(await digestAt(reg, `gate-approval/${image}`, '1.0.0'), manifest.digest);
     });
 
+    it('an approval withdrawn by its approver, or by a manager, counts no more', async () => {
+      const image = fresh('withdraw');
+      const { manifest } = await pushSingle(reg, `src-local/${image}`, '1.0.0');
+      const body = { source: `src-local/${image}:1.0.0`, target: 'gate-approval', dryRun: true };
+      const query = (extra = '') => `/approvals?digest=${manifest.digest}&repository=gate-approval${extra}`;
+      const given = { repository: 'gate-approval', digest: manifest.digest };
+      assert.equal((await api(url, 'POST', '/approvals', given, RM)).status, 201);
+      assert.equal((await promote(url, body)).json.gates[0].passed, true);
+
+      // Her own approval: rm withdraws it, and the gate fails again.
+      assert.equal((await api(url, 'DELETE', query(), undefined, RM)).status, 204);
+      const after = await promote(url, body);
+      assert.equal(after.json.gates[0].passed, false, JSON.stringify(after.json));
+      const again = await api(url, 'DELETE', query(), undefined, RM);
+      assert.equal(again.status, 404);
+      assert.match(String(again.json.detail), /^rm has not approved sha256:[0-9a-f]{64} for gate-approval$/);
+
+      // Somebody else's: needs manage on the repository (the administrator has it, dev has not).
+      assert.equal((await api(url, 'POST', '/approvals', given, RM)).status, 201);
+      const byDev = await api(url, 'DELETE', query('&approver=rm'), undefined, DEV);
+      assert.equal(byDev.status, 403, JSON.stringify(byDev.json));
+      assert.match(String(byDev.json.detail), /user dev may not manage in repository gate-approval/);
+      assert.equal((await api(url, 'DELETE', query('&approver=rm'), undefined, '')).status, 401);
+      assert.equal(
+        (await api(url, 'DELETE', '/approvals?repository=gate-approval', undefined, RM)).status,
+        400,
+      );
+      assert.equal((await api(url, 'DELETE', query('&approver=rm'))).status, 204);
+      const listed = await api(url, 'GET', query(), undefined, RM);
+      assert.deepEqual((listed.json as Json).approvals, []);
+
+      const audit = await api(url, 'GET', '/audit?action=approval.withdraw');
+      assert.deepEqual(
+        (audit.json as Json).events
+          .filter((e: Json) => e.target === manifest.digest)
+          .map((e: Json) => [e.actor, e.detail?.approver ?? null])
+          .sort(),
+        [
+          ['admin', 'rm'],
+          ['rm', null],
+        ],
+      );
+    });
+
     it('approvals need a signed-in caller and a digest someone holds', async () => {
       const anonymous = await api(
         url,
@@ -442,6 +486,19 @@ describe('promotions API', () => {
       const tags = await reg.tags(`src-local/${image}`);
       if (tags.status === 200) assert.deepEqual(tags.json<{ tags: string[] | null }>().tags ?? [], []);
       else assert.equal(tags.status, 404);
+    });
+
+    it('move out of a floating repository: its latest, X and X.Y fall back to what stays', async () => {
+      const settings = { tags: { floating: true } };
+      await admin(url, 'POST', '/repositories', { key: 'float-src', kind: 'local', settings }, 201);
+      const image = fresh('float-move');
+      const { manifest: stays } = await pushSingle(reg, `float-src/${image}`, '1.0.0');
+      const { manifest: leaves } = await pushSingle(reg, `float-src/${image}`, '1.1.0');
+      assert.equal(await digestAt(reg, `float-src/${image}`, 'latest'), leaves.digest);
+      await promoted(url, { source: `float-src/${image}:1.1.0`, target: 'plain-c', mode: 'move' });
+      for (const tag of ['latest', '1', '1.0'])
+        assert.equal(await digestAt(reg, `float-src/${image}`, tag), stays.digest, tag);
+      assert.equal(await digestAt(reg, `float-src/${image}`, '1.1'), undefined);
     });
   });
 

@@ -144,6 +144,18 @@ describe('disciplined tags: immutable, floating, history and rollback', () => {
       assert.equal(await resolve(name, '2.0.0'), image.digest);
       expectStatus(await admin.request('DELETE', `/v2/${name}/manifests/${image.digest}`), 202);
       assert.equal(await resolve(name, '2.0.0'), null);
+
+      // Withdrawn is not free: 2.0.0 never names other content, for the administrator neither.
+      const other = await prepare(admin, name);
+      const reuse = expectOciError(await admin.putManifest(name, '2.0.0', other), 403, 'DENIED');
+      assert.equal(
+        reuse?.message,
+        `tag 2.0.0 of ${name} is immutable (rule semver) and was used for ${image.digest} before it was withdrawn; an immutable tag never names other content: push a new version instead`,
+      );
+      assert.equal(await resolve(name, '2.0.0'), null);
+      // The same content may come back under it.
+      await admin.pushManifest(name, '2.0.0', image);
+      assert.equal(await resolve(name, '2.0.0'), image.digest);
     });
   });
 
@@ -169,6 +181,25 @@ describe('disciplined tags: immutable, floating, history and rollback', () => {
       assert.equal(await resolve(name, '2'), null);
       const tags = (await anon.tags(name)).json<{ tags: string[] }>().tags;
       assert.deepEqual(tags, ['1', '1.10', '1.10.0', '1.2', '1.2.0', '1.3', '1.3.5', '2.0.0-rc.1', 'latest']);
+    });
+
+    it('withdrawing the highest version points latest, X and X.Y back at the next highest', async () => {
+      const other = uniqueName('withdraw', 'docker-staging-local');
+      const old = await pushNew(anon, other, '3.1.0');
+      const newest = await pushNew(anon, other, '3.2.0');
+      assert.equal(await resolve(other, 'latest'), newest.digest);
+      expectStatus(await admin.request('DELETE', `/v2/${other}/manifests/${newest.digest}`), 202);
+      for (const tag of ['latest', '3', '3.1']) assert.equal(await resolve(other, tag), old.digest, tag);
+      assert.equal(await resolve(other, '3.2'), null);
+      assert.deepEqual(
+        (await history(other, 'latest')).events.map((e) => [e.cause, e.oldDigest, e.newDigest]),
+        [
+          ['floating', null, old.digest],
+          ['delete', newest.digest, null],
+          ['floating', old.digest, newest.digest],
+          ['floating', null, old.digest],
+        ],
+      );
     });
 
     it('does not float in a repository without floating: true', async () => {

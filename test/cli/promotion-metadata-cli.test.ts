@@ -159,4 +159,29 @@ describe('gantry props, search, build and trace commands', () => {
       /--artifact team\/app/,
     );
   });
+
+  it('approve, and withdraw the approval: the approval gate passes, then fails again', async () => {
+    const approvals = async () => {
+      const res = await fetch(
+        `${gantry.url}/api/v1/approvals?digest=${digest}&repository=docker-prod-local`,
+        { headers: { authorization: basicAuth(ADMIN.user, ADMIN.password) } },
+      );
+      return ((await res.json()) as Json).approvals.map((a: Json) => [a.approver, a.comment]);
+    };
+    const approved = await ok(['approve', digest, '--for', 'docker-prod-local', '--comment', 'go']);
+    assert.equal(approved.trim(), `approved ${digest} for docker-prod-local`);
+    assert.deepEqual(await approvals(), [['admin', 'go']]);
+
+    const withdrawn = await ok(['approve', digest, '--for', 'docker-prod-local', '--withdraw']);
+    assert.equal(withdrawn.trim(), `withdrew your approval of ${digest} for docker-prod-local`);
+    assert.deepEqual(await approvals(), []);
+    await failed(
+      ['approve', digest, '--for', 'docker-prod-local', '--withdraw'],
+      /404 Not Found: admin has not approved sha256:[0-9a-f]{64} for docker-prod-local/,
+    );
+    await failed(
+      ['approve', digest, '--for', 'docker-prod-local', '--approver', 'rm'],
+      /--approver goes with --withdraw/,
+    );
+  });
 });

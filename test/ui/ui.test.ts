@@ -520,6 +520,12 @@ describe('web UI in a real browser: sign-in, pipeline, promotion, rollback, admi
       await eventually('the rollback in the history', async () => (await events.count()) === 3);
       assert.match(await textOf(events.first()), / rollback rm/);
       assert.match(await textOf(latestRow), new RegExp(`latest floating ${digest.slice(0, 19)}`));
+      // The page follows the tag: the manifest shown is where latest points now.
+      await eventually('the manifest of the rolled-back latest', async () =>
+        (await textOf(page.getByTestId('manifest').getByRole('heading', { level: 2 }))).includes(
+          digest.slice(7, 19),
+        ),
+      );
       await settled(page);
       await history.getByRole('table').scrollIntoViewIfNeeded();
       await screenshot(page, 'tag-history');

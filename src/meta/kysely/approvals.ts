@@ -23,6 +23,16 @@ export class KyselyApprovalMeta implements ApprovalMeta {
     );
   }
 
+  async remove(digest: Digest, repository: string, approver: string): Promise<boolean> {
+    const result = await this.ctx.db
+      .deleteFrom('approvals')
+      .where('repository', '=', repository)
+      .where('digest', '=', digest)
+      .where('approver', '=', approver)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
   /** Oldest first; approvals given at the same time by approver. */
   async list(digest: Digest, repository: string): Promise<ApprovalRecord[]> {
     const rows = await this.ctx.db

@@ -2,8 +2,9 @@ import type { Readable } from 'node:stream';
 import { OciError } from '../../oci/errors.ts';
 import { MAX_MANIFEST_BYTES } from '../../oci/manifest.ts';
 import { isStableVersion } from '../../promote/tag-service.ts';
-import type { Handler } from '../http-types.ts';
-import { parseReference } from '../manifest-service.ts';
+import type { ResolvedName } from '../../repos/repository-service.ts';
+import type { Handler, RegistryContext, RegistryRequest } from '../http-types.ts';
+import { parseReference, type Reference } from '../manifest-service.ts';
 import { urlFor } from '../routes.ts';
 import { actorOf, audit, contentLength, resolveName } from './request-parsing.ts';
 
@@ -48,12 +49,7 @@ export const write: Handler = async (req, ctx) => {
     },
   );
   // A new stable version may move X.Y, X and latest (when the repository has floating tags).
-  // The push stands when this fails: the next push or promotion of a version catches up.
-  if ('tag' in ref && isStableVersion(ref.tag)) {
-    await ctx.tags.updateFloating(target.repository.key, target.image, actorOf(req)).catch((err) => {
-      ctx.log.error({ err, name: req.params.name, tag: ref.tag }, 'updating floating tags failed');
-    });
-  }
+  if ('tag' in ref && isStableVersion(ref.tag)) await floatAfterChange(req, ctx, target, ref);
   const headers: Record<string, string | number> = {
     Location: urlFor('manifest', { name: req.params.name ?? '', reference: stored.digest }),
     'Docker-Content-Digest': stored.digest,
@@ -70,8 +66,26 @@ export const remove: Handler = async (req, ctx) => {
   const target = ctx.repos.writeTarget(name);
   if ('tag' in ref) audit(req, ctx, 'tag.delete', target, `${target.image}:${ref.tag}`);
   else audit(req, ctx, 'manifest.delete', target, `${target.image}@${ref.digest}`);
+  // A withdrawn version takes its floating tags along: they fall back to the highest remaining.
+  // Deleting latest or X.Y by tag is left alone (the caller wants it gone until the next version).
+  if (!('tag' in ref) || isStableVersion(ref.tag)) await floatAfterChange(req, ctx, target, ref);
   return { status: 202 };
 };
+
+/**
+ * Points the floating tags of the image at the highest stable versions after a push or delete.
+ * The change stands when this fails: the next push or promotion of a version catches up.
+ */
+async function floatAfterChange(
+  req: RegistryRequest,
+  ctx: RegistryContext,
+  target: ResolvedName,
+  ref: Reference,
+): Promise<void> {
+  await ctx.tags.updateFloating(target.repository.key, target.image, actorOf(req)).catch((err) => {
+    ctx.log.error({ err, name: req.params.name, reference: ref }, 'updating floating tags failed');
+  });
+}
 
 /**
  * A body up to this size is read (and dropped past MAX_MANIFEST_BYTES) before answering, so a

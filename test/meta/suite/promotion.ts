@@ -429,6 +429,23 @@ function defineApprovalTests(define: Define): void {
     },
   );
 
+  define('approvals: withdrawn one approver, one digest, one repository at a time', async (store) => {
+    await ensureRepository(store, 'prod');
+    await ensureRepository(store, 'staging');
+    const digest = fakeDigest('manifest a');
+    const alice = approval(digest, 'prod', 'alice');
+    const bob = approval(digest, 'prod', 'bob');
+    for (const record of [alice, bob, approval(digest, 'staging', 'alice')])
+      await store.approvals.add(record);
+    await store.approvals.add(approval(fakeDigest('manifest b'), 'prod', 'alice'));
+    assert.equal(await store.approvals.remove(digest, 'prod', 'alice'), true);
+    assert.equal(await store.approvals.remove(digest, 'prod', 'alice'), false);
+    assert.equal(await store.approvals.remove(digest, 'prod', 'carol'), false);
+    assert.deepEqual(await store.approvals.list(digest, 'prod'), [bob]);
+    assert.equal((await store.approvals.list(digest, 'staging')).length, 1);
+    assert.equal((await store.approvals.list(fakeDigest('manifest b'), 'prod')).length, 1);
+  });
+
   define('approvals: for an unknown repository throw; repository delete removes them', async (store) => {
     const digest = fakeDigest('manifest a');
     await assert.rejects(store.approvals.add(approval(digest, 'ghost', 'alice')), UnknownRepositoryError);

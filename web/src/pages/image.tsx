@@ -87,7 +87,11 @@ export function ImagePage(props: Props) {
           tag={historyOf}
           key={historyOf}
           onClose={() => setQuery({ digest })}
-          onRolledBack={() => tags.reload()}
+          onRolledBack={(to) => {
+            // Show what the tag points at now, not the digest selected before the rollback.
+            setQuery({ digest: to, history: historyOf });
+            tags.reload();
+          }}
         />
       )}
       {digest && (
@@ -154,13 +158,13 @@ function TagHistory({
   tag,
   onClose,
   onRolledBack,
-}: Props & { tag: string; onClose(): void; onRolledBack(): void }) {
+}: Props & { tag: string; onClose(): void; onRolledBack(to: string): void }) {
   const base = `${imagePath(repository, image)}/tags/${encodeURIComponent(tag)}`;
   const history = useApi<{ events: TagEvent[] }>(`${base}/history`);
   const rollback = useAction(async (body: { steps: number } | { to: string }) => {
     const r = await api<{ tag: string; from: string | null; to: string }>('POST', `${base}/rollback`, body);
     history.reload();
-    onRolledBack();
+    onRolledBack(r.to);
     return r;
   });
   const current = history.data?.events[0]?.newDigest;
