@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationError } from '../auth/authenticator.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
-import { SESSION_TTL_SECONDS, sessionSetCookie } from '../auth/sessions.ts';
+import { SESSION_TTL_SECONDS, sessionCookieOf, sessionSetCookie } from '../auth/sessions.ts';
 import { badRequest, ProblemError, tooManyRequests } from './problem.ts';
 
 /**
  * `/api/v1/session`: the web UI signs in with a password and gets an HttpOnly, SameSite=Strict
  * cookie (`gantry_session`, 12 hours) plus the CSRF token it must send in `X-CSRF-Token` with
- * every change; `DELETE` signs out (clears the cookie). `GET /api/v1/me` of a cookie session
+ * every change; `DELETE` signs out (ends the session on the server and clears the cookie). `GET /api/v1/me` of a cookie session
  * also carries `csrfToken`, so a reloaded page recovers it.
  */
 export async function sessionApi(app: FastifyInstance, access: ApiAccess): Promise<void> {
@@ -40,6 +40,17 @@ export async function sessionApi(app: FastifyInstance, access: ApiAccess): Promi
   });
 
   app.delete('/session', async (request, reply) => {
+    const cookie = sessionCookieOf(request.headers.cookie);
+    const user = cookie === undefined ? undefined : await access.sessions.end(cookie);
+    if (user !== undefined) {
+      access.audit.record({
+        actor: user,
+        action: 'session.end',
+        target: user,
+        outcome: 'success',
+        address: request.ip,
+      });
+    }
     setCookie(request, reply, '', 0);
     reply.code(204).send();
   });

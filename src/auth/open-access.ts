@@ -64,7 +64,7 @@ export async function openAccess(
       keys,
       tokens,
       audit,
-      sessions: new Sessions(identity, authenticator, tokens),
+      sessions: new Sessions(identity, authenticator, tokens, meta.endedSessions),
     },
   };
 }

@@ -1,4 +1,5 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { EndedSessionMeta } from '../meta/identity-store.ts';
 import { AuthenticationError, type Authenticator } from './authenticator.ts';
 import type { IdentityService } from './identity-service.ts';
 import type { Principal } from './principal.ts';
@@ -22,8 +23,10 @@ export interface Session {
  * every login, through Authenticator.login) yields a session token, an ES256 JWT with audience
  * `<service>#session` signed by the same keys as registry tokens, carrying the user's credential
  * generation (a password change or disabling the account ends every session) and a random CSRF
- * token. Nothing is stored on the server; verified tokens are cached until they expire, so the
- * signature is checked once per session and node.
+ * token. Nothing is stored on the server for a live session; verified tokens are cached until
+ * they expire, so the signature is checked once per session and node. Signing out records the
+ * session as ended (EndedSessionMeta, shared by every node), which each request checks: a copy
+ * of the cookie is worthless after sign-out.
  */
 export class Sessions {
   private readonly verified = new Map<string, { claims: SessionClaims; generation: number }>();
@@ -32,6 +35,7 @@ export class Sessions {
     private readonly identity: IdentityService,
     private readonly authenticator: Authenticator,
     private readonly tokens: RegistryTokens,
+    private readonly ended: EndedSessionMeta,
   ) {}
 
   /** Checks the password and starts a session; AuthenticationError when wrong or rate-limited. */
@@ -49,6 +53,9 @@ export class Sessions {
   /** The session of a cookie value; AuthenticationError when it is invalid, expired or ended. */
   async resume(token: string): Promise<Session> {
     const claims = await this.claimsOf(token);
+    if (await this.ended.isEnded(sessionId(claims))) {
+      throw new AuthenticationError('invalid', 'you signed out of this session; sign in again');
+    }
     const user = this.identity.user(claims.sub);
     if (!user || user.disabled || user.generation !== claims.gen) {
       throw new AuthenticationError(
@@ -57,6 +64,25 @@ export class Sessions {
       );
     }
     return { principal: this.authenticator.principalOf(user, 'session'), csrf: claims.csrf };
+  }
+
+  /**
+   * Signs out: the session ends for good, on every node. A cookie that is not a valid session
+   * (expired, broken, ended already) has nothing to end. Returns who signed out, if anyone.
+   */
+  async end(token: string): Promise<string | undefined> {
+    const claims = await this.claimsOf(token).catch((error) => {
+      if (error instanceof AuthenticationError) return undefined;
+      throw error;
+    });
+    if (!claims) return undefined;
+    this.verified.delete(token);
+    const id = sessionId(claims);
+    if (await this.ended.isEnded(id)) return undefined;
+    await this.ended.end(id, new Date(claims.exp * 1000).toISOString());
+    // Ended sessions are kept only until they would have expired anyway.
+    await this.ended.purgeExpired(new Date().toISOString());
+    return claims.sub;
   }
 
   private async claimsOf(token: string): Promise<SessionClaims> {
@@ -78,6 +104,11 @@ export class Sessions {
     this.verified.set(token, { claims, generation: this.tokens.generation });
     return claims;
   }
+}
+
+/** A session's identity: the hash of its CSRF token, random and unique per session. */
+function sessionId(claims: SessionClaims): string {
+  return createHash('sha256').update(claims.csrf).digest('base64url');
 }
 
 /** The `Set-Cookie` value that sets (or with an empty value and 0 clears) the session cookie. */

@@ -92,3 +92,16 @@ export class UnknownPrincipalError extends Error {
     super(`${kind} ${principal} does not exist`);
   }
 }
+
+/**
+ * Web UI sessions ended by signing out before they expired. A session is otherwise stateless (a
+ * signed cookie); this list is what makes signing out end it on every node. Rows can go once
+ * their session would have expired anyway.
+ */
+export interface EndedSessionMeta {
+  /** Records the end; ending an ended session again changes nothing. */
+  end(id: string, expiresAt: string): Promise<void>;
+  isEnded(id: string): Promise<boolean>;
+  /** Forgets sessions that expired before `now`; returns how many. */
+  purgeExpired(now: string): Promise<number>;
+}

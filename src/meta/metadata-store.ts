@@ -2,6 +2,7 @@ import type { Digest } from '../oci/digest.ts';
 import type {
   ApiTokenMeta,
   AuditMeta,
+  EndedSessionMeta,
   GroupMeta,
   PermissionTargetMeta,
   SigningKeyMeta,
@@ -50,6 +51,7 @@ export interface MetadataStore {
   readonly apiTokens: ApiTokenMeta;
   readonly signingKeys: SigningKeyMeta;
   readonly audit: AuditMeta;
+  readonly endedSessions: EndedSessionMeta;
   readonly properties: PropertyMeta;
   readonly contentFacts: ContentFactMeta;
   readonly builds: BuildMeta;
@@ -75,10 +77,18 @@ export interface RepositoryMeta {
   /** Removes the repository with every tag, manifest, blob link and upload record in it. */
   delete(key: string): Promise<boolean>;
   /**
-   * What each repository holds, in one grouped query: keyed by repository key, every existing
-   * repository included (empty ones with zeros and `lastPushAt` null).
+   * What each repository holds, keyed by repository key, every existing repository included
+   * (empty ones with zeros). Implementations keep the figures up to date in the writes that
+   * change them: this reads one row per repository, never the manifests or blob links.
    */
   stats(): Promise<Map<string, RepositoryStats>>;
+  /**
+   * stats() recomputed from every manifest and blob link: full scans, seconds on a large
+   * instance, for consistency checks (the test suite; an fsck), never per request. Equal to stats() except
+   * that `lastPushAt` here is the newest manifest still held, which a delete can make older
+   * than stats()' (or null).
+   */
+  recountStats(): Promise<Map<string, RepositoryStats>>;
 }
 
 export interface RepositoryStats {
@@ -86,7 +96,10 @@ export interface RepositoryStats {
   imageCount: number;
   /** Sum of the sizes of the blobs linked in the repository, each digest counted once. */
   sizeBytes: number;
-  /** The newest manifest's `createdAt`; null when the repository holds none. */
+  /**
+   * The newest `createdAt` of a manifest put in the repository; null when none ever was. A
+   * delete does not move it back: it says when the repository was last pushed to.
+   */
   lastPushAt: string | null;
 }
 

@@ -32,6 +32,8 @@ export interface Database {
   build_dependencies: BuildDependenciesTable;
   approvals: ApprovalsTable;
   promotions: PromotionsTable;
+  repository_usage: RepositoryUsageTable;
+  ended_sessions: EndedSessionsTable;
 }
 
 /**
@@ -283,4 +285,27 @@ export interface PromotionsTable {
   gates: string;
   /** 'promoted' | 'refused' */
   outcome: string;
+}
+
+/**
+ * What a repository holds, maintained by the store in the transactions that change it (see
+ * src/meta/kysely/usage.ts), so listing it is one row per repository rather than an aggregate
+ * over every manifest and blob link.
+ */
+export interface RepositoryUsageTable {
+  repository: string;
+  /** Images holding at least one manifest. */
+  image_count: Int64;
+  /** Sum of the blob sizes linked in the repository, each digest once. */
+  size_bytes: Int64;
+  /** The newest `created_at` of a manifest ever put, kept when manifests are deleted; null before. */
+  last_push_at: string | null;
+}
+
+/** Web UI sessions signed out before they expired (EndedSessionMeta). */
+export interface EndedSessionsTable {
+  /** The session's id (hash of its CSRF token). */
+  id: string;
+  /** When the session would have expired: the row may go after that. */
+  expires_at: string;
 }

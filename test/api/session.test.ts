@@ -159,6 +159,17 @@ describe('web UI sessions', () => {
     // Without the cookie the browser is anonymous again.
     const me = await call('GET', '/api/v1/me');
     assert.equal(me.json<Json>().authenticated, false);
+    // A copy of the cookie kept from before is worthless: the session ended on the server.
+    const replay = await call('GET', '/api/v1/me', { cookie: s.cookie });
+    assert.equal(replay.status, 401, replay.text());
+    assert.match(replay.json<Json>().detail, /you signed out of this session; sign in again/);
+    // Other sessions of the same user go on.
+    const other = await signIn('alice');
+    const again = await call('DELETE', '/api/v1/session', { cookie: s.cookie });
+    assert.equal(again.status, 204, 'signing out twice is harmless');
+    assert.equal((await call('GET', '/api/v1/me', { cookie: other.cookie })).json<Json>().name, 'alice');
+    const audit = await admin(url, 'GET', '/audit?action=session.end&actor=alice', undefined, 200);
+    assert.equal((audit.events as Json[]).length, 1, JSON.stringify(audit));
   });
 
   it('a password change ends the session; a broken cookie is a 401 without a challenge', async () => {

@@ -10,6 +10,7 @@ import { definePromotionTests } from './suite/promotion.ts';
 import { defineRepositoryTests } from './suite/repositories.ts';
 import { defineTagTests } from './suite/tags.ts';
 import { defineUploadTests } from './suite/uploads.ts';
+import { defineUsageTests } from './suite/usage.ts';
 
 export interface MadeStore {
   /** A new, empty, migrated store. The suite closes it after each test. */
@@ -68,5 +69,6 @@ export function describeMetadataStore(
     defineIdentityTests(define);
     definePromotionTests(define);
     defineLookupTests(define);
+    defineUsageTests(define);
   });
 }

@@ -63,7 +63,13 @@ function createTable(statements: string[], table: string): string {
 
 it('migrations: names sort in the order they were added', () => {
   const names = Object.keys(migrations);
-  assert.deepEqual(names, ['0001-initial', '0002-identity', '0003-promotion']);
+  assert.deepEqual(names, [
+    '0001-initial',
+    '0002-identity',
+    '0003-promotion',
+    '0004-repository-usage',
+    '0005-ended-sessions',
+  ]);
   assert.deepEqual([...names].sort(), names);
 });
 
@@ -148,10 +154,16 @@ it('migrations: a database at 0001 migrates to the latest, keeping its rows; eac
     await migrateToLatest(db);
     const { rows } = await sql<{ key: string }>`select key from repositories`.execute(db);
     assert.deepEqual(rows, [{ key: 'dev' }]);
-    for (const table of [...IDENTITY_TABLES, ...PROMOTION_TABLES]) {
+    for (const table of [...IDENTITY_TABLES, ...PROMOTION_TABLES, 'repository_usage', 'ended_sessions']) {
       assert.ok((await tables()).includes(table), table);
     }
     await migrateToLatest(db); // nothing pending: a no-op
+    assert.equal((await migrator.migrateDown()).error, undefined); // 0005
+    assert.equal((await tables()).includes('ended_sessions'), false);
+    assert.ok((await tables()).includes('repository_usage'));
+    assert.equal((await migrator.migrateDown()).error, undefined); // 0004
+    assert.equal((await tables()).includes('repository_usage'), false);
+    for (const table of PROMOTION_TABLES) assert.ok((await tables()).includes(table), table);
     assert.equal((await migrator.migrateDown()).error, undefined); // 0003
     for (const table of PROMOTION_TABLES) assert.equal((await tables()).includes(table), false, table);
     for (const table of IDENTITY_TABLES) assert.ok((await tables()).includes(table), table);
@@ -161,4 +173,69 @@ it('migrations: a database at 0001 migrates to the latest, keeping its rows; eac
   } finally {
     await db.destroy();
   }
+});
+
+// 0004 fills repository_usage from the rows already there, with the aggregate stats() used to
+// run on every call.
+it('migrations: 0004 backfills repository usage from existing manifests and blob links', async () => {
+  const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
+  try {
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
+    assert.equal((await migrator.migrateTo('0003-promotion')).error, undefined);
+    const t0 = '2024-05-01T10:00:00.000Z';
+    const t1 = '2024-05-02T10:00:00.000Z';
+    for (const key of ['dev', 'empty', 'prod']) {
+      await sql`insert into repositories (key, kind, description, settings, created_at)
+        values (${key}, 'local', '', '{}', ${t0})`.execute(db);
+    }
+    const manifests: [string, string, string, string][] = [
+      ['dev', 'app', 'sha256:m1', t0],
+      ['dev', 'app', 'sha256:m2', t1],
+      ['dev', 'lib', 'sha256:m1', t0],
+      ['prod', 'app', 'sha256:m1', t0],
+    ];
+    for (const [repository, image, digest, at] of manifests) {
+      await sql`insert into manifests (repository, image, name, digest, media_type, size, created_at)
+        values (${repository}, ${image}, ${`${repository}/${image}`}, ${digest}, 'x', 1, ${at})`.execute(db);
+    }
+    // The shared layer counts once in dev; a repository with links and no manifest counts its bytes.
+    const links: [string, string, string, number][] = [
+      ['dev', 'app', 'sha256:layer', 100],
+      ['dev', 'lib', 'sha256:layer', 100],
+      ['dev', 'app', 'sha256:config', 7],
+      ['prod', 'app', 'sha256:layer', 100],
+    ];
+    for (const [repository, image, digest, size] of links) {
+      await sql`insert into blob_links (repository, image, digest, size, created_at)
+        values (${repository}, ${image}, ${digest}, ${size}, ${t0})`.execute(db);
+    }
+    await migrateToLatest(db);
+    const { rows } = await sql`select * from repository_usage order by repository`.execute(db);
+    assert.deepEqual(rows, [
+      { repository: 'dev', image_count: 2, size_bytes: 107, last_push_at: t1 },
+      { repository: 'empty', image_count: 0, size_bytes: 0, last_push_at: null },
+      { repository: 'prod', image_count: 1, size_bytes: 100, last_push_at: t0 },
+    ]);
+    const index =
+      await sql`select name from sqlite_master where name = 'blob_links_repository_digest'`.execute(db);
+    assert.equal(index.rows.length, 1);
+  } finally {
+    await db.destroy();
+  }
+});
+
+it('migrations: 0004 compiles for PostgreSQL with a portable backfill', async () => {
+  const statements = await ddl('postgres');
+  assert.match(
+    createTable(statements, 'repository_usage'),
+    /"image_count" bigint not null, "size_bytes" bigint not null, "last_push_at" text/,
+  );
+  assert.ok(
+    statements.includes(
+      'create index "blob_links_repository_digest" on "blob_links" ("repository", "digest")',
+    ),
+  );
+  const backfill = statements.find((s) => s.startsWith('insert into "repository_usage"'));
+  assert.ok(backfill, 'the backfill is one insert … select');
+  assert.doesNotMatch(backfill, /ifnull|group_concat|\binsert or\b/i);
 });

@@ -51,8 +51,14 @@ it('sqlite: close lets a transaction in flight finish', async () => {
     const first: SqliteMetadataStore = await SqliteMetadataStore.open({
       file,
       log: (event) => {
-        // Close between two statements of the put's transaction.
-        if (armed && !closing && event.level === 'query' && event.query.sql === 'begin immediate') {
+        // Close between two statements of the put's transaction (the links before it are
+        // transactions of their own).
+        if (
+          armed &&
+          !closing &&
+          event.level === 'query' &&
+          event.query.sql.startsWith('insert into "manifests"')
+        ) {
           closing = first.close();
         }
       },

@@ -3,6 +3,7 @@ import type { Digest } from '../../oci/digest.ts';
 import type { BlobLinkMeta } from '../metadata-store.ts';
 import type { Database } from '../schema.ts';
 import { chunks, type QueryContext, translate } from './context.ts';
+import { countLinksAdded, countLinksRemoved } from './usage.ts';
 
 export interface BlobLink {
   repository: string;
@@ -12,10 +13,13 @@ export interface BlobLink {
   createdAt: string;
 }
 
-/** Links blobs to names; a link that exists keeps its row (and its size and time). */
-export async function linkBlobs(db: Kysely<Database>, links: readonly BlobLink[]): Promise<void> {
+/**
+ * Links blobs to names inside the caller's transaction; a link that exists keeps its row (and
+ * its size and time). The repositories' usage counts the links actually inserted.
+ */
+export async function linkBlobs(trx: Kysely<Database>, links: readonly BlobLink[]): Promise<void> {
   for (const part of chunks(links)) {
-    await db
+    const inserted = await trx
       .insertInto('blob_links')
       .values(
         part.map(({ repository, image, digest, size, createdAt }) => ({
@@ -24,7 +28,9 @@ export async function linkBlobs(db: Kysely<Database>, links: readonly BlobLink[]
         })),
       )
       .onConflict((oc) => oc.columns(['repository', 'image', 'digest']).doNothing())
+      .returning(['repository', 'digest', 'size'])
       .execute();
+    await countLinksAdded(trx, inserted);
   }
 }
 
@@ -35,7 +41,7 @@ export class KyselyBlobLinkMeta implements BlobLinkMeta {
   async link(repository: string, image: string, digest: Digest, size: number): Promise<void> {
     const row = { repository, image, digest, size, createdAt: this.ctx.now().toISOString() };
     await translate(this.ctx, { repository, conflict: `blob link ${digest}` }, () =>
-      linkBlobs(this.ctx.db, [row]),
+      this.ctx.db.transaction().execute((trx) => linkBlobs(trx, [row])),
     );
   }
 
@@ -51,13 +57,17 @@ export class KyselyBlobLinkMeta implements BlobLinkMeta {
   }
 
   async unlink(repository: string, image: string, digest: Digest): Promise<boolean> {
-    const result = await this.ctx.db
-      .deleteFrom('blob_links')
-      .where('repository', '=', repository)
-      .where('image', '=', image)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
-    return result.numDeletedRows > 0n;
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const removed = await trx
+        .deleteFrom('blob_links')
+        .where('repository', '=', repository)
+        .where('image', '=', image)
+        .where('digest', '=', digest)
+        .returning(['repository', 'digest', 'size'])
+        .execute();
+      await countLinksRemoved(trx, removed);
+      return removed.length > 0;
+    });
   }
 
   /** One statement over three digest indexes: links, manifest references, manifest rows. */

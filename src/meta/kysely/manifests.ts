@@ -15,6 +15,7 @@ import { chunks, type QueryContext, translate } from './context.ts';
 import { byteOrder } from './principals.ts';
 import { fromManifest, toManifest } from './rows.ts';
 import { appendTagEvents, moveTag } from './tags.ts';
+import { countManifestPut, countManifestsDeleted } from './usage.ts';
 
 export class KyselyManifestMeta implements ManifestMeta {
   constructor(private readonly ctx: QueryContext) {}
@@ -204,17 +205,22 @@ async function missingReferences(
   return refs.filter((r) => !held.has(`${r.kind} ${r.digest}`));
 }
 
-/** Putting an existing digest again keeps the first row and references (same digest, same content). */
+/**
+ * Putting an existing digest again keeps the first row and references (same digest, same
+ * content), and counts as no push in the repository's usage.
+ */
 export async function insertManifest(
   trx: Kysely<Database>,
   record: ManifestRecord,
   refs: readonly ManifestReference[],
 ): Promise<void> {
-  await trx
+  const inserted = await trx
     .insertInto('manifests')
     .values(fromManifest(record))
     .onConflict((oc) => oc.columns(['repository', 'image', 'digest']).doNothing())
-    .execute();
+    .returning('digest')
+    .executeTakeFirst();
+  if (inserted !== undefined) await countManifestPut(trx, record);
   const { repository, image, digest } = record;
   const rows = refs.map((r) => ({ repository, image, digest, ref_digest: r.digest, kind: r.kind }));
   for (const part of chunks(rows)) {
@@ -244,8 +250,9 @@ export async function requireManifest(
 /**
  * Deletes manifests of one name inside the caller's transaction, children before parents: the
  * tags pointing at them (recorded as events, in tag order, with `by`), their properties,
- * references and rows. Blob links stay (garbage collection decides). Returns the removed tags
- * and how many manifest rows were deleted.
+ * references and rows, and an image left without manifests from the repository's usage. Blob
+ * links stay (garbage collection decides). Returns the removed tags and how many manifest rows
+ * were deleted.
  */
 export async function deleteManifests(
   trx: Kysely<Database>,
@@ -284,6 +291,7 @@ export async function deleteManifests(
     const result = await rows('manifests').executeTakeFirst();
     deleted += Number(result.numDeletedRows);
   }
+  if (deleted > 0) await countManifestsDeleted(trx, where);
   return { removedTags: tags.map((t) => t.tag), deleted };
 }
 

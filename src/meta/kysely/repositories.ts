@@ -3,6 +3,7 @@ import type { RepositoryRecord } from '../records.ts';
 import type { Database } from '../schema.ts';
 import { type QueryContext, translate } from './context.ts';
 import { fromRepository, toRepository } from './rows.ts';
+import { startUsage } from './usage.ts';
 
 /**
  * Tables whose rows belong to a repository, children before parents (foreign-key order). The
@@ -17,6 +18,7 @@ const REPOSITORY_CHILDREN = [
   'blob_links',
   'uploads',
   'approvals',
+  'repository_usage',
 ] as const satisfies readonly (keyof Database)[];
 
 export class KyselyRepositoryMeta implements RepositoryMeta {
@@ -25,7 +27,10 @@ export class KyselyRepositoryMeta implements RepositoryMeta {
   async create(record: RepositoryRecord): Promise<void> {
     const target = { repository: record.key, conflict: `repository ${record.key}` };
     await translate(this.ctx, target, () =>
-      this.ctx.db.insertInto('repositories').values(fromRepository(record)).execute(),
+      this.ctx.db.transaction().execute(async (trx) => {
+        await trx.insertInto('repositories').values(fromRepository(record)).execute();
+        await startUsage(trx, record.key);
+      }),
     );
   }
 
@@ -59,12 +64,22 @@ export class KyselyRepositoryMeta implements RepositoryMeta {
     return result.numUpdatedRows > 0n;
   }
 
+  /** One row per repository from repository_usage, which the writes keep up to date. */
+  async stats(): Promise<Map<string, RepositoryStats>> {
+    const rows = await this.ctx.db
+      .selectFrom('repositories as r')
+      .leftJoin('repository_usage as u', 'u.repository', 'r.key')
+      .select(['r.key', 'u.image_count', 'u.size_bytes', 'u.last_push_at'])
+      .execute();
+    return new Map(rows.map((row) => [row.key, toStats(row)]));
+  }
+
   /**
    * One query: every repository left-joined with its manifests grouped by repository (image
-   * count, newest push) and its blob links grouped by repository over distinct digests (a blob
-   * linked to several images of one repository is stored once, so it counts once).
+   * count, newest manifest) and its blob links grouped by repository over distinct digests (a
+   * blob linked to several images of one repository is stored once, so it counts once).
    */
-  async stats(): Promise<Map<string, RepositoryStats>> {
+  async recountStats(): Promise<Map<string, RepositoryStats>> {
     const db = this.ctx.db;
     const manifests = db
       .selectFrom('manifests')
@@ -91,16 +106,7 @@ export class KyselyRepositoryMeta implements RepositoryMeta {
       .leftJoin(blobs, 'b.repository', 'r.key')
       .select(['r.key', 'm.image_count', 'm.last_push_at', 'b.size_bytes'])
       .execute();
-    return new Map(
-      rows.map((row) => [
-        row.key,
-        {
-          imageCount: Number(row.image_count ?? 0),
-          sizeBytes: Number(row.size_bytes ?? 0),
-          lastPushAt: row.last_push_at ?? null,
-        },
-      ]),
-    );
+    return new Map(rows.map((row) => [row.key, toStats(row)]));
   }
 
   /** Deletes the children explicitly (no ON DELETE CASCADE), so every dialect behaves alike. */
@@ -113,4 +119,17 @@ export class KyselyRepositoryMeta implements RepositoryMeta {
       return result.numDeletedRows > 0n;
     });
   }
+}
+
+/** Absent counts (a repository without a usage row, or without manifests or links) are zero. */
+function toStats(row: {
+  image_count: number | string | null;
+  size_bytes: number | string | null;
+  last_push_at: string | null;
+}): RepositoryStats {
+  return {
+    imageCount: Number(row.image_count ?? 0),
+    sizeBytes: Number(row.size_bytes ?? 0),
+    lastPushAt: row.last_push_at ?? null,
+  };
 }

@@ -3,6 +3,7 @@ import type { Digest } from '../../oci/digest.ts';
 import type { UploadMeta } from '../metadata-store.ts';
 import type { UploadRecord } from '../records.ts';
 import type { UploadsTable } from '../schema.ts';
+import { linkBlobs } from './blob-links.ts';
 import { type QueryContext, translate } from './context.ts';
 
 export class KyselyUploadMeta implements UploadMeta {
@@ -36,11 +37,8 @@ export class KyselyUploadMeta implements UploadMeta {
     return this.ctx.db.transaction().execute(async (trx) => {
       const upload = await trx.deleteFrom('uploads').where('id', '=', id).returningAll().executeTakeFirst();
       if (!upload) return false;
-      await trx
-        .insertInto('blob_links')
-        .values({ repository: upload.repository, image: upload.image, digest, size, created_at: at })
-        .onConflict((oc) => oc.columns(['repository', 'image', 'digest']).doNothing())
-        .execute();
+      const { repository, image } = upload;
+      await linkBlobs(trx, [{ repository, image, digest, size, createdAt: at }]);
       return true;
     });
   }

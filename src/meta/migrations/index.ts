@@ -2,6 +2,8 @@ import { type Kysely, type Migration, Migrator } from 'kysely';
 import { initial } from './0001-initial.ts';
 import { identity } from './0002-identity.ts';
 import { promotion } from './0003-promotion.ts';
+import { repositoryUsage } from './0004-repository-usage.ts';
+import { endedSessions } from './0005-ended-sessions.ts';
 
 /**
  * Every migration, by name. Kysely applies them in name order and records each in
@@ -11,6 +13,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0001-initial': initial,
   '0002-identity': identity,
   '0003-promotion': promotion,
+  '0004-repository-usage': repositoryUsage,
+  '0005-ended-sessions': endedSessions,
 };
 
 /** Applies the pending migrations in one transaction; a no-op when none is pending. */

@@ -6,6 +6,7 @@ import { KyselyBlobLinkMeta } from '../kysely/blob-links.ts';
 import { KyselyBuildMeta } from '../kysely/builds.ts';
 import { KyselyContentFactMeta } from '../kysely/content-facts.ts';
 import type { QueryContext } from '../kysely/context.ts';
+import { KyselyEndedSessionMeta } from '../kysely/ended-sessions.ts';
 import { KyselyGroupMeta } from '../kysely/groups.ts';
 import { KyselyManifestMeta } from '../kysely/manifests.ts';
 import { KyselyPermissionTargetMeta } from '../kysely/permission-targets.ts';
@@ -55,6 +56,7 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly apiTokens: KyselyApiTokenMeta;
   readonly signingKeys: KyselySigningKeyMeta;
   readonly audit: KyselyAuditMeta;
+  readonly endedSessions: KyselyEndedSessionMeta;
   readonly properties: KyselyPropertyMeta;
   readonly contentFacts: KyselyContentFactMeta;
   readonly builds: KyselyBuildMeta;
@@ -80,6 +82,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.apiTokens = new KyselyApiTokenMeta(ctx);
     this.signingKeys = new KyselySigningKeyMeta(ctx);
     this.audit = new KyselyAuditMeta(ctx);
+    this.endedSessions = new KyselyEndedSessionMeta(ctx);
     this.properties = new KyselyPropertyMeta(ctx);
     this.contentFacts = new KyselyContentFactMeta(ctx);
     this.builds = new KyselyBuildMeta(ctx);

@@ -111,6 +111,26 @@ export function defineIdentityTests(define: Define): void {
   defineApiTokenTests(define);
   defineSigningKeyTests(define);
   defineAuditTests(define);
+  defineEndedSessionTests(define);
+}
+
+function defineEndedSessionTests(define: Define): void {
+  define(
+    'ended sessions: end is idempotent, isEnded tells, purge forgets the expired only',
+    async (store) => {
+      const sessions = store.endedSessions;
+      assert.equal(await sessions.isEnded('s1'), false);
+      await sessions.end('s1', '2024-05-01T12:00:00.000Z');
+      await sessions.end('s1', '2024-05-01T12:00:00.000Z');
+      await sessions.end('s2', '2024-05-02T12:00:00.000Z');
+      assert.equal(await sessions.isEnded('s1'), true);
+      assert.equal(await sessions.isEnded('s2'), true);
+      assert.equal(await sessions.purgeExpired('2024-05-01T12:00:00.000Z'), 0);
+      assert.equal(await sessions.purgeExpired('2024-05-02T00:00:00.000Z'), 1);
+      assert.equal(await sessions.isEnded('s1'), false);
+      assert.equal(await sessions.isEnded('s2'), true);
+    },
+  );
 }
 
 function defineUserTests(define: Define): void {

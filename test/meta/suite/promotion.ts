@@ -36,7 +36,7 @@ function promotionRecord(extra: Partial<PromotionRecord> = {}): Omit<PromotionRe
 }
 
 /** A promotion of `digest` from dev/app to prod/app (unless told otherwise), copying. */
-function promoteInput(digest: Digest, extra: Partial<Omit<PromoteInput, 'digest' | 'record'>> = {}) {
+export function promoteInput(digest: Digest, extra: Partial<Omit<PromoteInput, 'digest' | 'record'>> = {}) {
   const source = extra.source ?? DEV_APP;
   const target = extra.target ?? PROD_APP;
   const tags = extra.tags ?? [];
@@ -68,7 +68,7 @@ function promoteInput(digest: Digest, extra: Partial<Omit<PromoteInput, 'digest'
  * the signature, an SBOM of one child (each referrer with blobs of its own), and an unrelated
  * image tagged `other` with its own signature. prod exists and is empty.
  */
-async function release(store: MetadataStore) {
+export async function release(store: MetadataStore) {
   await ensureRepository(store, 'dev');
   await ensureRepository(store, 'prod');
   const amd64 = await pushImage(store, { ...DEV_APP, label: 'amd64' });
