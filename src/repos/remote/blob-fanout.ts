@@ -1,12 +1,23 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough, pipeline, type Readable, Transform } from 'node:stream';
+import type { ByteRange } from '../../storage/blob-store.ts';
 
 /**
  * Bytes kept in memory per transfer so that clients joining late get them replayed. Beyond
- * this, late joiners wait until the blob is stored and read it from there; the first client
- * always streams live.
+ * this, late joiners wait until the blob is stored and read it from there.
  */
-const REPLAY_LIMIT = 32 * 1024 * 1024;
+export const REPLAY_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * Bytes waiting in one client's stream before it stops being fed live. The download runs at the
+ * speed of the store, not of the slowest client; a client that falls this far behind continues
+ * from the stored blob, at the byte it had reached, once the download is done — so memory per
+ * client stays bounded whatever the blob's size.
+ */
+export const LAG_LIMIT = 8 * 1024 * 1024;
+
+/** Opens the stored blob, or the range of it from where a client continues. */
+export type OpenStored = (range?: ByteRange) => Promise<Readable>;
 
 /** One upstream download of a blob, shared by every client that asks while it runs. */
 export class Transfer extends EventEmitter {
@@ -48,23 +59,38 @@ export class Transfer extends EventEmitter {
   /**
    * A stream of the whole blob for one more client: what arrived so far, then the rest as it
    * arrives. When the replay buffer was given up, or the blob is stored already, it reads the
-   * stored blob once the transfer is done.
+   * stored blob once the transfer is done; so does a client that falls LAG_LIMIT behind, from
+   * the byte it had reached.
    */
-  follow(openStored: () => Promise<Readable>): Readable {
+  follow(openStored: OpenStored): Readable {
     const out = new PassThrough({ highWaterMark: 1024 * 1024 });
-    if (this.state !== 'running' || !this.#chunks) {
+    const fromStore = (start: number) => {
       void this.done.then(async () => {
         if (this.state === 'failed') return out.destroy(this.error);
+        if (start >= this.size) return out.end();
         try {
-          pipeline(await openStored(), out, () => undefined);
+          const range = start === 0 ? undefined : { start, end: this.size - 1 };
+          pipeline(await openStored(range), out, () => undefined);
         } catch (e) {
           out.destroy(e as Error);
         }
       });
+    };
+    if (this.state !== 'running' || !this.#chunks) {
+      fromStore(0);
       return out;
     }
-    for (const chunk of this.#chunks) out.write(chunk);
-    const onChunk = (chunk: Buffer) => out.write(chunk);
+    let sent = 0;
+    const send = (chunk: Buffer) => {
+      sent += chunk.length;
+      out.write(chunk);
+    };
+    for (const chunk of this.#chunks) send(chunk);
+    const onChunk = (chunk: Buffer) => {
+      if (out.writableLength <= LAG_LIMIT) return send(chunk);
+      detach();
+      fromStore(sent);
+    };
     const onStored = () => {
       detach();
       out.end();

@@ -68,7 +68,7 @@ export class PullThrough {
     const cached = await this.meta.blobs.get(target.repository.key, target.image, digest);
     if (cached !== undefined) return this.blobs.open(digest, undefined, signal);
     const transfer = await this.#transfer(target, digest);
-    return transfer?.follow(() => this.blobs.open(digest, undefined, signal));
+    return transfer?.follow((range) => this.blobs.open(digest, range, signal));
   }
 
   /** Resolves once the blob is in the cache (for range reads of a blob being downloaded). */
