@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { type Duplex, Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
 import { BlobFanout, LAG_LIMIT, REPLAY_LIMIT } from '../../src/repos/remote/blob-fanout.ts';
@@ -51,7 +51,8 @@ describe('pull-through fan-out of one upstream download', () => {
     });
     await transfer.done;
     assert.equal(transfer.state, 'stored');
-    const buffered = stalled.writableLength + stalled.readableLength;
+    // What the client's stream holds: its writable side (not taken yet) and its readable side.
+    const buffered = (stalled as Duplex).writableLength + stalled.readableLength;
     assert.ok(buffered <= LAG_LIMIT + 2 * MiB, `a stalled client holds ${buffered} bytes`);
     const got = await buffer(stalled);
     assert.equal(got.length, size);
