@@ -70,6 +70,8 @@ export interface GateResult {
   passed: boolean;
   /** Why, in words a person can act on. */
   reason: string;
+  /** Approval gates: everyone who approved the digest for the target, counting or not (sorted). */
+  approvers?: string[];
 }
 
 export interface PromotionRecord {

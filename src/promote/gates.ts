@@ -113,13 +113,19 @@ export function describeGate(gate: Gate): string {
 export async function evaluateGates(gates: readonly Gate[], facts: GateFacts): Promise<GateResult[]> {
   const results: GateResult[] = [];
   for (const gate of gates) {
-    const [passed, reason] = await evaluate(gate, facts);
-    results.push({ gate: describeGate(gate), type: gate.type, passed, reason });
+    const [passed, reason, approvers] = await evaluate(gate, facts);
+    results.push({
+      gate: describeGate(gate),
+      type: gate.type,
+      passed,
+      reason,
+      ...(approvers ? { approvers } : {}),
+    });
   }
   return results;
 }
 
-async function evaluate(gate: Gate, facts: GateFacts): Promise<[boolean, string]> {
+async function evaluate(gate: Gate, facts: GateFacts): Promise<[boolean, string, string[]?]> {
   const short = facts.digest.slice(0, 19);
   switch (gate.type) {
     case 'property': {
@@ -132,17 +138,20 @@ async function evaluate(gate: Gate, facts: GateFacts): Promise<[boolean, string]
     }
     case 'approval': {
       const approvals = await facts.approvals();
+      const approvers = approvals.map((a) => a.approver).sort();
       const valid = approvals.filter(
         (a) =>
           facts.groupsOf(a.approver).includes(gate.group) &&
           !(gate.notByPromoter && a.approver === facts.promoter),
       );
-      if (valid.length > 0) return [true, `approved by ${valid.map((a) => a.approver).join(', ')}`];
+      if (valid.length > 0)
+        return [true, `approved by ${valid.map((a) => a.approver).join(', ')}`, approvers];
       const others = approvals.map((a) => a.approver);
       const why = others.length > 0 ? ` (approvals by ${others.join(', ')} do not count)` : '';
       return [
         false,
         `no approval of ${short}… for ${facts.target} by a member of ${gate.group}${gate.notByPromoter ? ' other than the promoter' : ''}${why}; ask one to run gantry approve`,
+        approvers,
       ];
     }
     case 'promotedFrom': {

@@ -225,7 +225,10 @@ describe('promotions API', () => {
 
       // Anybody else (the administrator) may promote on rm's approval.
       const ok = await promoted(url, body);
-      assert.deepEqual(ok.gates, [{ gate, type: 'approval', passed: true, reason: 'approved by rm' }]);
+      // Who approved, counting or not: what the web UI offers a Withdraw button by.
+      assert.deepEqual(ok.gates, [
+        { gate, type: 'approval', passed: true, reason: 'approved by rm', approvers: ['dev', 'rm'] },
+      ]);
       assert.equal(await digestAt(reg, `gate-approval/${image}`, '1.0.0'), manifest.digest);
     });
 

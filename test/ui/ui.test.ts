@@ -452,6 +452,14 @@ describe('web UI in a real browser: sign-in, pipeline, promotion, rollback, admi
       const prodGates = row.getByRole('list', { name: `Gates of ${PROD} for team/app` });
       await prodGates.getByRole('button', { name: 'Approve' }).click();
       await eventually('every production gate to pass', async () => !/✗/.test(await textOf(prodGates)));
+      // Second thoughts: rm withdraws her approval, the gate fails again, and she approves again.
+      await prodGates.getByRole('button', { name: 'Withdraw my approval' }).click();
+      await eventually('the approval gate to fail again', async () =>
+        /✗ failed approval/.test(await textOf(prodGates)),
+      );
+      assert.equal(await row.getByTestId('promote').count(), 0, 'promotable without an approval');
+      await prodGates.getByRole('button', { name: 'Approve' }).click();
+      await eventually('every production gate to pass again', async () => !/✗/.test(await textOf(prodGates)));
       await row.getByTestId('promote').click();
       const dialog = page.getByRole('dialog', { name: 'Promote' });
       await eventually(

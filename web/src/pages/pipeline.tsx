@@ -40,6 +40,10 @@ function WaitingBox({
   const approve = useAction(() =>
     api('POST', '/approvals', { repository: w.to, digest: w.digest, comment: '' }),
   );
+  const withdraw = useAction(async () => {
+    await api('DELETE', `/approvals${qs({ digest: w.digest, repository: w.to })}`);
+    return true;
+  });
   return (
     <div class="waiting" data-testid="waiting">
       <p id={id}>
@@ -67,11 +71,26 @@ function WaitingBox({
                   </button>
                 </>
               )}
+              {g.type === 'approval' && me.authenticated && g.approvers?.includes(me.name) && (
+                <>
+                  {' '}
+                  <button
+                    type="button"
+                    class="secondary tiny"
+                    disabled={withdraw.busy}
+                    aria-describedby={id}
+                    onClick={async () => (await withdraw.go()) && onApproved()}
+                  >
+                    Withdraw my approval
+                  </button>
+                </>
+              )}
             </li>
           ))}
         </ul>
       )}
       {approve.error && <ErrorBox error={approve.error} />}
+      {withdraw.error && <ErrorBox error={withdraw.error} />}
       {w.promotable ? (
         <button
           type="button"
