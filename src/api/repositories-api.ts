@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { actionsOf } from '../auth/actions.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
+import type { Principal } from '../auth/principal.ts';
 import type { RepositoryStats } from '../meta/metadata-store.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import { maskSettings } from '../repos/remote/remote-settings.ts';
@@ -12,6 +14,8 @@ import { badRequest, notFound } from './problem.ts';
  * and delete with `manage` on the key (administrators, or a permission target whose patterns
  * cover the key). Local and remote repositories come with `stats` (image count, bytes of
  * distinct blobs, last push); virtual ones with `stats: null` (they hold nothing themselves).
+ * Each carries `actions`: what the caller may do on the whole repository (the web UI offers
+ * editing where it says manage).
  */
 export async function repositoriesApi(
   app: FastifyInstance,
@@ -22,10 +26,11 @@ export async function repositoriesApi(
   const visible = (p: Parameters<typeof access.identity.policy.readsSomethingIn>[0], key: string) =>
     access.identity.policy.readsSomethingIn(p, key);
 
-  const withStats = (r: RepositoryRecord, all: Map<string, RepositoryStats>) => ({
+  const withStats = (p: Principal, r: RepositoryRecord, all: Map<string, RepositoryStats>) => ({
     ...view(r),
     stats:
       r.kind === 'virtual' ? null : (all.get(r.key) ?? { imageCount: 0, sizeBytes: 0, lastPushAt: null }),
+    actions: actionsOf(access.identity.policy.actionsOn(p, r.key)),
   });
 
   app.get('/repositories', async (request) => {
@@ -34,7 +39,7 @@ export async function repositoriesApi(
       repositories: repos
         .list()
         .filter((r) => visible(request.principal, r.key))
-        .map((r) => withStats(r, all)),
+        .map((r) => withStats(request.principal, r, all)),
     };
   });
 
@@ -42,7 +47,7 @@ export async function repositoriesApi(
     const found = repos.get(request.params.key);
     if (!found || !visible(request.principal, found.key))
       throw notFound(`repository ${request.params.key} does not exist`);
-    return withStats(found, await stats());
+    return withStats(request.principal, found, await stats());
   });
 
   app.post('/repositories', async (request, reply) => {

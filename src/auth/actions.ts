@@ -38,3 +38,8 @@ export function isAction(value: unknown): value is Action {
 export function normaliseActions(actions: readonly Action[]): Action[] {
   return ACTIONS.filter((a) => actions.includes(a));
 }
+
+/** The actions of a bit set, in ACTIONS order. */
+export function actionsOf(bits: number): Action[] {
+  return ACTIONS.filter((a) => (bits & bit(a)) !== 0);
+}

@@ -71,6 +71,34 @@ describe('browsing API', () => {
     assert.equal((await get('/repositories/stats-local')).stats.imageCount, 2);
   });
 
+  it('says what the caller may do on each repository: the UI offers editing where it says manage', async () => {
+    await admin(url, 'POST', '/repositories', { key: 'team-a-local' }, 201);
+    await admin(
+      url,
+      'POST',
+      '/permissions',
+      { name: 'team-a-admins', repositories: ['team-a-*'], users: { alice: ['manage'] } },
+      201,
+    );
+    const actionsOf = async (auth: string) =>
+      Object.fromEntries(
+        ((await get('/repositories', auth)).repositories as Json[]).map((r) => [r.key, r.actions]),
+      );
+    const alice = await actionsOf(ALICE);
+    assert.deepEqual(alice['team-a-local'], ['read', 'annotate', 'deploy', 'delete', 'promote', 'manage']);
+    assert.equal(alice['docker-prod-local'], undefined, 'alice reads nothing else');
+    const dev = await actionsOf(DEV);
+    assert.deepEqual(dev['docker-dev-local'], ['read', 'annotate', 'deploy', 'delete']);
+    assert.equal(dev['team-a-local'], undefined);
+    assert.ok((await actionsOf(ADMIN_AUTH))['team-a-local'].includes('manage'));
+    assert.deepEqual((await get('/repositories/team-a-local', ALICE)).actions.at(-1), 'manage');
+    // …and the API agrees: alice may change team-a-local's settings, and nothing else's.
+    const changed = await api(url, 'PATCH', '/repositories/team-a-local', { description: 'team A' }, ALICE);
+    assert.equal(changed.status, 200, JSON.stringify(changed.json));
+    const refused = await api(url, 'PATCH', '/repositories/docker-dev-local', { description: 'x' }, ALICE);
+    assert.equal(refused.status, 403, JSON.stringify(refused.json));
+  });
+
   it('pages through the images of a repository, only those the caller may read', async () => {
     await admin(url, 'POST', '/repositories', { key: 'pages-local' }, 201);
     for (const image of ['a', 'b/one', 'b/two', 'c', 'd'])

@@ -321,6 +321,7 @@ describe('web UI in a real browser: sign-in, pipeline, promotion, rollback, admi
         assert.ok(keys.includes(key), `${key} in ${keys}`);
       // rm may promote but not manage repositories: no New/Edit controls (administrators see them).
       assert.equal(await page.getByRole('link', { name: 'New repository' }).count(), 0);
+      assert.equal(await table.getByRole('link', { name: /^Edit / }).count(), 0);
       await screenshot(page, 'repositories');
       await table.getByRole('link', { name: DEV, exact: true }).click();
       await page.getByRole('heading', { name: DEV, level: 1 }).waitFor();
@@ -699,6 +700,43 @@ describe('web UI in a real browser: sign-in, pipeline, promotion, rollback, admi
         links.length > 0 && links.every((l) => l.startsWith('docker-prod/')),
         `anonymous search found ${links.join(', ') || 'nothing'}`,
       );
+    }),
+  );
+
+  it(
+    "a user with manage on one repository gets that repository's Edit controls, and only those",
+    { timeout: 60_000 },
+    step(async () => {
+      await expect('POST', '/repositories', { key: 'qa-scratch-local', kind: 'local' }, ADMIN_AUTH, 201);
+      await expect(
+        'POST',
+        '/permissions',
+        { name: 'qa-scratch', repositories: ['qa-scratch-local'], users: { 'qa-lead': ['manage'] } },
+        ADMIN_AUTH,
+        201,
+      );
+      const page = await newPage();
+      await page.goto(ui('/sign-in'));
+      await page.getByLabel('User').fill('qa-lead');
+      await page.getByLabel('Password').fill('qa-lead-password-1');
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      assert.equal(await textOf(page.getByTestId('user-name')), 'qa-lead');
+      await nav(page, 'Repositories').click();
+      const table = page.getByTestId('repositories');
+      await table.waitFor();
+      assert.deepEqual(await table.getByRole('link', { name: /^Edit / }).allInnerTexts(), ['Edit']);
+      await table.getByRole('link', { name: 'Edit qa-scratch-local' }).click();
+      // Save is enabled once the settings are loaded (they would overwrite an earlier edit).
+      await eventually('the settings form to load', () =>
+        page.getByRole('button', { name: 'Save' }).isEnabled(),
+      );
+      await page.getByLabel('Description').fill('scratch space of the QA leads');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByRole('heading', { name: 'qa-scratch-local', level: 1 }).waitFor();
+      await page.getByText('scratch space of the QA leads').waitFor();
+      const saved = await expect('GET', '/repositories/qa-scratch-local', undefined, ADMIN_AUTH, 200);
+      assert.equal(saved.description, 'scratch space of the QA leads');
+      await page.close();
     }),
   );
 

@@ -114,7 +114,12 @@ export interface Repository {
   settings: Record<string, unknown>;
   createdAt: string;
   stats?: { imageCount: number; sizeBytes: number; lastPushAt: string | null } | null;
+  /** What the caller may do on the whole repository (read, annotate, deploy, delete, promote, manage). */
+  actions?: string[];
 }
+
+/** Whether the caller may change the repository's settings or delete it. */
+export const mayManage = (r: Repository) => r.actions?.includes('manage') ?? false;
 
 export interface ImageSummary {
   /** The server answers `image`; `name` was the first draft of the contract. */

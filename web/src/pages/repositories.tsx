@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type ImageSummary, imagePath, nextPage, qs, type Repository } from '../api';
+import { api, type ImageSummary, imagePath, mayManage, nextPage, qs, type Repository } from '../api';
 import { DataTable, TextField } from '../parts';
 import { Link, navigate, setQuery, useLocation } from '../router';
 import { useSession } from '../session';
@@ -126,7 +126,7 @@ export function RepositoriesPage() {
                     <Time at={r.stats?.lastPushAt} />
                   </td>
                   <td data-label="Actions" class="row-actions">
-                    {me.admin && (
+                    {mayManage(r) && (
                       <>
                         <Link
                           href={`${repoHref(r.key)}/edit`}
@@ -158,7 +158,6 @@ export function RepositoriesPage() {
 // ------------------------------------------------------------------------ one repository
 
 export function RepositoryPage({ repoKey }: { repoKey: string }) {
-  const { me } = useSession();
   const loc = useLocation();
   const last = loc.query.get('last') || '';
   const repo = useApi<Repository>(`/repositories/${encodeURIComponent(repoKey)}`);
@@ -183,7 +182,7 @@ export function RepositoryPage({ repoKey }: { repoKey: string }) {
                 <Time at={r.stats.lastPushAt} />
               </p>
             )}
-            {me.admin && (
+            {mayManage(r) && (
               <p>
                 <Link href={`${repoHref(r.key)}/edit`} class="button secondary small">
                   Edit settings
