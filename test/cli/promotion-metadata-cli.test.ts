@@ -115,6 +115,13 @@ describe('gantry props, search, build and trace commands', () => {
       (byDigestAndTag.results as { digest: string }[]).map((r) => r.digest),
       [digest],
     );
+    // A key alone matches any value of it; a key nobody set matches nothing.
+    const anyValue = await json(['search', '--property', 'qa.status']);
+    assert.deepEqual(
+      (anyValue.results as { digest: string }[]).map((r) => r.digest),
+      [digest],
+    );
+    assert.deepEqual((await json(['search', '--property', 'nobody.set.this'])).results, []);
     await failed(['search'], /say what to look for/);
   });
 

@@ -28,7 +28,7 @@ export async function linkBlobs(trx: Kysely<Database>, links: readonly BlobLink[
         })),
       )
       .onConflict((oc) => oc.columns(['repository', 'image', 'digest']).doNothing())
-      .returning(['repository', 'digest', 'size'])
+      .returning(['repository', 'image', 'digest', 'size'])
       .execute();
     await countLinksAdded(trx, inserted);
   }
@@ -63,7 +63,7 @@ export class KyselyBlobLinkMeta implements BlobLinkMeta {
         .where('repository', '=', repository)
         .where('image', '=', image)
         .where('digest', '=', digest)
-        .returning(['repository', 'digest', 'size'])
+        .returning(['repository', 'image', 'digest', 'size'])
         .execute();
       await countLinksRemoved(trx, removed);
       return removed.length > 0;

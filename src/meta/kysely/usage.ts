@@ -121,24 +121,23 @@ export async function countManifestsDeleted(
 /** A blob link row as returned by the insert or delete that wrote it. */
 export interface LinkRow {
   repository: string;
+  image: string;
   digest: string;
   size: number | string;
 }
 
 /**
  * After blob links were inserted (only those actually inserted, e.g. from RETURNING): adds the
- * size of each digest the repository did not link before. A digest is new when every link the
- * repository has of it is one of these rows, which also counts a digest once when the batch
- * links it under two images.
+ * size of each digest the repository did not link before. A digest is new when the repository
+ * links it under no image but those of these rows, which also counts a digest once when the
+ * batch links it under two images.
  */
 export async function countLinksAdded(trx: Kysely<Database>, rows: readonly LinkRow[]): Promise<void> {
   for (const [repository, digests] of byRepository(rows)) {
     await lockUsage(trx, repository);
-    const counts = await linkCounts(trx, repository, [...digests.keys()]);
+    const before = await linkedElsewhere(trx, repository, digests, { exceptBatchImages: true });
     let bytes = 0;
-    for (const [digest, { size, rows: added }] of digests) {
-      if ((counts.get(digest) ?? 0) === added) bytes += size;
-    }
+    for (const [digest, { size }] of digests) if (!before.has(digest)) bytes += size;
     await changeUsage(trx, repository, { bytes });
   }
 }
@@ -147,47 +146,65 @@ export async function countLinksAdded(trx: Kysely<Database>, rows: readonly Link
 export async function countLinksRemoved(trx: Kysely<Database>, rows: readonly LinkRow[]): Promise<void> {
   for (const [repository, digests] of byRepository(rows)) {
     await lockUsage(trx, repository);
-    const counts = await linkCounts(trx, repository, [...digests.keys()]);
+    // The deleted rows are gone: any link left, under whichever image, keeps the digest counted.
+    const left = await linkedElsewhere(trx, repository, digests, { exceptBatchImages: false });
     let bytes = 0;
-    for (const [digest, { size }] of digests) if (!counts.has(digest)) bytes -= size;
+    for (const [digest, { size }] of digests) if (!left.has(digest)) bytes -= size;
     await changeUsage(trx, repository, { bytes });
   }
 }
 
+/** A digest of a batch: its size and the images the batch's rows name it under. */
+interface BatchDigest {
+  size: number;
+  images: Set<string>;
+}
+
 /**
  * Rows grouped by repository (in key order, so transactions lock usage rows in one order),
- * then digest: the digest's size and how many rows name it.
+ * then digest.
  */
-function byRepository(rows: readonly LinkRow[]): Map<string, Map<string, { size: number; rows: number }>> {
-  const out = new Map<string, Map<string, { size: number; rows: number }>>();
+function byRepository(rows: readonly LinkRow[]): Map<string, Map<string, BatchDigest>> {
+  const out = new Map<string, Map<string, BatchDigest>>();
   const sorted = [...rows].sort((a, b) =>
     a.repository < b.repository ? -1 : a.repository > b.repository ? 1 : 0,
   );
-  for (const { repository, digest, size } of sorted) {
-    const digests = out.get(repository) ?? new Map<string, { size: number; rows: number }>();
+  for (const { repository, image, digest, size } of sorted) {
+    const digests = out.get(repository) ?? new Map<string, BatchDigest>();
     out.set(repository, digests);
     const seen = digests.get(digest);
-    if (seen === undefined) digests.set(digest, { size: Number(size), rows: 1 });
-    else seen.rows += 1;
+    if (seen === undefined) digests.set(digest, { size: Number(size), images: new Set([image]) });
+    else seen.images.add(image);
   }
   return out;
 }
 
 /**
- * How many links of each digest the repository has (digests without any are absent): one range
- * of the blob_links (repository, digest) index per digest. Callers pass at most one chunk.
+ * The digests the repository links (with `exceptBatchImages`, under an image other than those
+ * of the batch's rows of that digest): one EXISTS per digest in one statement, each stopping at the first such link, so a base layer shared by
+ * thousands of images costs what a fresh one does. Callers pass at most one chunk.
  */
-async function linkCounts(
+async function linkedElsewhere(
   trx: Kysely<Database>,
   repository: string,
-  digests: readonly string[],
-): Promise<Map<string, number>> {
-  const rows = await trx
-    .selectFrom('blob_links')
-    .select((eb) => ['digest', eb.fn.countAll<number | string>().as('n')])
-    .where('repository', '=', repository)
-    .where('digest', 'in', digests)
-    .groupBy('digest')
-    .execute();
-  return new Map(rows.map((r) => [r.digest, Number(r.n)]));
+  digests: ReadonlyMap<string, BatchDigest>,
+  { exceptBatchImages }: { exceptBatchImages: boolean },
+): Promise<Set<string>> {
+  const entries = [...digests];
+  if (entries.length === 0) return new Set();
+  const row = (await trx
+    .selectNoFrom((eb) =>
+      entries.map(([digest, { images }], i) => {
+        let links = trx
+          .selectFrom('blob_links')
+          .select('digest')
+          .where('repository', '=', repository)
+          .where('digest', '=', digest);
+        if (exceptBatchImages) links = links.where('image', 'not in', [...images]);
+        return eb.exists(links).as(`d${i}`);
+      }),
+    )
+    .executeTakeFirstOrThrow()) as Record<string, unknown>;
+  // SQLite answers 0/1, PostgreSQL true/false.
+  return new Set(entries.filter((_, i) => row[`d${i}`] === true || row[`d${i}`] === 1).map(([d]) => d));
 }
