@@ -4,6 +4,7 @@ import type { ApiAccess } from '../auth/open-access.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { RepositoryStats } from '../meta/metadata-store.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
+import { type WritePolicy, writesOf } from '../promote/repository-policy.ts';
 import { maskSettings } from '../repos/remote/remote-settings.ts';
 import type { NewRepository, RepositoryService } from '../repos/repository-service.ts';
 import { auditChange, requireAction } from './api-auth.ts';
@@ -80,6 +81,7 @@ export async function repositoriesApi(
       throw badRequest('settings must be an object');
     }
     requireAction(request, access, 'manage', request.params.key);
+    const before = repos.get(request.params.key);
     const updated = await repos.update(request.params.key, {
       ...(input.description === undefined ? {} : { description: input.description as string }),
       ...(input.settings === undefined ? {} : { settings: input.settings as Record<string, unknown> }),
@@ -88,7 +90,7 @@ export async function repositoriesApi(
       action: 'repository.update',
       repository: updated.key,
       target: updated.key,
-      detail: { fields: Object.keys(input) },
+      detail: { fields: Object.keys(input), ...writesChange(before, updated) },
     });
     return view(updated);
   });
@@ -103,6 +105,20 @@ export async function repositoriesApi(
     });
     reply.code(204).send();
   });
+}
+
+/**
+ * `{writes: {from, to}}` when the update changed how content may arrive. Settings are replaced
+ * as a whole, so sending settings without `writes` turns promotion-only off: the audit record
+ * must show that as plainly as an explicit change.
+ */
+function writesChange(
+  before: RepositoryRecord | undefined,
+  after: RepositoryRecord,
+): { writes?: { from: WritePolicy; to: WritePolicy } } {
+  const from = before ? writesOf(before) : 'any';
+  const to = writesOf(after);
+  return from === to ? {} : { writes: { from, to } };
 }
 
 function jsonObject(body: unknown, example: string): Record<string, unknown> {

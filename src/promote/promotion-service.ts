@@ -73,11 +73,14 @@ export class PromotionService {
     }
     const digest = await this.resolve(request);
     const targetName = { repository: targetRepo, image: target.image };
+    const moving: MovedTag[] = [];
     for (const tag of request.tags) {
-      await this.tags.checkMove(targetName, tag, digest).catch((error) => {
+      const current = await this.meta.tags.resolve(target.repository, target.image, tag);
+      await this.tags.checkMove(targetName, tag, digest, { current }).catch((error) => {
         refused((error as Error).message);
         return asConflict(error);
       });
+      if (current !== undefined && current !== digest) moving.push({ tag, current });
     }
 
     const gates = await evaluateGates(policyOf(targetRepo).gates, this.gateFacts(principal, request, digest));
@@ -103,6 +106,23 @@ export class PromotionService {
       gates,
       outcome: 'promoted',
     };
+    const moveRefusal = this.tagMoveRefusal(principal, request, moving);
+    if (moveRefusal) {
+      // A dry run answers the same 403 (as for a missing promote right) but records nothing.
+      if (!request.dryRun) {
+        refused(moveRefusal.detail);
+        await this.meta.promotions.recordRefusal({
+          ...record,
+          gates: [...gates, moveRefusal.result],
+          outcome: 'refused',
+        });
+      }
+      throw new ProblemError(403, 'Forbidden', moveRefusal.detail, {
+        missing: 'delete',
+        repository: target.repository,
+        tags: moving,
+      });
+    }
     const failed = gates.filter((g) => !g.passed);
     if (request.dryRun) {
       return {
@@ -209,6 +229,28 @@ export class PromotionService {
     return repo;
   }
 
+  /**
+   * Re-pointing a tag that exists in the target at another digest is overwriting, as for a
+   * push: it needs `delete` on the target besides `promote`. A tag already naming the digest is
+   * not a move, and the floating tags the server moves afterwards (X.Y, X, latest) are the
+   * server's, not the caller's; a floating tag the caller names in `tags` counts like any other.
+   */
+  private tagMoveRefusal(
+    p: Principal,
+    request: PromotionRequest,
+    moving: readonly MovedTag[],
+  ): { detail: string; result: GateResult } | undefined {
+    const { repository, image } = request.target;
+    if (moving.length === 0 || this.identity.policy.allows(p, 'delete', repository, image)) return undefined;
+    const who = p.authenticated ? `user ${p.name}` : 'an anonymous caller';
+    const tags = moving.map((m) => `${m.tag} (now ${m.current})`).join(', ');
+    const detail = `${who} may not move the existing tag${moving.length > 1 ? 's' : ''} ${tags} of ${repository}/${image}: moving a tag needs delete on ${repository} besides promote, and delete is missing; promote under a new tag, or ask for delete there`;
+    return {
+      detail,
+      result: { gate: 'moving existing tags needs delete', type: 'tag-move', passed: false, reason: detail },
+    };
+  }
+
   private require(p: Principal, action: Action, repository: string, image: string): void {
     if (this.identity.policy.allows(p, action, repository, image)) return;
     const where = `${repository}/${image}`;
@@ -238,6 +280,12 @@ export class PromotionService {
       },
     });
   }
+}
+
+/** A requested tag that exists in the target and points at another digest. */
+interface MovedTag {
+  tag: string;
+  current: Digest;
 }
 
 /** An immutable tag in the way is a conflict of the promotion, not a refusal of the caller. */

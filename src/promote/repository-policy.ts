@@ -13,9 +13,14 @@ export interface RepositoryPolicy {
   gates: Gate[];
   limits: ChecklistLimits;
   copyProperties: boolean;
+  /** How content may arrive: 'any' (pushes and promotions) or 'promotion-only' (see writesOf). */
+  writes: WritePolicy;
 }
 
-const KNOWN = new Set(['tags', 'gates', 'checklist', 'promotion']);
+export type WritePolicy = 'any' | 'promotion-only';
+const WRITE_POLICIES: readonly WritePolicy[] = ['any', 'promotion-only'];
+
+const KNOWN = new Set(['tags', 'gates', 'checklist', 'promotion', 'writes']);
 
 export function checkLocalSettings(raw: Record<string, unknown>): {
   settings: Record<string, unknown>;
@@ -24,7 +29,9 @@ export function checkLocalSettings(raw: Record<string, unknown>): {
   const problems: string[] = [];
   for (const key of Object.keys(raw)) {
     if (!KNOWN.has(key))
-      problems.push(`${key} is not a setting of local repositories (use tags, gates, checklist, promotion)`);
+      problems.push(
+        `${key} is not a setting of local repositories (use tags, gates, checklist, promotion, writes)`,
+      );
   }
   problems.push(...checkTagRules(raw.tags).problems, ...checkGates(raw.gates).problems);
   const checklist = raw.checklist as Record<string, unknown> | undefined;
@@ -47,6 +54,11 @@ export function checkLocalSettings(raw: Record<string, unknown>): {
   ) {
     problems.push('promotion must be an object like {"copyProperties": true}');
   }
+  if (raw.writes !== undefined && !WRITE_POLICIES.includes(raw.writes as WritePolicy)) {
+    problems.push(
+      `writes must be "any" (pushes and promotions) or "promotion-only" (content arrives only by promotion); got ${JSON.stringify(raw.writes)}`,
+    );
+  }
   return { settings: raw, problems };
 }
 
@@ -59,5 +71,17 @@ export function policyOf(repo: RepositoryRecord): RepositoryPolicy {
     gates: checkGates(s.gates).gates,
     limits: { ...DEFAULT_LIMITS, ...checklist },
     copyProperties: promotion.copyProperties ?? true,
+    writes: writesOf(repo),
   };
+}
+
+/**
+ * The write policy of a repository. Under 'promotion-only' content arrives only by promotion:
+ * pushes, manifest PUTs, blob uploads and mounts are refused for every caller, administrators
+ * included (registry/access-control.ts). Deleting stays with `delete` holders: removing content
+ * is not content arriving. Only local repositories have the setting; writes through a virtual
+ * one are judged at its deployment repository.
+ */
+export function writesOf(repo: RepositoryRecord): WritePolicy {
+  return repo.kind === 'local' && repo.settings.writes === 'promotion-only' ? 'promotion-only' : 'any';
 }

@@ -4,6 +4,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { AuditLog } from '../events/audit-log.ts';
 import type { Action } from '../meta/identity-records.ts';
 import { OciError } from '../oci/errors.ts';
+import { writesOf } from '../promote/repository-policy.ts';
 import type { RepositoryService, ResolvedName } from '../repos/repository-service.ts';
 import type { RegistryRequest } from './http-types.ts';
 
@@ -64,8 +65,11 @@ export class RegistryAccessControl {
     const requested = resolve();
     const action: Action = need;
     const target = action === 'read' ? requested : this.repos.writeTarget(requested);
-    if (this.may(req, action, target, req.params.name ?? '')) return;
-    throw this.refuse(req, action, target);
+    if (!this.may(req, action, target, req.params.name ?? '')) throw this.refuse(req, action, target);
+    // After the permission check, so a caller who may not write anyway learns nothing about the
+    // setting (and one without credentials still gets the challenge to sign in).
+    if (action === 'deploy' && writesOf(target.repository) === 'promotion-only')
+      throw this.promotionOnly(req, target);
   }
 
   /**
@@ -147,6 +151,29 @@ export class RegistryAccessControl {
         image: target.image,
         action,
       },
+    );
+  }
+
+  /**
+   * A write into a promotion-only repository: refused for every caller, administrators too, and
+   * whatever a grant implies (no action gives `deploy` there). Uploads, mounts and manifest PUTs
+   * all need `deploy`, so this one place covers every way content could arrive by the registry.
+   */
+  private promotionOnly(req: RegistryRequest, target: ResolvedName): OciError {
+    const key = target.repository.key;
+    this.audit.record({
+      actor: req.principal.name,
+      action: 'deploy.denied',
+      repository: key,
+      target: target.image,
+      outcome: 'denied',
+      address: req.address,
+      detail: { method: req.method, reason: 'writes: promotion-only' },
+    });
+    return new OciError(
+      'DENIED',
+      `${key} takes content only by promotion (setting writes: promotion-only), so pushes, uploads and mounts into it are refused for everyone; promote into it: gantry promote <repository>/${target.image}:<tag> --to ${key}`,
+      { repository: key, image: target.image, writes: 'promotion-only' },
     );
   }
 

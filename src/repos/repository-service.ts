@@ -12,7 +12,8 @@ import { checkVirtualSettings, membersOf, repositoriesBehind } from './virtual-s
  * The default pipeline, created at first start (when the instance has no repositories at all),
  * locals in pipeline order, a cache of Docker Hub, then the virtual repositories over them:
  * `docker`, where clients push (into development) and pull from every stage and Docker Hub,
- * and `docker-prod`, production only.
+ * and `docker-prod`, production only. Staging and production take content only by promotion
+ * (`writes: 'promotion-only'`), so nobody can push around their gates.
  */
 export const DEFAULT_REPOSITORIES: readonly NewRepository[] = [
   { key: 'docker-dev-local', kind: 'local', description: 'Development: CI pushes here' },
@@ -20,13 +21,18 @@ export const DEFAULT_REPOSITORIES: readonly NewRepository[] = [
     key: 'docker-staging-local',
     kind: 'local',
     description: 'Staging: images promoted from development once QA passed them',
-    settings: { tags: { floating: true }, gates: [{ type: 'property', key: 'qa.status', equals: 'passed' }] },
+    settings: {
+      writes: 'promotion-only',
+      tags: { floating: true },
+      gates: [{ type: 'property', key: 'qa.status', equals: 'passed' }],
+    },
   },
   {
     key: 'docker-prod-local',
     kind: 'local',
     description: 'Production: images promoted from staging, approved by a release manager, built by CI',
     settings: {
+      writes: 'promotion-only',
       tags: { floating: true },
       gates: [
         { type: 'promotedFrom', repository: 'docker-staging-local' },
