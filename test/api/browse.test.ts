@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_AUTH, admin, api, createRoles, PASSWORD } from '../auth/support.ts';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import type { RegistryClient, TestBlob } from '../support/http.ts';
 import {
@@ -38,6 +39,8 @@ describe('browsing API', () => {
 
   before(async () => {
     gantry = await startGantry({ openAccess: false });
+    // Content is put straight into staging and production here; promotion is tested elsewhere.
+    await allowDirectWrites(gantry.url, 'docker-staging-local', 'docker-prod-local');
     url = gantry.url;
     reg = registry(url);
     await createRoles(url);

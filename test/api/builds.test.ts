@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_AUTH, admin, api, createRoles, expectProblem, PASSWORD } from '../auth/support.ts';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import {
   imageManifest,
@@ -57,6 +58,8 @@ describe('builds API and traceability', () => {
 
   before(async () => {
     gantry = await startGantry({ openAccess: false });
+    // Content is put straight into staging and production here; promotion is tested elsewhere.
+    await allowDirectWrites(gantry.url, 'docker-staging-local', 'docker-prod-local');
     ({ ciToken } = await createRoles(gantry.url));
     await push(gantry.url, app, 'docker-dev-local/team/app', '1.4.0');
   });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_AUTH, admin, api, createRoles, expectProblem, PASSWORD } from '../auth/support.ts';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import { digestOf, imageManifest, MEDIA, makeBlob, RegistryClient, type TestBlob } from '../support/http.ts';
 
@@ -56,6 +57,8 @@ describe('properties API and search', () => {
 
   before(async () => {
     gantry = await startGantry({ openAccess: false });
+    // Content is put straight into staging and production here; promotion is tested elsewhere.
+    await allowDirectWrites(gantry.url, 'docker-staging-local', 'docker-prod-local');
     await createRoles(gantry.url);
     appDigest = await push(gantry.url, 'docker-dev-local/team/app', '1.0.0', {
       labels: { 'org.opencontainers.image.revision': 'abc123' },

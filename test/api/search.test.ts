@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_AUTH, admin, api, createRoles, PASSWORD } from '../auth/support.ts';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import { type PushedImage, RegistryClient } from '../support/http.ts';
 
@@ -11,6 +12,8 @@ describe('search by digest prefix and by tag', () => {
 
   before(async () => {
     gantry = await startGantry({ openAccess: false });
+    // Content is put straight into staging and production here; promotion is tested elsewhere.
+    await allowDirectWrites(gantry.url, 'docker-staging-local', 'docker-prod-local');
     await createRoles(gantry.url);
     const client = new RegistryClient(gantry.url, { Authorization: ADMIN_AUTH });
     dev = await client.pushImage('docker-dev-local/team/app', 'main-1a2b3c4-20261125120000');

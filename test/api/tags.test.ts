@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { ADMIN, basicAuth, PROJECT_ROOT, type RunningGantry, startGantry } from '../support/gantry.ts';
 import {
   expectOciError,
@@ -71,6 +72,8 @@ describe('disciplined tags: immutable, floating, history and rollback', () => {
 
   before(async () => {
     gantry = await startGantry();
+    // Content is put straight into staging and production here; promotion is tested elsewhere.
+    await allowDirectWrites(gantry.url, 'docker-staging-local', 'docker-prod-local');
     anon = new RegistryClient(gantry.url);
     admin = new RegistryClient(gantry.url, { Authorization: adminAuth });
   });

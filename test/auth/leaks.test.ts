@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import {
   descriptorOf,
@@ -23,6 +24,8 @@ describe('nothing leaks to callers who may not read it', () => {
 
   before(async () => {
     gantry = await startGantry({ openAccess: false });
+    // Content is put straight into staging and production here; promotion is tested elsewhere.
+    await allowDirectWrites(gantry.url, 'docker-staging-local', 'docker-prod-local');
     const adminClient = new RegistryClient(gantry.url, { Authorization: ADMIN_AUTH });
     secret = await adminClient.pushImage('docker-staging-local/secret/app', '1.0');
     for (const name of ['public/a', 'public/b', 'public/c', 'internal/x']) {

@@ -2,9 +2,12 @@
  * Who may do what on each repository of the default pipeline, written as a table and checked
  * through HTTP twice: with Basic credentials on every request, and the way docker/skopeo do it
  * (401 challenge → token from the realm for the challenge's scope → retry with the token).
+ * Staging and production are promotion-only: nobody pushes there, administrators and release
+ * managers included (they may still delete); the setup seeds them with the setting off.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { seedDirectly } from '../support/direct-writes.ts';
 import { ADMIN, basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import {
   ACCEPT_ALL_MANIFESTS,
@@ -37,8 +40,8 @@ dev        docker-prod-local     ok    no    no         no
 dev        docker                ok    ok    ok         ok
 dev        docker-prod           ok    no    no         no
 rm         docker-dev-local      ok    ok    ok         ok
-rm         docker-staging-local  ok    ok    ok         ok
-rm         docker-prod-local     ok    ok    ok         ok
+rm         docker-staging-local  ok    no    no         ok
+rm         docker-prod-local     ok    no    no         ok
 rm         docker                ok    ok    ok         ok
 rm         docker-prod           ok    no    no         no
 customer   docker-dev-local      no    no    no         no
@@ -47,8 +50,8 @@ customer   docker-prod-local     no    no    no         no
 customer   docker                no    no    no         no
 customer   docker-prod           ok    no    no         no
 admin      docker-dev-local      ok    ok    ok         ok
-admin      docker-staging-local  ok    ok    ok         ok
-admin      docker-prod-local     ok    ok    ok         ok
+admin      docker-staging-local  ok    no    no         ok
+admin      docker-prod-local     ok    no    no         ok
 admin      docker                ok    ok    ok         ok
 admin      docker-prod           ok    no    no         no
 ci-token   docker-dev-local      ok    ok    ok         ok
@@ -61,6 +64,8 @@ ci-token   docker-prod           ok    no    no         no
 type Operation = 'pull' | 'push' | 'overwrite' | 'delete';
 const OPERATIONS: Operation[] = ['pull', 'push', 'overwrite', 'delete'];
 const LOCALS = ['docker-dev-local', 'docker-staging-local', 'docker-prod-local'];
+/** Stages that take content only by promotion (the default pipeline's `writes` setting). */
+const PROMOTION_ONLY = ['docker-staging-local', 'docker-prod-local'];
 /** Where writes to each repository land (the virtual docker deploys to development). */
 const WRITES_TO: Record<string, string> = {
   'docker-dev-local': 'docker-dev-local',
@@ -136,19 +141,21 @@ describe('permission matrix of the default pipeline', () => {
     ({ ciToken } = await createRoles(gantry.url));
     await publishProduction(gantry.url);
     const adminClient = new RegistryClient(gantry.url, { Authorization: ADMIN_AUTH });
-    for (const repository of LOCALS) {
-      const name = `${repository}/team/app`;
-      await adminClient.pushImage(name, '1.0');
-      await adminClient.pushImage(name, 'moving');
-    }
-    // One tag to delete per role, mode and repository row.
-    for (const { role, repository } of rows) {
-      const target = WRITES_TO[repository];
-      if (!target) continue;
-      for (const mode of ['basic', 'token']) {
-        await adminClient.pushImage(`${target}/team/app`, `victim-${role}-${mode}-${repository}`);
+    await seedDirectly(gantry.url, PROMOTION_ONLY, async () => {
+      for (const repository of LOCALS) {
+        const name = `${repository}/team/app`;
+        await adminClient.pushImage(name, '1.0');
+        await adminClient.pushImage(name, 'moving');
       }
-    }
+      // One tag to delete per role, mode and repository row.
+      for (const { role, repository } of rows) {
+        const target = WRITES_TO[repository];
+        if (!target) continue;
+        for (const mode of ['basic', 'token']) {
+          await adminClient.pushImage(`${target}/team/app`, `victim-${role}-${mode}-${repository}`);
+        }
+      }
+    });
   });
 
   after(async () => gantry?.stop());
@@ -186,6 +193,16 @@ describe('permission matrix of the default pipeline', () => {
             const refusedRightly =
               got === 'no' &&
               (role === 'anonymous' ? res.status === 401 || res.status === 403 : res.status === 403);
+            // Release managers and administrators may write there but for the stage's setting.
+            const promotionOnly =
+              ['rm', 'admin'].includes(role) &&
+              PROMOTION_ONLY.includes(row.repository) &&
+              (op === 'push' || op === 'overwrite');
+            if (promotionOnly && !/promotion-only/.test(res.text())) {
+              mismatches.push(
+                `${op} ${row.repository}: expected the promotion-only refusal, got ${res.text()}`,
+              );
+            }
             if (got !== expected || (got === 'no' && !refusedRightly)) {
               mismatches.push(
                 `${op} ${row.repository}: expected ${expected}, got ${res.status} ${res.text().slice(0, 160)}`,

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { ADMIN, basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import { RegistryClient, request } from '../support/http.ts';
 import { ADMIN_AUTH, admin, api, createRoles, PASSWORD } from './support.ts';
@@ -46,6 +47,7 @@ describe('token endpoint', () => {
     });
     ({ ciToken } = await createRoles(gantry.url));
     const adminClient = new RegistryClient(gantry.url, { Authorization: ADMIN_AUTH });
+    await allowDirectWrites(gantry.url, 'docker-prod-local');
     await adminClient.pushImage(PROD, '1.0');
     await adminClient.pushImage(DEV, '1.0');
   });

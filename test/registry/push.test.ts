@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import {
   digestOf,
   expectBytes,
@@ -180,6 +181,8 @@ describe('cross-repository mount', () => {
   });
 
   test('mounting across repositories (dev → staging) works', async () => {
+    // Staging is promotion-only by default; this is about the mount mechanics.
+    if (target.gantry) await allowDirectWrites(target.url, 'docker-staging-local');
     const from = uniqueName('mount-src');
     const to = uniqueName('mount-dst', 'docker-staging-local');
     const blob = makeBlob(5000);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { skopeoCopy, skopeoInspectRaw } from '../support/clients.ts';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { type PreparedFixtures, prepareFixtures } from '../support/fixtures.ts';
 import { PROJECT_ROOT, type RunningGantry, startGantry } from '../support/gantry.ts';
 import { expectOciError, RegistryClient } from '../support/http.ts';
@@ -25,6 +26,8 @@ describe('virtual repositories', () => {
 
   before(async () => {
     [gantry, fixtures] = await Promise.all([startGantry(), prepareFixtures(['tiny'])]);
+    // Content is put straight into staging and production here; promotion is tested elsewhere.
+    await allowDirectWrites(gantry.url, 'docker-staging-local', 'docker-prod-local');
     client = new RegistryClient(gantry.url);
     const cli = join(PROJECT_ROOT, 'bin', 'gantry.js');
     await run(process.execPath, [
