@@ -10,6 +10,7 @@ import {
   type RunningContainerd,
   startContainerd,
 } from '../support/containerd.ts';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { type PreparedFixtures, prepareFixtures } from '../support/fixtures.ts';
 import {
   E2E_TARGET,
@@ -35,6 +36,9 @@ describe(`containerd (ctr) against ${E2E_TARGET}`, { skip: unavailable ?? false 
     async () => {
       fx = await prepareFixtures(['tiny', 'tiny-multiarch']);
       registry = await startRegistryUnderTest();
+      // Staging and production are promotion-only by default; these tests push there directly.
+      if (registry.target === 'gantry')
+        await allowDirectWrites(registry.url, 'docker-staging-local', 'docker-prod-local');
       containerd = await startContainerd();
     },
     { timeout: 120_000 },

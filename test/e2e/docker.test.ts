@@ -10,6 +10,7 @@ import {
   type RunningContainerd,
   startContainerd,
 } from '../support/containerd.ts';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { dockerdUnavailableReason, type RunningDockerd, startDockerd } from '../support/dockerd.ts';
 import { debootstrapUnavailableReason, type PreparedFixtures, prepareFixtures } from '../support/fixtures.ts';
 import { fetchBlob, layerFiles } from '../support/registry-http.ts';
@@ -62,6 +63,9 @@ describe(`docker engine against ${E2E_TARGET}`, { skip: unavailableReason() }, (
     async () => {
       fx = await prepareFixtures(['debian-minbase']);
       registry = await startRegistryUnderTest();
+      // Staging and production are promotion-only by default; these tests push there directly.
+      if (registry.target === 'gantry')
+        await allowDirectWrites(registry.url, 'docker-staging-local', 'docker-prod-local');
       await skopeoCopy(fx.ociRef('debian-minbase'), `docker://${at('docker-dev-local/e2e/debian:1')}`);
       try {
         // dockerd talks to containerd through its own namespace ("moby"), not ctr's.

@@ -21,6 +21,7 @@ import {
   type RunningContainerd,
   startContainerd,
 } from '../support/containerd.ts';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { dockerdUnavailableReason, type RunningDockerd, startDockerd } from '../support/dockerd.ts';
 import { type PreparedFixtures, prepareFixtures } from '../support/fixtures.ts';
 import { ADMIN, type RunningGantry, startGantry } from '../support/gantry.ts';
@@ -78,6 +79,8 @@ describe('login and access control with the docker engine and containerd', {
       fx = await prepareFixtures(['tiny']);
       gantry = await startGantry({ openAccess: false });
       ({ ciToken } = await createRoles(gantry.url));
+      // Production is promotion-only by default; the administrator seeds it directly here.
+      await allowDirectWrites(gantry.url, 'docker-prod-local');
       // The administrator publishes the image everyone pulls: development and production.
       for (const name of ['docker-dev-local/team/app:1.0', 'docker-prod-local/team/app:1.0']) {
         await skopeo([

@@ -21,6 +21,7 @@ import {
   withGantryLog,
 } from '../support/client-env.ts';
 import { expectFailure, type RunResult, run, sha256Of } from '../support/clients.ts';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { type PreparedFixtures, prepareFixtures } from '../support/fixtures.ts';
 import { ADMIN, type RunningGantry, startGantry } from '../support/gantry.ts';
 
@@ -89,6 +90,8 @@ describe('login and access control with skopeo, podman and buildah', () => {
       fx = await prepareFixtures(['tiny']);
       gantry = await startGantry({ openAccess: false });
       ({ ciToken } = await createRoles(gantry.url));
+      // Production is promotion-only by default; the administrator seeds it directly here.
+      await allowDirectWrites(gantry.url, 'docker-prod-local');
     },
     { timeout: 120_000 },
   );

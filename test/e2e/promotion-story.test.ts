@@ -5,8 +5,9 @@
 //   promotes dev → staging as 1.4.2 (floating 1.4, 1, latest appear), is refused production until
 //   the digest is approved, approves it, promotes staging → prod; an anonymous customer pulls
 //   docker-prod/team/app:1.4.2 with a Docker engine (skopeo when no engine can run here) and gets
-//   the digest CI pushed. Along the way the refusals: dev pushing to production, overwriting
-//   1.4.2 in staging, production without approval; and rolling latest back in staging.
+//   the digest CI pushed. Along the way the refusals: dev and rm pushing to production (rm: it
+//   takes content only by promotion), overwriting 1.4.2 in staging, production without
+//   approval; and rolling latest back in staging.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -187,6 +188,29 @@ describe('promotion story: CI → QA → staging → approval → production →
   );
 
   it(
+    'a release manager cannot push to production either: it takes content only by promotion',
+    { timeout: 120_000 },
+    step(async () => {
+      const err = await expectFailure(
+        skopeo([
+          'copy',
+          '--dest-tls-verify=false',
+          '--preserve-digests',
+          '--dest-creds',
+          `rm:${PASSWORD}`,
+          fx?.ociRef('tiny') ?? '?',
+          docker('docker-prod-local/team/app:1.4.2'),
+        ]),
+      );
+      assert.match(
+        err.stderr,
+        /denied: docker-prod-local takes content only by promotion \(setting writes: promotion-only\).*promote into it: gantry promote .* --to docker-prod-local/,
+      );
+      assert.equal(await digestAt('docker-prod-local/team/app', '1.4.2'), undefined);
+    }),
+  );
+
+  it(
     'staging refuses the build until QA passes it; then rm promotes it as 1.4.2 and the floating tags follow',
     { timeout: 60_000 },
     step(async () => {
@@ -247,22 +271,16 @@ describe('promotion story: CI → QA → staging → approval → production →
   );
 
   it(
-    'overwriting 1.4.2 in staging is refused, naming the rule: by push and by promotion',
+    'overwriting 1.4.2 in staging is refused: a push because staging is promotion-only, a promotion naming the rule',
     { timeout: 60_000 },
     step(async () => {
       const rmRegistry = new RegistryClient(url(), { authorization: RM });
-      const config = makeConfig();
-      const layer = makeBlob(1024);
-      for (const blob of [config, layer]) await rmRegistry.pushBlob('docker-staging-local/team/app', blob);
-      const other = imageManifest({ config, layers: [layer] });
+      const other = imageManifest({ config: makeConfig(), layers: [makeBlob(1024)] });
       const pushed = await rmRegistry.putManifest('docker-staging-local/team/app', '1.4.2', other);
       assert.equal(pushed.status, 403, pushed.text());
       const error = pushed.json<{ errors: { code: string; message: string }[] }>().errors[0];
       assert.equal(error?.code, 'DENIED');
-      assert.match(
-        error?.message ?? '',
-        /tag 1\.4\.2 of docker-staging-local\/team\/app is immutable \(rule semver\)/,
-      );
+      assert.match(error?.message ?? '', /docker-staging-local takes content only by promotion/);
 
       await expect(
         'PATCH',

@@ -17,6 +17,7 @@ import {
   skopeoInspectRaw,
   skopeoListTags,
 } from '../support/clients.ts';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { debootstrapUnavailableReason, type PreparedFixtures, prepareFixtures } from '../support/fixtures.ts';
 import { fetchReferrers } from '../support/registry-http.ts';
 import {
@@ -58,6 +59,9 @@ describe(`skopeo against ${E2E_TARGET}`, () => {
       work = await mkdtemp(join(tmpdir(), 'gantry-e2e-skopeo-'));
       fx = await prepareFixtures(FIXTURES);
       registry = await startRegistryUnderTest();
+      // Staging and production are promotion-only by default; these tests push there directly.
+      if (registry.target === 'gantry')
+        await allowDirectWrites(registry.url, 'docker-staging-local', 'docker-prod-local');
     },
     { timeout: 20 * 60_000 },
   );

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { skopeoCopy, skopeoInspectRaw } from '../support/clients.ts';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { type PreparedFixtures, prepareFixtures } from '../support/fixtures.ts';
 import { freePort, PROJECT_ROOT, type RunningGantry, startGantry } from '../support/gantry.ts';
 
@@ -43,6 +44,8 @@ describe('addressing: host method, port method, nginx in front', () => {
       GANTRY_TRUST_PROXY: 'true',
     };
     [gantry, fixtures] = await Promise.all([startGantry({ env }), prepareFixtures(['tiny'])]);
+    // The mapped repository is production, promotion-only by default; these tests push there.
+    await allowDirectWrites(gantry.url, 'docker-prod-local');
   });
   after(async () => {
     await gantry?.stop();
