@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { actionsOf } from '../auth/actions.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
 import type { Principal } from '../auth/principal.ts';
+import type { Action } from '../meta/identity-records.ts';
 import type { RepositoryStats } from '../meta/metadata-store.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import { type WritePolicy, writesOf } from '../promote/repository-policy.ts';
@@ -16,7 +17,8 @@ import { badRequest, notFound } from './problem.ts';
  * cover the key). Local and remote repositories come with `stats` (image count, bytes of
  * distinct blobs, last push); virtual ones with `stats: null` (they hold nothing themselves).
  * Each carries `actions`: what the caller may do on the whole repository (the web UI offers
- * editing where it says manage).
+ * editing where it says manage); never `deploy` in a promotion-only repository, whatever the
+ * grants imply, since the registry refuses every push there.
  */
 export async function repositoriesApi(
   app: FastifyInstance,
@@ -31,7 +33,7 @@ export async function repositoriesApi(
     ...view(r),
     stats:
       r.kind === 'virtual' ? null : (all.get(r.key) ?? { imageCount: 0, sizeBytes: 0, lastPushAt: null }),
-    actions: actionsOf(access.identity.policy.actionsOn(p, r.key)),
+    actions: effectiveActions(access.identity.policy.actionsOn(p, r.key), r),
   });
 
   app.get('/repositories', async (request) => {
@@ -105,6 +107,11 @@ export async function repositoriesApi(
     });
     reply.code(204).send();
   });
+}
+
+function effectiveActions(bits: number, repo: RepositoryRecord): Action[] {
+  const actions = actionsOf(bits);
+  return writesOf(repo) === 'promotion-only' ? actions.filter((a) => a !== 'deploy') : actions;
 }
 
 /**

@@ -79,6 +79,11 @@ describe('promotion-only stages and tag moves', () => {
     assert.equal(await writes('docker-staging-local'), 'promotion-only');
     assert.equal(await writes('docker-prod-local'), 'promotion-only');
     assert.equal(await writes('docker-dev-local'), undefined);
+    // No grant shows as deploy where nobody may push: rm has delete (which implies deploy) there.
+    const actions = async (key: string) =>
+      (await api(url, 'GET', `/repositories/${key}`, undefined, RM)).json.actions;
+    assert.deepEqual(await actions('docker-prod-local'), ['read', 'annotate', 'delete', 'promote']);
+    assert.deepEqual(await actions('docker-dev-local'), ['read', 'annotate', 'deploy', 'delete']);
   });
 
   it('refuses upload start, monolithic upload, mount and manifest PUT into production, for the administrator and a release manager', async () => {
