@@ -11,6 +11,7 @@ import type { FixtureName } from '../fixtures/build.ts';
 import { unmountUnder } from '../fixtures/debian.ts';
 import { buildahBuildArgs } from '../support/client-env.ts';
 import { run, skopeoInspectConfig, skopeoInspectRaw } from '../support/clients.ts';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { debootstrapUnavailableReason, type PreparedFixtures, prepareFixtures } from '../support/fixtures.ts';
 import { fetchBlob, layerFiles } from '../support/registry-http.ts';
 import {
@@ -77,6 +78,9 @@ describe(`buildah + podman against ${E2E_TARGET}`, { skip: unavailable ?? false 
       const names: FixtureName[] = debianSkip ? ['tiny'] : ['tiny', 'debian-minbase'];
       fx = await prepareFixtures(names);
       registry = await startRegistryUnderTest();
+      // Staging and production are promotion-only by default; these tests push there directly.
+      if (registry.target === 'gantry')
+        await allowDirectWrites(registry.url, 'docker-staging-local', 'docker-prod-local');
     },
     { timeout: 20 * 60_000 },
   );
