@@ -4,6 +4,8 @@ import { ACTIONS, type Action } from '../meta/identity-records.ts';
  * What each action brings with it, so a grant is never useless on its own: deploying needs
  * reading (clients check what exists first), deleting and overwriting a tag is a stronger
  * deploy, and managing a repository covers everything in it.
+ * A deploy, granted or implied, never opens a promotion-only repository (settings.writes): the
+ * registry's one write check refuses every push there whoever asks (registry/access-control.ts).
  */
 const IMPLIES: Record<Action, readonly Action[]> = {
   read: [],
