@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
+import { badRequest } from '../domain/errors.ts';
 import { parsePromotionRequest } from '../promote/promotion-request.ts';
 import type { PromotionService } from '../promote/promotion-service.ts';
 import { authenticateRequests } from './api-auth.ts';
-import { badRequest } from './problem.ts';
 
 /**
  * `POST /api/docker/<repoKey>/v2/promote` as Artifactory has it, for teams migrating their

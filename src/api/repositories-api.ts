@@ -2,12 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { actionsOf } from '../auth/actions.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
 import type { Principal } from '../auth/principal.ts';
+import { badRequest, notFound } from '../domain/errors.ts';
 import type { RepositoryStats } from '../meta/metadata-store.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import { maskSettings } from '../repos/remote/remote-settings.ts';
 import type { NewRepository, RepositoryService } from '../repos/repository-service.ts';
 import { auditChange, requireAction } from './api-auth.ts';
-import { badRequest, notFound } from './problem.ts';
 
 /**
  * `/api/v1/repositories`: list and read what the caller may read something in; create, update

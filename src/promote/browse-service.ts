@@ -1,6 +1,6 @@
-import { notFound } from '../api/problem.ts';
 import type { AccessPolicy } from '../auth/access-policy.ts';
 import type { Principal } from '../auth/principal.ts';
+import { notFound } from '../domain/errors.ts';
 import type { ImageSummary, MetadataStore, TagEntry } from '../meta/metadata-store.ts';
 import type { Properties } from '../meta/promotion-records.ts';
 import type { RepositoryRecord } from '../meta/records.ts';

@@ -1,6 +1,6 @@
-import { badRequest, conflict, forbidden, notFound, ProblemError, unauthorized } from '../api/problem.ts';
 import type { IdentityService } from '../auth/identity-service.ts';
 import type { Principal } from '../auth/principal.ts';
+import { badRequest, conflict, forbidden, notFound, RefusedError, unauthorized } from '../domain/errors.ts';
 import type { AuditLog } from '../events/audit-log.ts';
 import type { Action } from '../meta/identity-records.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
@@ -116,9 +116,7 @@ export class PromotionService {
     if (failed.length > 0) {
       await this.meta.promotions.recordRefusal({ ...record, outcome: 'refused' });
       this.audited(principal, address, 'promotion.refused', record, 'denied');
-      throw new ProblemError(
-        409,
-        'Conflict',
+      throw new RefusedError(
         `promotion of ${source.image}@${digest} into ${target.repository} refused: ${failed.map((g) => g.reason).join('; ')}`,
         { gates, failed: failed.map((g) => g.gate) },
       );
