@@ -114,7 +114,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await app.register(
     async (scope) => {
       scope.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, log));
-      await artifactoryCompatApi(scope, access, promotions);
+      await artifactoryCompatApi(scope, { access, promotions, meta });
     },
     { prefix: '/api/docker' },
   );

@@ -6,7 +6,7 @@ import type { Properties } from '../meta/promotion-records.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
-import { SECRET_NAME } from './checklist.ts';
+import { secretKind } from './checklist.ts';
 import { holderOf } from './holder.ts';
 import type { ImageConfigView, ImageFacts } from './image-facts.ts';
 import { policyOf } from './repository-policy.ts';
@@ -161,12 +161,12 @@ export function tagView(repository: RepositoryRecord, entry: TagEntry): TagView 
   return rule === undefined ? { ...base, kind: 'mutable' } : { ...base, kind: 'immutable', rule };
 }
 
-/** `NAME=value` with the value masked when the name looks like a secret's (checklist.ts SECRET_NAME). */
+/** `NAME=value` with the value masked when it looks like a secret, by name or by value (checklist.ts). */
 export function maskSecrets(env: readonly string[]): string[] {
   return env.map((e) => {
     const eq = e.indexOf('=');
     if (eq < 0) return e;
-    return SECRET_NAME.test(e.slice(0, eq)) ? `${e.slice(0, eq)}=${MASKED}` : e;
+    return secretKind(e.slice(0, eq), e.slice(eq + 1)) ? `${e.slice(0, eq)}=${MASKED}` : e;
   });
 }
 
