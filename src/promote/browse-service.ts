@@ -6,7 +6,7 @@ import type { Properties } from '../meta/promotion-records.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
-import { secretKind } from './checklist.ts';
+import { SECRET_NAME, secretKind } from './checklist.ts';
 import { holderOf } from './holder.ts';
 import type { ImageConfigView, ImageFacts } from './image-facts.ts';
 import { policyOf } from './repository-policy.ts';
@@ -166,7 +166,9 @@ export function maskSecrets(env: readonly string[]): string[] {
   return env.map((e) => {
     const eq = e.indexOf('=');
     if (eq < 0) return e;
-    return secretKind(e.slice(0, eq), e.slice(eq + 1)) ? `${e.slice(0, eq)}=${MASKED}` : e;
+    const name = e.slice(0, eq);
+    // By name even when empty: whether a secret is set is not for every reader to learn.
+    return SECRET_NAME.test(name) || secretKind(name, e.slice(eq + 1)) ? `${name}=${MASKED}` : e;
   });
 }
 
