@@ -33,7 +33,7 @@ export interface PromotionResult {
 /**
  * Promotion: a digest (with its children and referrers) enters another repository by metadata
  * alone, when the caller may and every gate of the target passes; recorded with who, what, when
- * and each gate's verdict. A refusal is recorded too, and answered 409 with every failing gate.
+ * and each gate's verdict. A refusal is recorded too, and raised as a RefusedError naming every failing gate.
  */
 export class PromotionService {
   constructor(
