@@ -14,6 +14,7 @@ import { ChecklistService } from './promote/checklist-service.ts';
 import { ImageFacts } from './promote/image-facts.ts';
 import { PromotionService } from './promote/promotion-service.ts';
 import { TagService } from './promote/tag-service.ts';
+import { RegistryAccessControl } from './registry/access-control.ts';
 import { BlobService } from './registry/blob-service.ts';
 import { ManifestCache } from './registry/manifest-cache.ts';
 import { ManifestService } from './registry/manifest-service.ts';
@@ -42,20 +43,30 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await repos.init();
   const pull = new PullThrough(meta, blobs, log);
   const addressing = new Addressing({ hosts: config.repositoryHosts, ports: config.repositoryPorts });
-  const access = await openAccess(config, meta, repos, log);
+  const access = await openAccess(config, meta, log);
+  const registryAuth = {
+    control: new RegistryAccessControl(
+      access.authenticator,
+      () => access.identity.policy,
+      repos,
+      access.audit,
+      {
+        service: config.authService,
+        publicUrl: config.publicUrl,
+        trustProxy: config.trustProxy,
+      },
+    ),
+    authenticator: access.authenticator,
+    tokens: access.tokens,
+    identity: access.identity,
+    audit: access.audit,
+  };
   const facts = new ImageFacts(blobs);
   const tags = new TagService(meta, repos);
   const checklist = new ChecklistService(meta, repos, facts);
-  const promotions = new PromotionService(
-    meta,
-    repos,
-    access.api.identity,
-    tags,
-    checklist,
-    access.api.audit,
-  );
+  const promotions = new PromotionService(meta, repos, access.identity, tags, checklist, access.audit);
   const registry = {
-    auth: access.registry,
+    auth: registryAuth,
     repos,
     addressing,
     blobs: new BlobService(meta, blobs, repos, pull),
@@ -89,7 +100,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       scope.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, log));
       await managementApi(scope, {
         repos,
-        access: access.api,
+        access,
         tags,
         meta,
         promotions,
@@ -103,7 +114,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await app.register(
     async (scope) => {
       scope.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, log));
-      await artifactoryCompatApi(scope, access.api, promotions);
+      await artifactoryCompatApi(scope, { access, promotions, meta });
     },
     { prefix: '/api/docker' },
   );
@@ -121,7 +132,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     url,
     async close() {
       janitor.stop();
-      await access.registry.audit.flush();
+      await access.audit.flush();
       await Promise.all(extra.map((server) => new Promise((done) => server.close(done))));
       await app.close();
       await meta.close();

@@ -9,9 +9,10 @@ import {
   sessionCookieOf,
   sessionSetCookie,
 } from '../auth/sessions.ts';
+import { forbidden, tooManyRequests, unauthorized } from '../domain/errors.ts';
 import type { AuditEntry } from '../events/audit-log.ts';
 import type { Action } from '../meta/identity-records.ts';
-import { forbidden, ProblemError, tooManyRequests, unauthorized } from './problem.ts';
+import { ProblemError } from './problem.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,21 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
-import { parsePromotionRequest } from '../promote/promotion-request.ts';
+import { badRequest } from '../domain/errors.ts';
+import type { MetadataStore } from '../meta/metadata-store.ts';
+import { parseImageRef, parsePromotionRequest } from '../promote/promotion-request.ts';
 import type { PromotionService } from '../promote/promotion-service.ts';
+import { promoteWholeImage } from '../promote/whole-image-promotion.ts';
 import { authenticateRequests } from './api-auth.ts';
-import { badRequest } from './problem.ts';
 
 /**
  * `POST /api/docker/<repoKey>/v2/promote` as Artifactory has it, for teams migrating their
  * pipelines: `{targetRepo, dockerRepository, tag, targetTag, targetDockerRepository, copy}`.
- * Like Artifactory, `copy` defaults to false (a move). Same gates, permissions and history as
+ * Like Artifactory, `copy` defaults to false (a move), and without `tag` the whole image moves:
+ * every tagged digest with all its tags. Same gates, permissions and history as
  * `/api/v1/promotions`.
  */
 export async function artifactoryCompatApi(
   app: FastifyInstance,
-  access: ApiAccess,
-  promotions: PromotionService,
+  deps: { access: ApiAccess; promotions: PromotionService; meta: MetadataStore },
 ): Promise<void> {
+  const { access, promotions } = deps;
   authenticateRequests(app, access);
   app.post<{ Params: { repoKey: string } }>('/:repoKey/v2/promote', async (request) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
@@ -26,21 +29,48 @@ export async function artifactoryCompatApi(
       );
     }
     if (copy !== undefined && typeof copy !== 'boolean') throw badRequest('copy must be true or false');
-    const sourceTag = typeof tag === 'string' ? tag : 'latest';
+    const targetImage =
+      typeof targetDockerRepository === 'string' ? targetDockerRepository : dockerRepository;
+    const mode = copy === true ? 'copy' : 'move';
+    const comment = 'Artifactory-compatible promotion';
+    const succeeded = [{ level: 'INFO', message: 'Promotion ended successfully' }];
+    if (tag === undefined || tag === null) {
+      if (targetTag !== undefined && targetTag !== null)
+        throw badRequest('targetTag renames one tag: give tag too, or leave both out to promote every tag');
+      // Checks the names' grammar as the single-tag path does, through the same parser.
+      const source = parseImageRef(`${request.params.repoKey}/${dockerRepository}`, 'dockerRepository');
+      const target = parseImageRef(`${targetRepo}/${targetImage}`, 'targetRepo');
+      if (source.tag || source.digest || target.tag || target.digest)
+        throw badRequest('dockerRepository and targetDockerRepository are image names; give the tag as tag');
+      if (source.repository === target.repository && source.image === target.image)
+        throw badRequest(
+          'source and target are the same repository and image; promote into another repository',
+        );
+      const results = await promoteWholeImage(
+        deps,
+        request.principal,
+        {
+          source: { repository: source.repository, image: source.image },
+          target: { repository: target.repository, image: target.image },
+          mode,
+          comment,
+        },
+        request.ip,
+      );
+      return { messages: succeeded, promotions: results };
+    }
+    if (typeof tag !== 'string') throw badRequest('tag must be a string');
     const result = await promotions.promote(
       request.principal,
       parsePromotionRequest({
-        source: { repository: request.params.repoKey, image: dockerRepository, tag: sourceTag },
-        target: {
-          repository: targetRepo,
-          image: typeof targetDockerRepository === 'string' ? targetDockerRepository : dockerRepository,
-        },
-        tags: [typeof targetTag === 'string' ? targetTag : sourceTag],
-        mode: copy === true ? 'copy' : 'move',
-        comment: 'Artifactory-compatible promotion',
+        source: { repository: request.params.repoKey, image: dockerRepository, tag },
+        target: { repository: targetRepo, image: targetImage },
+        tags: [typeof targetTag === 'string' ? targetTag : tag],
+        mode,
+        comment,
       }),
       request.ip,
     );
-    return { messages: [{ level: 'INFO', message: 'Promotion ended successfully' }], ...result };
+    return { messages: succeeded, ...result };
   });
 }

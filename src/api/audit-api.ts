@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { objectBody, optionalBoolean } from '../auth/identity-input.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
+import { badRequest } from '../domain/errors.ts';
 import type { AuditOutcome, AuditQuery } from '../meta/identity-records.ts';
 import { auditChange, requireAdmin } from './api-auth.ts';
-import { badRequest } from './problem.ts';
 
 const OUTCOMES: readonly AuditOutcome[] = ['success', 'denied', 'failure'];
 const DEFAULT_LIMIT = 100;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
+import { badRequest, notFound } from '../domain/errors.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import { type Digest, isDigest } from '../oci/digest.ts';
 import { isTag } from '../oci/names.ts';
@@ -8,7 +9,6 @@ import type { PipelineService } from '../promote/pipeline-service.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { requireAction } from './api-auth.ts';
 import type { ImageRoute } from './image-routes.ts';
-import { badRequest, notFound } from './problem.ts';
 
 export interface BrowseDeps {
   repos: RepositoryService;

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
+import { badRequest } from '../domain/errors.ts';
 import { type Digest, isDigest } from '../oci/digest.ts';
 import {
   type BuildsService,
@@ -9,7 +10,6 @@ import {
   parseBuild,
 } from '../promote/builds-service.ts';
 import { auditChange } from './api-auth.ts';
-import { badRequest } from './problem.ts';
 
 type BuildParams = { Params: { name: string; number: string } };
 

@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { AuthenticationError } from '../auth/authenticator.ts';
 import { objectBody } from '../auth/identity-input.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
+import { badRequest, forbidden, notFound, tooManyRequests } from '../domain/errors.ts';
 import type { GroupRecord, PermissionTargetRecord, UserRecord } from '../meta/identity-records.ts';
 import { auditChange, requireAdmin, requireSignedIn } from './api-auth.ts';
-import { badRequest, forbidden, notFound, tooManyRequests } from './problem.ts';
 
 type Named = { Params: { name: string } };
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { badRequest, notFound } from '../domain/errors.ts';
 import { checkName } from '../oci/names.ts';
-import { badRequest, notFound } from './problem.ts';
 
 /** What an image route sees: the repository key, the image name (slashes and all), the suffix's parameters. */
 export interface ImageMatch {

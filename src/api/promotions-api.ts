@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
+import { badRequest, notFound } from '../domain/errors.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { PromotionQuery, PromotionRecord } from '../meta/promotion-records.ts';
 import { type Digest, isDigest } from '../oci/digest.ts';
@@ -9,7 +10,6 @@ import type { PromotionService } from '../promote/promotion-service.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { auditChange, requireAction, requireSignedIn } from './api-auth.ts';
 import type { ImageRoute } from './image-routes.ts';
-import { badRequest, notFound } from './problem.ts';
 
 export interface PromotionDeps {
   meta: MetadataStore;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
+import { badRequest } from '../domain/errors.ts';
 import type { Properties } from '../meta/promotion-records.ts';
 import {
   type PropertiesService,
@@ -9,7 +10,6 @@ import {
 import { parseSearchQuery, type SearchService } from '../promote/search-service.ts';
 import { auditChange, requireAction } from './api-auth.ts';
 import type { ImageMatch, ImageRoute } from './image-routes.ts';
-import { badRequest } from './problem.ts';
 
 const SUFFIX = '/manifests/:reference/properties';
 

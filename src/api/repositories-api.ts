@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { actionsOf } from '../auth/actions.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
 import type { Principal } from '../auth/principal.ts';
+import { badRequest, notFound } from '../domain/errors.ts';
 import type { Action } from '../meta/identity-records.ts';
 import type { RepositoryStats } from '../meta/metadata-store.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
@@ -9,7 +10,6 @@ import { type WritePolicy, writesOf } from '../promote/repository-policy.ts';
 import { maskSettings } from '../repos/remote/remote-settings.ts';
 import type { NewRepository, RepositoryService } from '../repos/repository-service.ts';
 import { auditChange, requireAction } from './api-auth.ts';
-import { badRequest, notFound } from './problem.ts';
 
 /**
  * `/api/v1/repositories`: list and read what the caller may read something in; create, update

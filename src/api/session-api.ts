@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationError } from '../auth/authenticator.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
 import { SESSION_TTL_SECONDS, sessionCookieOf, sessionSetCookie } from '../auth/sessions.ts';
-import { badRequest, ProblemError, tooManyRequests } from './problem.ts';
+import { badRequest, tooManyRequests } from '../domain/errors.ts';
+import { ProblemError } from './problem.ts';
 
 /**
  * `/api/v1/session`: the web UI signs in with a password and gets an HttpOnly, SameSite=Strict

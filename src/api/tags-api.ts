@@ -1,9 +1,9 @@
 import type { ApiAccess } from '../auth/open-access.ts';
+import { badRequest } from '../domain/errors.ts';
 import { isTag } from '../oci/names.ts';
 import type { TagService } from '../promote/tag-service.ts';
 import { auditChange, requireAction } from './api-auth.ts';
 import type { ImageRoute } from './image-routes.ts';
-import { badRequest } from './problem.ts';
 
 /**
  * Tag history and rollback, under `/api/v1/repositories/:key/images/<image>/tags/<tag>/…`

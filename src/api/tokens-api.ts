@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { objectBody } from '../auth/identity-input.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
+import { badRequest, forbidden, notFound } from '../domain/errors.ts';
 import type { ApiTokenRecord } from '../meta/identity-records.ts';
 import { auditChange, requireAdmin, requireSignedIn } from './api-auth.ts';
-import { badRequest, forbidden, notFound } from './problem.ts';
 
 /**
  * `/api/v1/tokens`: API tokens for CI and robot accounts. People see and revoke their own;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { badRequest, notFound } from '../api/problem.ts';
+import { badRequest, notFound } from '../domain/errors.ts';
 import type { ApiTokenRecord } from '../meta/identity-records.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import { actionList, expiryDays, objectBody, optionalString, stringList } from './identity-input.ts';

@@ -23,6 +23,20 @@ export class AuthenticationError extends Error {
 /** Verified basic credentials are remembered this long, so argon2 runs once per client, not per request. */
 const BASIC_CACHE_MS = 5 * 60_000;
 const BASIC_CACHE_LIMIT = 10_000;
+/** How long a failed login whose client repeats it with Basic (fallbackFollows) waits for that repeat. */
+const FALLBACK_MS = 10_000;
+
+export interface LoginOptions {
+  /**
+   * The client repeats these very credentials once more, with Basic, when this login fails:
+   * containerd posts the OAuth2 password form to /v2/token and on a 401 asks GET /v2/token with
+   * Basic. Both are one attempt, so the repeat is answered from this failure and not counted
+   * again (else the account locks after half the attempts it allows). Only the repeat of the
+   * identical user, password and address within seconds is spared; a different password always
+   * counts, so guessing gains nothing.
+   */
+  fallbackFollows?: boolean;
+}
 
 /**
  * Turns an `Authorization` header into a Principal: none → anonymous; `Basic` with a password
@@ -35,6 +49,8 @@ export class Authenticator {
   private readonly basicCache = new Map<string, { user: string; generation: number; until: number }>();
   /** Principals of verified registry tokens, valid while identity and tokens are unchanged. */
   private readonly bearerCache = new Map<string, { principal: Principal; stamp: string; until: number }>();
+  /** Failed logins whose Basic repeat is expected (LoginOptions.fallbackFollows), until when. */
+  private readonly awaitingRepeat = new Map<string, number>();
 
   constructor(
     private readonly identity: IdentityService,
@@ -65,8 +81,16 @@ export class Authenticator {
   }
 
   /** Checks a user name and password (rate-limited, audited); the user on success. */
-  async login(name: string, password: string, address: string): Promise<UserRecord> {
+  async login(
+    name: string,
+    password: string,
+    address: string,
+    options: LoginOptions = {},
+  ): Promise<UserRecord> {
     const key = createHash('sha256').update(`${name}\0${password}`).digest('base64');
+    if (this.isExpectedRepeat(`${key}\0${address}`)) {
+      throw new AuthenticationError('invalid', 'wrong user name or password');
+    }
     const cached = this.basicCache.get(key);
     const user = this.identity.user(name);
     if (
@@ -93,6 +117,7 @@ export class Authenticator {
     const ok = await this.verifyOnce(key, user?.passwordHash ?? null, password);
     if (!ok || !user || user.disabled) {
       this.limiter.failed(name, address);
+      if (options.fallbackFollows) this.expectRepeat(`${key}\0${address}`);
       this.audit.record({
         actor: name,
         action: 'login.failure',
@@ -107,6 +132,23 @@ export class Authenticator {
     if (this.basicCache.size >= BASIC_CACHE_LIMIT) this.basicCache.clear();
     this.basicCache.set(key, { user: name, generation: user.generation, until: Date.now() + BASIC_CACHE_MS });
     return user;
+  }
+
+  /** Whether this failed login is the client's expected repeat of one just counted; consumes it. */
+  private isExpectedRepeat(attempt: string): boolean {
+    const until = this.awaitingRepeat.get(attempt);
+    if (until === undefined) return false;
+    this.awaitingRepeat.delete(attempt);
+    return until > Date.now();
+  }
+
+  private expectRepeat(attempt: string): void {
+    const now = Date.now();
+    if (this.awaitingRepeat.size >= BASIC_CACHE_LIMIT) {
+      for (const [k, until] of this.awaitingRepeat) if (until <= now) this.awaitingRepeat.delete(k);
+      if (this.awaitingRepeat.size >= BASIC_CACHE_LIMIT) this.awaitingRepeat.clear();
+    }
+    this.awaitingRepeat.set(attempt, now + FALLBACK_MS);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { badRequest } from '../api/problem.ts';
+import { badRequest } from '../domain/errors.ts';
 import { ACTIONS, type Action, type Grants, type PatternSet } from '../meta/identity-records.ts';
 import { isAction, normaliseActions } from './actions.ts';
 import { patternProblem } from './patterns.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { badRequest, conflict, notFound } from '../api/problem.ts';
 import type { Logger } from '../config/logger.ts';
+import { badRequest, conflict, notFound } from '../domain/errors.ts';
 import type { GroupRecord, PermissionTargetRecord, UserRecord } from '../meta/identity-records.ts';
 import { UnknownPrincipalError } from '../meta/identity-store.ts';
 import { MetaConflictError, type MetadataStore } from '../meta/metadata-store.ts';

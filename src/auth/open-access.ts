@@ -2,9 +2,6 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../config/logger.ts';
 import { AuditLog } from '../events/audit-log.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
-import { RegistryAccessControl } from '../registry/access-control.ts';
-import type { RegistryAuth } from '../registry/http-types.ts';
-import type { RepositoryService } from '../repos/repository-service.ts';
 import { ApiTokens } from './api-tokens.ts';
 import { Authenticator } from './authenticator.ts';
 import { IdentityService } from './identity-service.ts';
@@ -13,7 +10,7 @@ import { RegistryTokens } from './registry-tokens.ts';
 import { Sessions } from './sessions.ts';
 import { SigningKeys } from './signing-keys.ts';
 
-/** What the management API needs of identity and access. */
+/** Identity and access, wired; the management API uses it as is, the registry adds its control. */
 export interface ApiAccess {
   identity: IdentityService;
   apiTokens: ApiTokens;
@@ -25,13 +22,12 @@ export interface ApiAccess {
   sessions: Sessions;
 }
 
-/** Loads identity and access (creating the administrator on a new instance) and wires its parts. */
-export async function openAccess(
-  config: Config,
-  meta: MetadataStore,
-  repos: RepositoryService,
-  log: Logger,
-): Promise<{ registry: RegistryAuth; api: ApiAccess }> {
+/**
+ * Loads identity and access (creating the administrator on a new instance) and wires its parts.
+ * Knows nothing of the registry or the API: the composition root builds their access controls
+ * from these parts.
+ */
+export async function openAccess(config: Config, meta: MetadataStore, log: Logger): Promise<ApiAccess> {
   const identity = new IdentityService(meta, log);
   await identity.init({ adminPassword: config.adminPassword });
   const apiTokens = new ApiTokens(meta, identity);
@@ -50,21 +46,13 @@ export async function openAccess(
     windowSeconds: config.loginWindowSeconds,
   });
   const authenticator = new Authenticator(identity, apiTokens, tokens, limiter, audit);
-  const control = new RegistryAccessControl(authenticator, () => identity.policy, repos, audit, {
-    service: config.authService,
-    publicUrl: config.publicUrl,
-    trustProxy: config.trustProxy,
-  });
   return {
-    registry: { control, authenticator, tokens, identity, audit },
-    api: {
-      identity,
-      apiTokens,
-      authenticator,
-      keys,
-      tokens,
-      audit,
-      sessions: new Sessions(identity, authenticator, tokens, meta.endedSessions),
-    },
+    identity,
+    apiTokens,
+    authenticator,
+    keys,
+    tokens,
+    audit,
+    sessions: new Sessions(identity, authenticator, tokens, meta.endedSessions),
   };
 }

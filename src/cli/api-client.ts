@@ -1,5 +1,14 @@
 import type { Command } from 'commander';
 
+/**
+ * The exit codes, documented in the README ("Exit codes"). Scripts branch on them, so a code
+ * never changes meaning: 1 is "the answer was no" (a failing check, gate or dry run, or a
+ * request the server refused with a 4xx), 2 a mistake on the command line caught before or
+ * without asking the server, 3 "no answer" (Gantry unreachable or failing with a 5xx).
+ */
+export const EXIT = { ok: 0, notPassed: 1, usage: 2, unavailable: 3 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
 /** The CLI talks to a running Gantry through the same /api/v1 the UI uses. */
 export class ApiClient {
   constructor(
@@ -23,6 +32,7 @@ export class ApiClient {
       const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
       throw new CliError(
         `cannot reach Gantry at ${this.server} (${cause}); start it with "gantry serve" or pass --server`,
+        EXIT.unavailable,
       );
     }
     const text = await res.text();
@@ -36,15 +46,27 @@ export class ApiClient {
       const detail = (parsed as { detail?: string } | undefined)?.detail ?? text;
       const hint =
         res.status === 401 && !this.authorization ? ' (pass --user and --password, or --token)' : '';
-      throw new CliError(`${res.status} ${res.statusText}: ${detail}${hint}`);
+      throw new CliError(
+        `${res.status} ${res.statusText}: ${detail}${hint}`,
+        res.status >= 500 ? EXIT.unavailable : EXIT.notPassed,
+      );
     }
     return parsed as T;
   }
 }
 
-/** An error whose message is all the user needs: printed without a stack trace. */
+/**
+ * An error whose message is all the user needs: printed without a stack trace, then the process
+ * exits with `exitCode` (a usage error unless said otherwise).
+ */
 export class CliError extends Error {
   override readonly name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = EXIT.usage,
+  ) {
+    super(message);
+  }
 }
 
 export function serverUrl(option: string | undefined): string {

@@ -1,11 +1,12 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { Addressing } from '../repos/addressing.ts';
-import { CliError } from './api-client.ts';
+import { CliError, EXIT } from './api-client.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { registerBuildCommands } from './build-commands.ts';
 import { registerGroupCommands } from './group-commands.ts';
 import { nginxConfig } from './nginx-config.ts';
+import { exitQuietlyWhenOutputCloses } from './output.ts';
 import { registerPermissionCommands } from './permission-commands.ts';
 import { registerPromotionCommands } from './promotion-commands.ts';
 import { registerPropertyCommands } from './property-commands.ts';
@@ -23,7 +24,10 @@ const program = new Command('gantry')
   // Global options go before the command: `user create --password` is the new user's password.
   .enablePositionalOptions()
   .addHelpText('after', '\nGlobal options go before the command: gantry --user admin user list')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Commander exits 1 on a usage error by itself; here it throws instead, so that it exits 2.
+  // Set before the commands are added: they inherit it.
+  .exitOverride();
 
 program
   .command('serve')
@@ -111,12 +115,15 @@ registerBuildCommands(program);
 registerTagCommands(program);
 registerPromotionCommands(program);
 
+exitQuietlyWhenOutputCloses();
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
+  // Commander has printed its message (or the help) already.
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? EXIT.ok : EXIT.usage);
   if (e instanceof CliError || e instanceof ConfigError) {
     process.stderr.write(`gantry: ${e.message}\n`);
-    process.exit(1);
+    process.exit(e instanceof CliError ? e.exitCode : EXIT.usage);
   }
   throw e;
 }

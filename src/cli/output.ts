@@ -1,5 +1,19 @@
 /** Small helpers every command group prints with. */
 
+/**
+ * A reader that closes early (`gantry … | head -1`) makes the next write fail with EPIPE,
+ * emitted as an 'error' event that would otherwise crash with a stack trace. Nobody reads what
+ * is left, so stop at once, with the exit code the command had set so far.
+ */
+export function exitQuietlyWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
+}
+
 export function print(line: string): void {
   process.stdout.write(`${line}\n`);
 }

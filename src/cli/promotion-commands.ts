@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { GateResult, PromotionRecord } from '../meta/promotion-records.ts';
 import type { PromotionResult } from '../promote/promotion-service.ts';
-import { CliError, clientFor } from './api-client.ts';
+import { CliError, clientFor, EXIT } from './api-client.ts';
 import { collect, print, printJson, printTable } from './output.ts';
 
 /** `gantry promote`, `gantry promotions`, `gantry approve`, `gantry check`. */
@@ -29,6 +29,8 @@ export function registerPromotionCommands(program: Command): void {
           dryRun: o.dryRun === true,
         };
         const result = await clientFor(cmd).request<PromotionResult>('POST', '/api/v1/promotions', body);
+        // A dry run that would be refused did not pass (a real refusal is a 409, so exits 1 too).
+        if (!result.promoted) process.exitCode = EXIT.notPassed;
         if (o.json) return printJson(result);
         const what = `${result.source.repository}/${result.source.image}@${result.digest}`;
         const where = `${result.target.repository}/${result.target.image}`;
@@ -114,6 +116,8 @@ export function registerPromotionCommands(program: Command): void {
         verdict: string;
         results: { check: string; status: string; reason: string }[];
       }>('GET', `/api/v1/repositories/${repository}/images/${image}/manifests/${digest}/checklist`);
+      // Warnings pass: only a failing check makes the verdict (and the exit code) a failure.
+      if (result.verdict === 'fail') process.exitCode = EXIT.notPassed;
       if (o.json) return printJson(result);
       printTable(
         ['CHECK', 'RESULT', 'WHY'],

@@ -1,12 +1,12 @@
-import { notFound } from '../api/problem.ts';
 import type { AccessPolicy } from '../auth/access-policy.ts';
 import type { Principal } from '../auth/principal.ts';
+import { notFound } from '../domain/errors.ts';
 import type { ImageSummary, MetadataStore, TagEntry } from '../meta/metadata-store.ts';
 import type { Properties } from '../meta/promotion-records.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
-import { SECRET_NAME } from './checklist.ts';
+import { SECRET_NAME, secretKind } from './checklist.ts';
 import { holderOf } from './holder.ts';
 import type { ImageConfigView, ImageFacts } from './image-facts.ts';
 import { policyOf } from './repository-policy.ts';
@@ -161,12 +161,14 @@ export function tagView(repository: RepositoryRecord, entry: TagEntry): TagView 
   return rule === undefined ? { ...base, kind: 'mutable' } : { ...base, kind: 'immutable', rule };
 }
 
-/** `NAME=value` with the value masked when the name looks like a secret's (checklist.ts SECRET_NAME). */
+/** `NAME=value` with the value masked when it looks like a secret, by name or by value (checklist.ts). */
 export function maskSecrets(env: readonly string[]): string[] {
   return env.map((e) => {
     const eq = e.indexOf('=');
     if (eq < 0) return e;
-    return SECRET_NAME.test(e.slice(0, eq)) ? `${e.slice(0, eq)}=${MASKED}` : e;
+    const name = e.slice(0, eq);
+    // By name even when empty: whether a secret is set is not for every reader to learn.
+    return SECRET_NAME.test(name) || secretKind(name, e.slice(eq + 1)) ? `${name}=${MASKED}` : e;
   });
 }
 

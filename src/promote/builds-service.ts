@@ -1,6 +1,6 @@
-import { badRequest, forbidden, notFound, unauthorized } from '../api/problem.ts';
 import type { AccessPolicy } from '../auth/access-policy.ts';
 import type { Principal } from '../auth/principal.ts';
+import { badRequest, forbidden, notFound, unauthorized } from '../domain/errors.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { BuildArtifact, BuildDependency, BuildRecord } from '../meta/promotion-records.ts';
 import { type Digest, isDigest } from '../oci/digest.ts';

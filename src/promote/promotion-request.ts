@@ -1,4 +1,4 @@
-import { badRequest } from '../api/problem.ts';
+import { badRequest } from '../domain/errors.ts';
 import type { PromotionMode } from '../meta/promotion-records.ts';
 import { type Digest, isDigest } from '../oci/digest.ts';
 import { isRepositoryKey, isTag } from '../oci/names.ts';

@@ -1,6 +1,14 @@
-import { badRequest, conflict, forbidden, notFound, ProblemError, unauthorized } from '../api/problem.ts';
 import type { IdentityService } from '../auth/identity-service.ts';
 import type { Principal } from '../auth/principal.ts';
+import {
+  badRequest,
+  conflict,
+  ForbiddenError,
+  forbidden,
+  notFound,
+  RefusedError,
+  unauthorized,
+} from '../domain/errors.ts';
 import type { AuditLog } from '../events/audit-log.ts';
 import type { Action } from '../meta/identity-records.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
@@ -33,7 +41,7 @@ export interface PromotionResult {
 /**
  * Promotion: a digest (with its children and referrers) enters another repository by metadata
  * alone, when the caller may and every gate of the target passes; recorded with who, what, when
- * and each gate's verdict. A refusal is recorded too, and answered 409 with every failing gate.
+ * and each gate's verdict. A refusal is recorded too, and raised as a RefusedError naming every failing gate.
  */
 export class PromotionService {
   constructor(
@@ -117,7 +125,7 @@ export class PromotionService {
           outcome: 'refused',
         });
       }
-      throw new ProblemError(403, 'Forbidden', moveRefusal.detail, {
+      throw new ForbiddenError(moveRefusal.detail, {
         missing: 'delete',
         repository: target.repository,
         tags: moving,
@@ -136,9 +144,7 @@ export class PromotionService {
     if (failed.length > 0) {
       await this.meta.promotions.recordRefusal({ ...record, outcome: 'refused' });
       this.audited(principal, address, 'promotion.refused', record, 'denied');
-      throw new ProblemError(
-        409,
-        'Conflict',
+      throw new RefusedError(
         `promotion of ${source.image}@${digest} into ${target.repository} refused: ${failed.map((g) => g.reason).join('; ')}`,
         { gates, failed: failed.map((g) => g.gate) },
       );

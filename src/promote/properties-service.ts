@@ -1,4 +1,4 @@
-import { badRequest, notFound } from '../api/problem.ts';
+import { badRequest, notFound } from '../domain/errors.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { Properties } from '../meta/promotion-records.ts';
 import { UnknownManifestError } from '../meta/promotion-store.ts';

@@ -1,6 +1,6 @@
-import { badRequest } from '../api/problem.ts';
 import type { AccessPolicy } from '../auth/access-policy.ts';
 import type { Principal } from '../auth/principal.ts';
+import { badRequest } from '../domain/errors.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { ContentFact, Location, Properties } from '../meta/promotion-records.ts';
 import type { Digest } from '../oci/digest.ts';

@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { badRequest, conflict, notFound } from '../api/problem.ts';
+import { badRequest, conflict, notFound } from '../domain/errors.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import { UnknownManifestError } from '../meta/promotion-store.ts';
 import type { RepositoryRecord, TagEvent } from '../meta/records.ts';

@@ -1,5 +1,6 @@
+import { DomainError, type DomainErrorKind } from '../domain/errors.ts';
 import { MissingReferencesError, UnknownRepositoryError } from '../meta/metadata-store.ts';
-import { OciError } from '../oci/errors.ts';
+import { type OciCode, OciError } from '../oci/errors.ts';
 import {
   BlobNotFoundError,
   DigestMismatchError,
@@ -9,11 +10,32 @@ import {
 } from '../storage/errors.ts';
 
 /**
+ * Domain error kinds as OCI codes on /v2. A refused gate or rule and a conflict with the state
+ * are DENIED, as the spec has no conflict code; a domain not-found on /v2 is about a repository.
+ */
+export const OCI_CODE_OF_KIND = {
+  invalid: 'REQUEST_INVALID',
+  'not-found': 'NAME_UNKNOWN',
+  conflict: 'DENIED',
+  refused: 'DENIED',
+  forbidden: 'DENIED',
+  unauthenticated: 'UNAUTHORIZED',
+  'rate-limited': 'TOOMANYREQUESTS',
+  'too-large': 'SIZE_INVALID',
+} as const satisfies Record<DomainErrorKind, OciCode>;
+
+/**
  * The one boundary where errors of the lower layers become wire errors. Anything not listed is
  * a fault of ours: UNKNOWN (500), logged with its stack, never shown to the client.
  */
 export function toOciError(error: unknown): { error: OciError; internal: boolean } {
   if (error instanceof OciError) return { error, internal: false };
+  if (error instanceof DomainError) {
+    return {
+      error: new OciError(OCI_CODE_OF_KIND[error.kind], error.message, error.detail),
+      internal: false,
+    };
+  }
   if (error instanceof DigestMismatchError) {
     return {
       error: new OciError('DIGEST_INVALID', error.message, { expected: error.expected }),

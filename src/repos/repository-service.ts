@@ -1,4 +1,4 @@
-import { badRequest, conflict, notFound } from '../api/problem.ts';
+import { badRequest, conflict, notFound } from '../domain/errors.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import { MetaConflictError } from '../meta/metadata-store.ts';
 import type { RepositoryKind, RepositoryRecord } from '../meta/records.ts';

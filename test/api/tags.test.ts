@@ -366,7 +366,7 @@ describe('disciplined tags: immutable, floating, history and rollback', () => {
       assert.equal(r.code, 1);
       assert.match(r.stderr, /409 Conflict: .*immutable \(rule semver\)/);
       r = await cli('tag', 'history', 'no-tag-here');
-      assert.equal(r.code, 1);
+      assert.equal(r.code, 2, 'a usage error');
       assert.match(r.stderr, /is not <repository>\/<image>:<tag>/);
     });
   });

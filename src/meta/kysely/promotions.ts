@@ -52,7 +52,15 @@ export class KyselyPromotionMeta implements PromotionMeta {
         }
         if (input.copyProperties && !sameName) await copyProperties(trx, source, target, closure);
         if (input.mode === 'move' && !sameName) {
-          await removeFromSource(trx, source, closure, { actor, cause: 'promotion', at });
+          const by = { actor, cause: 'promotion' as const, at };
+          const removed = await removableFromSource(trx, source, closure);
+          await carryTags(
+            trx,
+            { source, target },
+            removed.filter((d) => d !== digest),
+            by,
+          );
+          await deleteManifests(trx, source, removed, by);
         }
         await insertPromotion(trx, { ...input.record, outcome: 'promoted' });
         return { copied, tags };
@@ -229,17 +237,16 @@ async function copyProperties(
 }
 
 /**
- * Removes the promoted manifests from the source, with every tag pointing at them (as events)
- * and their properties; blob links stay for garbage collection. A manifest another manifest of
- * the source still references (a child shared with an index that was not promoted) stays,
- * with what it references in turn.
+ * The promoted manifests a move removes from the source (deleting them takes every tag pointing
+ * at them, as events, and their properties; blob links stay for garbage collection). A manifest
+ * another manifest of the source still references (a child shared with an index that was not
+ * promoted) stays, with what it references in turn.
  */
-async function removeFromSource(
+async function removableFromSource(
   trx: Kysely<Database>,
   source: Name,
   closure: readonly Digest[],
-  by: { actor: string; cause: TagCause; at: string },
-): Promise<void> {
+): Promise<Digest[]> {
   const removed = new Set<string>(closure);
   for (;;) {
     const kept: string[] = [];
@@ -257,12 +264,44 @@ async function removeFromSource(
     if (kept.length === 0) break;
     for (const digest of kept) removed.delete(digest);
   }
-  await deleteManifests(
-    trx,
-    source,
-    closure.filter((d) => removed.has(d)),
-    by,
-  );
+  return closure.filter((d) => removed.has(d));
+}
+
+/**
+ * A move takes along the tags of the manifests it removes besides the promoted one (a signature
+ * or SBOM pushed with a tag, a child tagged on its own): without this they would vanish from the
+ * source and never reach the target. The promoted digest's tags are the request's to choose.
+ * A tag the target already has for other content stays as it is: moving it is a tag move the
+ * caller did not ask for (and may lack `delete` for); the referrer still arrives, by digest and
+ * through the referrers API.
+ */
+async function carryTags(
+  trx: Kysely<Database>,
+  names: { source: Name; target: Name },
+  digests: readonly Digest[],
+  by: { actor: string; cause: TagCause; at: string },
+): Promise<void> {
+  for (const part of chunks(digests)) {
+    const rows = await trx
+      .selectFrom('tags')
+      .select(['tag', 'digest'])
+      .where('repository', '=', names.source.repository)
+      .where('image', '=', names.source.image)
+      .where('digest', 'in', part)
+      .orderBy('tag')
+      .execute();
+    for (const { tag, digest } of rows) {
+      const current = await trx
+        .selectFrom('tags')
+        .select('digest')
+        .where('repository', '=', names.target.repository)
+        .where('image', '=', names.target.image)
+        .where('tag', '=', tag)
+        .executeTakeFirst();
+      if (current !== undefined && current.digest !== digest) continue;
+      await moveTag(trx, { ...names.target, tag, digest: digest as Digest, ...by });
+    }
+  }
 }
 
 /** Rows of `table` in the name with one of the digests. */

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { TOKEN_PREFIX } from '../../auth/api-tokens.ts';
-import { AuthenticationError, decodeBasic } from '../../auth/authenticator.ts';
+import { AuthenticationError, decodeBasic, type LoginOptions } from '../../auth/authenticator.ts';
 import { ANONYMOUS, type Principal } from '../../auth/principal.ts';
 import { TokenError } from '../../auth/registry-tokens.ts';
 import { grantScopes, requestedScopes, type ScopeResolver } from '../../auth/token-grants.ts';
@@ -54,8 +54,11 @@ async function principalOf(
   try {
     if (req.method === 'POST') {
       const grant = form.get('grant_type');
-      if (grant === 'password')
-        return await passwordGrant(req, ctx, form.get('username') ?? '', form.get('password') ?? '');
+      if (grant === 'password') {
+        // containerd asks again with Basic when this fails: one attempt, counted once.
+        const credentials = { user: form.get('username') ?? '', password: form.get('password') ?? '' };
+        return await passwordGrant(req, ctx, credentials, { fallbackFollows: true });
+      }
       if (grant === 'refresh_token') {
         const refresh = form.get('refresh_token') ?? '';
         if (refresh.startsWith(TOKEN_PREFIX)) {
@@ -80,8 +83,7 @@ async function principalOf(
     if (header === undefined) return { principal: ANONYMOUS };
     if (!/^basic /i.test(header))
       throw new AuthenticationError('invalid', 'the token endpoint takes Basic credentials or none');
-    const { user, password } = decodeBasic(header.slice(6).trim());
-    return await passwordGrant(req, ctx, user, password);
+    return await passwordGrant(req, ctx, decodeBasic(header.slice(6).trim()), {});
   } catch (error) {
     if (error instanceof TokenError)
       throw new OciError('UNAUTHORIZED', error.message, undefined, {
@@ -101,8 +103,8 @@ async function principalOf(
 async function passwordGrant(
   req: RegistryRequest,
   ctx: RegistryContext,
-  user: string,
-  password: string,
+  { user, password }: { user: string; password: string },
+  options: LoginOptions,
 ): Promise<{ principal: Principal; refreshToken?: string }> {
   const { authenticator, tokens } = ctx.auth;
   if (password.startsWith(TOKEN_PREFIX)) {
@@ -111,7 +113,7 @@ async function passwordGrant(
       refreshToken: password,
     };
   }
-  const record = await authenticator.login(user, password, req.address);
+  const record = await authenticator.login(user, password, req.address, options);
   return {
     principal: authenticator.principalOf(record, 'bearer'),
     refreshToken: await tokens.issueRefresh(record.name, record.generation),
