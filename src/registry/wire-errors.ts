@@ -30,7 +30,8 @@ export function toOciError(error: unknown): { error: OciError; internal: boolean
   if (error instanceof UploadOffsetError) {
     const range = `0-${Math.max(0, error.size - 1)}`;
     return {
-      error: new OciError('RANGE_INVALID', error.message, { size: error.size }, { Range: range }),
+      // The spec's answer to a chunk that does not follow on: 416, and Range says where to go on.
+      error: new OciError('BLOB_UPLOAD_INVALID', error.message, { size: error.size }, { Range: range }, 416),
       internal: false,
     };
   }
@@ -48,7 +49,18 @@ export function toOciError(error: unknown): { error: OciError; internal: boolean
   }
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
-    return { error: new OciError('REQUEST_INVALID', fastifyError.message), internal: false };
+    // Requests fastify refuses before a handler runs (e.g. a URL it cannot decode).
+    const status = fastifyError.statusCode === 404 ? 404 : 400;
+    return {
+      error: new OciError(
+        'UNSUPPORTED',
+        `request refused: ${fastifyError.message}`,
+        undefined,
+        undefined,
+        status,
+      ),
+      internal: false,
+    };
   }
   return { error: new OciError('UNKNOWN'), internal: true };
 }
