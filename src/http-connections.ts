@@ -32,7 +32,7 @@ export class ConnectionGuard {
       };
       res.once('finish', done);
       res.once('close', done);
-      if (hasBody(req)) this.#cutWhenIdle(req);
+      if (hasBody(req)) this.#cutWhenIdle(req, res);
     });
   }
 
@@ -41,7 +41,7 @@ export class ConnectionGuard {
    * connection is destroyed: the handler's read fails, and what arrived so far stays in the
    * upload (the client resumes from the Range the upload status shows).
    */
-  #cutWhenIdle(req: IncomingMessage): void {
+  #cutWhenIdle(req: IncomingMessage, res: ServerResponse): void {
     const cut = () => {
       this.options.log.info(
         { method: req.method, url: req.url?.slice(0, 200), idleMs: this.options.bodyIdleTimeoutMs },
@@ -52,7 +52,9 @@ export class ConnectionGuard {
     req.setTimeout(this.options.bodyIdleTimeoutMs, cut);
     req.once('end', () => {
       req.removeListener('timeout', cut);
-      req.socket.setTimeout(0);
+      // A body drained after the response already finished: the socket's timer is Node's
+      // keep-alive timeout by then, which must stay.
+      if (!res.writableFinished) req.socket.setTimeout(0);
     });
   }
 

@@ -1,5 +1,5 @@
 import { MissingReferencesError, UnknownRepositoryError } from '../meta/metadata-store.ts';
-import { OciError } from '../oci/errors.ts';
+import { bounded, OciError } from '../oci/errors.ts';
 import {
   BlobNotFoundError,
   DigestMismatchError,
@@ -36,8 +36,13 @@ export function toOciError(error: unknown): { error: OciError; internal: boolean
     };
   }
   if (error instanceof MissingReferencesError) {
+    const { first, count, more } = bounded(error.missing);
+    const listed = first.map((m) => m.digest).join(', ') + (more > 0 ? ` and ${more} more` : '');
     return {
-      error: new OciError('MANIFEST_BLOB_UNKNOWN', error.message, { missing: error.missing }),
+      error: new OciError('MANIFEST_BLOB_UNKNOWN', `references not held by this name: ${listed}`, {
+        missing: first,
+        count,
+      }),
       internal: false,
     };
   }
