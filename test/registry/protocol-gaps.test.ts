@@ -240,6 +240,23 @@ describe('catalog without credentials when anonymous callers cannot read everyth
       headers: { authorization: basicAuth(ADMIN.user, ADMIN.password) },
     });
     expectStatus(signedIn, 200, 'catalog with credentials');
+    // What a client does with the challenge: a token for the scope, then the catalog again.
+    const realm = /realm="([^"]+)"/.exec(challenge)?.[1] ?? '';
+    const service = /service="([^"]+)"/.exec(challenge)?.[1] ?? '';
+    const tokenUrl = new URL(realm);
+    tokenUrl.searchParams.set('service', service);
+    tokenUrl.searchParams.set('scope', 'registry:catalog:*');
+    const grant = await fetch(tokenUrl, {
+      headers: { authorization: basicAuth(ADMIN.user, ADMIN.password) },
+    });
+    assert.equal(grant.status, 200, await grant.clone().text());
+    const { token } = (await grant.json()) as { token: string };
+    const withToken = await rawRequest(closed.url, {
+      method: 'GET',
+      path: '/v2/_catalog',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expectStatus(withToken, 200, 'catalog with the token the challenge led to');
   });
 
   test('an instance open to anonymous readers still answers the catalog without credentials', async () => {
