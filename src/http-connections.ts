@@ -95,7 +95,7 @@ export class ConnectionGuard {
   /**
    * Stops accepting connections at once, closes idle ones, lets requests in flight finish for
    * up to `drainMs`, then closes what is left (an upload cut this way stays resumable).
-   * `close` is the server's own orderly close (fastify's, which waits for in-flight requests).
+   * `closeServers` is the servers' own orderly close (fastify's waits for requests in flight).
    */
   async drain(drainMs: number, closeServers: () => Promise<void>): Promise<void> {
     this.#draining = true;
