@@ -9,8 +9,11 @@ import { OciError } from './oci/errors.ts';
  * bodies are cut, and shutdown drains in-flight requests for a bounded time.
  */
 export class ConnectionGuard {
-  /** The response being written on each socket (one at a time: Node does not interleave). */
-  readonly #inFlight = new WeakMap<Socket, ServerResponse>();
+  /**
+   * The response being written on each socket (one at a time: Node does not interleave);
+   * entries leave when their response finishes or its connection closes.
+   */
+  readonly #inFlight = new Map<Socket, ServerResponse>();
   readonly #servers: Server[] = [];
   #draining = false;
 
@@ -30,8 +33,14 @@ export class ConnectionGuard {
       const done = () => {
         if (this.#inFlight.get(socket) === res) this.#inFlight.delete(socket);
       };
-      res.once('finish', done);
+      res.once('finish', () => {
+        done();
+        // Draining: a keep-alive connection would otherwise hold the drain open until its
+        // keep-alive timeout. Closed once nothing else is queued on it.
+        if (this.#draining && !this.#inFlight.has(socket)) socket.end();
+      });
       res.once('close', done);
+      if (this.#draining && !res.headersSent) res.setHeader('Connection', 'close');
       if (hasBody(req)) this.#cutWhenIdle(req, res);
     });
   }
@@ -99,6 +108,8 @@ export class ConnectionGuard {
    */
   async drain(drainMs: number, closeServers: () => Promise<void>): Promise<void> {
     this.#draining = true;
+    // Responses not begun yet tell their clients that the connection ends with them.
+    for (const res of this.#inFlight.values()) if (!res.headersSent) res.setHeader('Connection', 'close');
     const timer = setTimeout(() => {
       this.options.log.warn({ drainMs }, 'drain time over; closing the remaining connections');
       for (const server of this.#servers) server.closeAllConnections();

@@ -35,6 +35,36 @@ describe('ConnectionGuard.drain', () => {
   });
 });
 
+describe('ConnectionGuard.drain with a request that finishes in time', () => {
+  it('answers it in full with Connection: close and ends without waiting for the drain time', async () => {
+    const guard = new ConnectionGuard({ bodyIdleTimeoutMs: 60_000, log: createLogger('silent') });
+    const server = createServer((_req, res) => {
+      setTimeout(() => res.end('done'), 300);
+    });
+    server.keepAliveTimeout = 65_000;
+    guard.watch(server);
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const socket = connect({ host: '127.0.0.1', port });
+    let received = '';
+    socket.on('data', (b: Buffer) => {
+      received += b.toString('latin1');
+    });
+    const closed = new Promise<void>((done) => socket.once('close', () => done()));
+    await new Promise<void>((done) => socket.once('connect', () => done()));
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    await guard.drain(10_000, () => new Promise<void>((done) => server.close(() => done())));
+    await closed;
+    assert.ok(Date.now() - started < 3000, `drain took ${Date.now() - started} ms for a 300 ms request`);
+    assert.match(received, /^HTTP\/1.1 200/);
+    assert.match(received, /connection: close/i);
+    assert.ok(received.endsWith('done'), received);
+  });
+});
+
 describe('originForm', () => {
   const req = (url: string, host = 'h') => ({ url, headers: { host } }) as unknown as IncomingMessage;
   it('turns an absolute-form target into origin form and takes its authority as Host', () => {
