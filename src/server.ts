@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import Fastify, { LogController } from 'fastify';
 import { artifactoryCompatApi } from './api/artifactory-compat.ts';
@@ -8,8 +7,8 @@ import { sendProblem } from './api/problem-reply.ts';
 import { openAccess } from './auth/open-access.ts';
 import { type Config, defaultUiDir } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
+import { ConnectionGuard, originForm } from './http-connections.ts';
 import { SqliteMetadataStore } from './meta/sqlite/sqlite-metadata-store.ts';
-import { OciError } from './oci/errors.ts';
 import { ChecklistService } from './promote/checklist-service.ts';
 import { ImageFacts } from './promote/image-facts.ts';
 import { PromotionService } from './promote/promotion-service.ts';
@@ -41,7 +40,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await meta.migrate();
   const repos = new RepositoryService(meta, { defaultRepository: config.defaultRepository });
   await repos.init();
-  const pull = new PullThrough(meta, blobs, log);
+  const pull = new PullThrough(meta, blobs, log, { unreachableSeconds: config.upstreamUnreachableSeconds });
   const addressing = new Addressing({ hosts: config.repositoryHosts, ports: config.repositoryPorts });
   const access = await openAccess(config, meta, log);
   const registryAuth = {
@@ -82,6 +81,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     tags,
     log,
   };
+  const guard = new ConnectionGuard({ bodyIdleTimeoutMs: config.bodyIdleTimeoutSeconds * 1000, log });
   const app = Fastify({
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
@@ -92,8 +92,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     requestTimeout: 0,
     trustProxy: config.trustProxy,
     routerOptions: { maxParamLength: 4096 },
-    clientErrorHandler: rejectMalformedRequest,
+    clientErrorHandler: guard.rejectMalformedRequest,
+    rewriteUrl: originForm,
   });
+  guard.watch(app.server);
+  // Readiness for load balancers and orchestrators: false once shutdown begins.
+  app.get('/readyz', async (_request, reply) =>
+    guard.draining
+      ? reply.code(503).send({ ready: false, reason: 'shutting down' })
+      : reply.send({ ready: true }),
+  );
   await app.register(async (scope) => registryPlugin(scope, registry));
   await app.register(
     async (scope) => {
@@ -125,16 +133,25 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info({ url, data: config.data }, 'listening');
-  const extra = await listenOnMappedPorts(app.routing, addressing, config.host);
+  const extra = await listenOnMappedPorts(app.routing, addressing, config.host, guard);
   for (const { port: p, repository } of addressing.extraPorts)
     log.info({ port: p, repository }, 'listening for one repository');
   return {
     url,
     async close() {
       janitor.stop();
+      await guard.drain(config.shutdownDrainSeconds * 1000, async () => {
+        await Promise.all([
+          ...extra.map((server) => {
+            const closed = new Promise((done) => server.close(done));
+            server.closeIdleConnections();
+            return closed;
+          }),
+          app.close(),
+        ]);
+      });
+      // After the last request: its audit entries are part of what must reach the database.
       await access.audit.flush();
-      await Promise.all(extra.map((server) => new Promise((done) => server.close(done))));
-      await app.close();
       await meta.close();
     },
   };
@@ -148,11 +165,13 @@ async function listenOnMappedPorts(
   routing: (req: IncomingMessage, res: ServerResponse) => void,
   addressing: Addressing,
   host: string,
+  guard: ConnectionGuard,
 ): Promise<Server[]> {
   const servers: Server[] = [];
   for (const { port } of addressing.extraPorts) {
     const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, routing);
-    server.on('clientError', rejectMalformedRequest);
+    server.on('clientError', guard.rejectMalformedRequest);
+    guard.watch(server);
     await new Promise<void>((done, fail) => {
       server.once('error', fail);
       server.listen(port, host, () => done());
@@ -160,24 +179,4 @@ async function listenOnMappedPorts(
     servers.push(server);
   }
   return servers;
-}
-
-/**
- * Requests Node's HTTP parser refuses get an OCI error and a closed connection: a body that
- * ends before its Content-Length (SIZE_INVALID), both Transfer-Encoding and Content-Length or
- * other unparseable framing (REQUEST_INVALID).
- */
-function rejectMalformedRequest(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) return;
-  const oci =
-    error.code === 'HPE_INVALID_EOF_STATE'
-      ? new OciError('SIZE_INVALID', 'the request body ended before Content-Length bytes arrived')
-      : new OciError(
-          'REQUEST_INVALID',
-          `malformed HTTP request: ${error.message} (${error.code ?? 'no code'})`,
-        );
-  const body = JSON.stringify(oci.toBody());
-  socket.end(
-    `HTTP/1.1 ${oci.status} Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }

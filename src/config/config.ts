@@ -64,6 +64,15 @@ export const ConfigSchema = z
         z.array(z.string().min(1)),
       )
       .default(['docker-dev-local', 'docker-staging-local', 'docker-prod-local']),
+    /**
+     * How long an upstream found unreachable (connection refused, timed out) is not asked again:
+     * requests meanwhile answer at once instead of each waiting for a connect timeout. 0: always ask.
+     */
+    upstreamUnreachableSeconds: z.coerce.number().min(0).max(3600).default(30),
+    /** A request body that sends nothing for this long is cut (the upload stays resumable). */
+    bodyIdleTimeoutSeconds: z.coerce.number().positive().max(86_400).default(60),
+    /** On SIGTERM/SIGINT, in-flight requests get this long to finish before their connections close. */
+    shutdownDrainSeconds: z.coerce.number().min(0).max(3600).default(30),
     /** Directory of the built web UI (`npm run build:web`), served at /ui. */
     uiDir: z.string().min(1).optional(),
   })
@@ -93,6 +102,9 @@ const ENV_NAMES: Record<keyof Config, string> = {
   loginWindowSeconds: 'GANTRY_LOGIN_WINDOW_SECONDS',
   pipeline: 'GANTRY_PIPELINE',
   uiDir: 'GANTRY_UI_DIR',
+  upstreamUnreachableSeconds: 'GANTRY_UPSTREAM_UNREACHABLE_SECONDS',
+  bodyIdleTimeoutSeconds: 'GANTRY_BODY_IDLE_TIMEOUT_SECONDS',
+  shutdownDrainSeconds: 'GANTRY_SHUTDOWN_DRAIN_SECONDS',
 };
 
 /** Values never repeated in error messages. */

@@ -126,6 +126,11 @@ export interface BlobLinkMeta {
   /** Size of the blob when this name holds it. */
   get(repository: string, image: string, digest: Digest): Promise<number | undefined>;
   unlink(repository: string, image: string, digest: Digest): Promise<boolean>;
+  /**
+   * Whether the name links any blob. Deleting manifests leaves their blobs linked, so this tells
+   * a name whose manifests were all deleted from one nothing was ever pushed to.
+   */
+  linksAny(repository: string, image: string): Promise<boolean>;
   /** Whether any name in the instance still links or references the digest (for GC). */
   isReferenced(digest: Digest): Promise<boolean>;
 }

@@ -56,7 +56,15 @@ export class RegistryAccessControl {
   /** Throws unless the principal of `req` meets `need` on the name the route addresses. */
   check(req: RegistryRequest, need: Need, resolve: () => ResolvedName): void {
     const p = req.principal;
-    if (need === 'none' || need === 'listing') return;
+    if (need === 'none') return;
+    if (need === 'listing') {
+      // The catalog lists only what the caller may read, so without credentials it would be
+      // short; clients that send credentials only when challenged need the 401 to send them.
+      if (p.via === 'none' && !this.readsEverything(p)) {
+        throw this.unauthorized(req, 'sign in to list the names you may read', 'registry:catalog:*');
+      }
+      return;
+    }
     if (need === 'signed-in') {
       // A registry token counts, an anonymous one too: clients ping /v2/ with what they got.
       if (p.via === 'none') throw this.unauthorized(req, 'sign in to use this registry');
@@ -93,6 +101,12 @@ export class RegistryAccessControl {
         a.name === clientName &&
         (a.actions.includes('*') || (claim !== undefined && a.actions.includes(claim))),
     );
+  }
+
+  /** Whether `p` may read every image of every repository (the catalog is then complete for it). */
+  private readsEverything(p: Principal): boolean {
+    const policy = this.policyOf();
+    return this.repos.list().every((r) => policy.allows(p, 'read', r.key));
   }
 
   /** Whether the caller may read the stored name `repository/image` (catalog filtering). */

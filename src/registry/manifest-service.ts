@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { type MetadataStore, MissingReferencesError } from '../meta/metadata-store.ts';
 import { type ManifestRecord, manifestRecord, type Page, type RepositoryRecord } from '../meta/records.ts';
 import { clip, type Digest, digestAlgorithm, digestOf, parseDigest } from '../oci/digest.ts';
-import { OciError } from '../oci/errors.ts';
+import { bounded, OciError } from '../oci/errors.ts';
 import { type ParsedManifest, parseManifest } from '../oci/manifest.ts';
 import { MEDIA } from '../oci/media-types.ts';
 import { isTag } from '../oci/names.ts';
@@ -32,6 +32,16 @@ export function parseReference(value: string): Reference {
     );
   }
   return { tag: value };
+}
+
+/**
+ * The reference of a read (GET/HEAD): a tag that breaks the grammar cannot exist, so it is
+ * 404 MANIFEST_UNKNOWN like any missing tag (the conformance suite reads
+ * `.INVALID_MANIFEST_NAME` for its "nonexistent manifest" cases). Writes still refuse it (400).
+ */
+export function parseReadReference(value: string): Reference | undefined {
+  if (!value.includes(':') && !isTag(value)) return undefined;
+  return parseReference(value);
 }
 
 /**
@@ -85,11 +95,12 @@ export class ManifestService {
       }));
     } catch (e) {
       if (e instanceof MissingReferencesError) {
-        const missing = e.missing.map((m) => m.digest);
+        const { first, count, more } = bounded(e.missing);
+        const listed = first.map((m) => m.digest).join(', ') + (more > 0 ? ` and ${more} more` : '');
         throw new OciError(
           'MANIFEST_BLOB_UNKNOWN',
-          `${fullName(name)} does not hold ${missing.length === 1 ? 'this' : 'these'} referenced content: ${missing.join(', ')}; push ${missing.length === 1 ? 'it' : 'them'} first`,
-          { missing: e.missing },
+          `${fullName(name)} does not hold ${count === 1 ? 'this' : `these ${count}`} referenced content: ${listed}; push ${count === 1 ? 'it' : 'them'} first`,
+          { missing: first, count },
         );
       }
       throw e;
@@ -154,8 +165,9 @@ export class ManifestService {
 
   /**
    * Tags of the name; for a virtual repository the sorted union over its members, paginated
-   * after the union. NAME_UNKNOWN when no target holds anything under the name, so a typo is
-   * not an empty list.
+   * after the union. NAME_UNKNOWN when no target holds or ever held anything under the name, so
+   * a typo is not an empty list; a name whose last manifest was deleted lists no tags (a client
+   * that deletes and then lists must not break).
    */
   async tags(name: ResolvedName, page: Page): Promise<string[]> {
     const targets = this.repos.readTargets(name);
@@ -213,10 +225,14 @@ export class ManifestService {
 
   /**
    * The manifest from the first read target that has the tag or digest (shadowing order). An
-   * unreachable remote does not hide a later member; its error is thrown only when none has it.
+   * unreachable remote does not hide a later member. Asked directly, a remote's error is the
+   * answer; through a virtual repository an unreachable member only makes the manifest unknown
+   * (404, the detail names the member): clients retry a 5xx for minutes, a 404 not at all.
    */
   private async find(name: ResolvedName, ref: Reference): Promise<ManifestRecord> {
     let failure: unknown;
+    let unavailable: unknown;
+    const unreachable: { repository: string; reason: string }[] = [];
     for (const target of this.repos.readTargets(name)) {
       try {
         const record =
@@ -225,11 +241,15 @@ export class ManifestService {
             : await this.findLocal(target, ref);
         if (record) return record;
       } catch (error) {
-        failure ??= error;
+        if (target.repository.kind === 'remote' && error instanceof OciError && error.status >= 500) {
+          unavailable ??= error;
+          unreachable.push({ repository: target.repository.key, reason: error.message });
+        } else failure ??= error;
       }
     }
     if (failure) throw failure;
-    throw unknownManifest(name, ref);
+    if (unavailable && name.repository.kind !== 'virtual') throw unavailable;
+    throw unknownManifest(name, ref, unreachable);
   }
 
   private async findLocal(target: ResolvedName, ref: Reference): Promise<ManifestRecord | undefined> {
@@ -255,7 +275,8 @@ export class ManifestService {
       const holds =
         t.repository.kind === 'remote'
           ? (await this.pull.tags(t).catch(() => undefined)) !== undefined
-          : await this.meta.manifests.exists(t.repository.key, t.image);
+          : (await this.meta.manifests.exists(t.repository.key, t.image)) ||
+            (await this.meta.blobs.linksAny(t.repository.key, t.image));
       if (holds) return true;
     }
     return false;
@@ -267,7 +288,18 @@ function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function unknownManifest(name: ResolvedName, ref: Reference): OciError {
+function unknownManifest(
+  name: ResolvedName,
+  ref: Reference,
+  unreachable: { repository: string; reason: string }[] = [],
+): OciError {
   const what = 'tag' in ref ? `tag ${ref.tag}` : `manifest ${ref.digest}`;
-  return new OciError('MANIFEST_UNKNOWN', `${what} is not in ${fullName(name)}`);
+  if (unreachable.length === 0)
+    return new OciError('MANIFEST_UNKNOWN', `${what} is not in ${fullName(name)}`);
+  const members = unreachable.map((u) => u.repository).join(', ');
+  return new OciError(
+    'MANIFEST_UNKNOWN',
+    `${what} is not in ${fullName(name)} as far as its reachable members know; ${members} cannot reach ${unreachable.length === 1 ? 'its upstream' : 'their upstreams'} right now`,
+    { unreachable },
+  );
 }

@@ -33,7 +33,17 @@ async function dispatch(
   const q = raw.indexOf('?');
   const path = q < 0 ? raw : raw.slice(0, q);
   const match = matchRoute(path);
-  if (!match) throw new OciError('NOT_FOUND', `no registry endpoint at ${path.slice(0, 200)}`);
+  if (!match) {
+    // No spec code means "no such endpoint"; UNSUPPORTED with 404 says it without pretending
+    // that a name or manifest is missing.
+    throw new OciError(
+      'UNSUPPORTED',
+      `no registry endpoint at ${path.slice(0, 200)}`,
+      undefined,
+      undefined,
+      404,
+    );
+  }
   const handler = match.route.methods[request.method as keyof typeof match.route.methods];
   if (!handler) {
     reply.header('Allow', Object.keys(match.route.methods).join(', '));

@@ -1,6 +1,6 @@
 import { DomainError, type DomainErrorKind } from '../domain/errors.ts';
 import { MissingReferencesError, UnknownRepositoryError } from '../meta/metadata-store.ts';
-import { type OciCode, OciError } from '../oci/errors.ts';
+import { bounded, type OciCode, OciError } from '../oci/errors.ts';
 import {
   BlobNotFoundError,
   DigestMismatchError,
@@ -14,7 +14,8 @@ import {
  * are DENIED, as the spec has no conflict code; a domain not-found on /v2 is about a repository.
  */
 export const OCI_CODE_OF_KIND = {
-  invalid: 'REQUEST_INVALID',
+  // The spec's table has no general "bad request": UNSUPPORTED with 400, the message says what.
+  invalid: 'UNSUPPORTED',
   'not-found': 'NAME_UNKNOWN',
   conflict: 'DENIED',
   refused: 'DENIED',
@@ -32,7 +33,13 @@ export function toOciError(error: unknown): { error: OciError; internal: boolean
   if (error instanceof OciError) return { error, internal: false };
   if (error instanceof DomainError) {
     return {
-      error: new OciError(OCI_CODE_OF_KIND[error.kind], error.message, error.detail),
+      error: new OciError(
+        OCI_CODE_OF_KIND[error.kind],
+        error.message,
+        error.detail,
+        undefined,
+        error.kind === 'invalid' ? 400 : undefined,
+      ),
       internal: false,
     };
   }
@@ -52,13 +59,19 @@ export function toOciError(error: unknown): { error: OciError; internal: boolean
   if (error instanceof UploadOffsetError) {
     const range = `0-${Math.max(0, error.size - 1)}`;
     return {
-      error: new OciError('RANGE_INVALID', error.message, { size: error.size }, { Range: range }),
+      // The spec's answer to a chunk that does not follow on: 416, and Range says where to go on.
+      error: new OciError('BLOB_UPLOAD_INVALID', error.message, { size: error.size }, { Range: range }, 416),
       internal: false,
     };
   }
   if (error instanceof MissingReferencesError) {
+    const { first, count, more } = bounded(error.missing);
+    const listed = first.map((m) => m.digest).join(', ') + (more > 0 ? ` and ${more} more` : '');
     return {
-      error: new OciError('MANIFEST_BLOB_UNKNOWN', error.message, { missing: error.missing }),
+      error: new OciError('MANIFEST_BLOB_UNKNOWN', `references not held by this name: ${listed}`, {
+        missing: first,
+        count,
+      }),
       internal: false,
     };
   }
@@ -70,7 +83,18 @@ export function toOciError(error: unknown): { error: OciError; internal: boolean
   }
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
-    return { error: new OciError('REQUEST_INVALID', fastifyError.message), internal: false };
+    // Requests fastify refuses before a handler runs (e.g. a URL it cannot decode).
+    const status = fastifyError.statusCode === 404 ? 404 : 400;
+    return {
+      error: new OciError(
+        'UNSUPPORTED',
+        `request refused: ${fastifyError.message}`,
+        undefined,
+        undefined,
+        status,
+      ),
+      internal: false,
+    };
   }
   return { error: new OciError('UNKNOWN'), internal: true };
 }

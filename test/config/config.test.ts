@@ -30,6 +30,30 @@ describe('configuration', () => {
     assert.equal(set.uiDir, '/srv/ui');
   });
 
+  it('connection and shutdown times: defaults, environment, and refused values', async () => {
+    const defaults = await loadConfig({ env: {} });
+    assert.equal(defaults.bodyIdleTimeoutSeconds, 60);
+    assert.equal(defaults.shutdownDrainSeconds, 30);
+    assert.equal(defaults.upstreamUnreachableSeconds, 30);
+    const set = await loadConfig({
+      env: {
+        GANTRY_BODY_IDLE_TIMEOUT_SECONDS: '5',
+        GANTRY_SHUTDOWN_DRAIN_SECONDS: '0',
+        GANTRY_UPSTREAM_UNREACHABLE_SECONDS: '0',
+      },
+    });
+    assert.equal(set.bodyIdleTimeoutSeconds, 5);
+    assert.equal(set.shutdownDrainSeconds, 0);
+    assert.equal(set.upstreamUnreachableSeconds, 0);
+    await assert.rejects(
+      loadConfig({ env: { GANTRY_BODY_IDLE_TIMEOUT_SECONDS: '0', GANTRY_SHUTDOWN_DRAIN_SECONDS: '-1' } }),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        e.message.includes('GANTRY_BODY_IDLE_TIMEOUT_SECONDS') &&
+        e.message.includes('GANTRY_SHUTDOWN_DRAIN_SECONDS'),
+    );
+  });
+
   it('layers file < environment < flags', async () => {
     const file = join(dir, 'gantry.yaml');
     await writeFile(file, 'port: 6000\nlogLevel: debug\ndata: /srv/gantry\n');

@@ -14,3 +14,23 @@ it('the README lists every error code with its status, and no other', async () =
   const table = new Map(Object.entries(OCI_ERRORS).map(([code, entry]) => [code, entry.status as number]));
   assert.deepEqual(documented, table);
 });
+
+it('the table holds the distribution-spec codes and UNKNOWN, nothing else', () => {
+  const spec = [
+    'BLOB_UNKNOWN',
+    'BLOB_UPLOAD_INVALID',
+    'BLOB_UPLOAD_UNKNOWN',
+    'DIGEST_INVALID',
+    'MANIFEST_BLOB_UNKNOWN',
+    'MANIFEST_INVALID',
+    'MANIFEST_UNKNOWN',
+    'NAME_INVALID',
+    'NAME_UNKNOWN',
+    'SIZE_INVALID',
+    'UNAUTHORIZED',
+    'DENIED',
+    'UNSUPPORTED',
+    'TOOMANYREQUESTS',
+  ];
+  assert.deepEqual(Object.keys(OCI_ERRORS).sort(), [...spec, 'UNKNOWN'].sort());
+});

@@ -179,7 +179,7 @@ describe('manifest PUT validation', () => {
     expectOciError(res, 400, 'MANIFEST_INVALID');
   });
 
-  test('a manifest over 4 MiB is 400 SIZE_INVALID', async () => {
+  test('a manifest over 4 MiB is 413 SIZE_INVALID', async () => {
     const { name, config, layer } = await prepared('man-huge');
     const manifest = imageManifest({
       config,
@@ -187,7 +187,7 @@ describe('manifest PUT validation', () => {
       annotations: { padding: 'x'.repeat(4 * 1024 * 1024 + 10) },
     });
     const res = await client.putManifest(name, 'v1', manifest);
-    expectOciError(res, 400, 'SIZE_INVALID');
+    expectOciError(res, 413, 'SIZE_INVALID');
   });
 
   test('a tag reference that is neither tag nor digest (a:b, 129 chars) is 400', async () => {

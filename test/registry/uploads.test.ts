@@ -71,10 +71,10 @@ describe('upload session protocol', () => {
     expectStatus(res, 202);
     location = res.headers.get('location') ?? location;
     const gap = await patch(location, blob.bytes.subarray(2000), { 'content-range': '2000-2999' });
-    expectOciError(gap, 416, 'RANGE_INVALID', 'PATCH 2000-2999 after 0-999');
+    expectOciError(gap, 416, 'BLOB_UPLOAD_INVALID', 'PATCH 2000-2999 after 0-999');
     assert.equal(gap.headers.get('range'), '0-999');
     const overlap = await patch(location, blob.bytes.subarray(500, 1500), { 'content-range': '500-1499' });
-    expectOciError(overlap, 416, 'RANGE_INVALID', 'PATCH 500-1499 after 0-999');
+    expectOciError(overlap, 416, 'BLOB_UPLOAD_INVALID', 'PATCH 500-1499 after 0-999');
     assert.equal(overlap.headers.get('range'), '0-999');
     res = await patch(location, blob.bytes.subarray(1000), { 'content-range': '1000-2999' });
     expectStatus(res, 202, 'the right chunk after two refused ones');
@@ -88,7 +88,7 @@ describe('upload session protocol', () => {
   test('a malformed Content-Range on PATCH is 416', async () => {
     const location = await client.startUpload(uniqueName('up-badrange'));
     const res = await patch(location, Buffer.from('abc'), { 'content-range': 'banana' });
-    expectOciError(res, 416, 'RANGE_INVALID');
+    expectOciError(res, 416, 'BLOB_UPLOAD_INVALID');
   });
 
   test('a PATCH with Content-Type text/plain is accepted', async () => {

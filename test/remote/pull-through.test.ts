@@ -238,14 +238,14 @@ describe('remote repositories (pull-through cache)', () => {
 
     for (const reference of [never.tag, never.manifest.digest]) {
       const res = await client.getManifest(`flaky-remote/${never.name}`, reference);
-      const e = expectOciError(res, 503, 'UNAVAILABLE', `never cached (${reference}), upstream down`);
+      const e = expectOciError(res, 503, 'UNKNOWN', `never cached (${reference}), upstream down`);
       assert.ok(
         e?.message.includes(flaky.url),
         `the message does not name the upstream ${flaky.url}: ${e?.message}`,
       );
     }
     const blob = await client.request('GET', `/v2/flaky-remote/${never.name}/blobs/${never.config.digest}`);
-    const e = expectOciError(blob, 503, 'UNAVAILABLE', 'never-cached blob, upstream down');
+    const e = expectOciError(blob, 503, 'UNKNOWN', 'never-cached blob, upstream down');
     assert.ok(e?.message.includes(flaky.url), `the message does not name the upstream: ${e?.message}`);
   });
 
@@ -413,7 +413,7 @@ describe('remote repositories (pull-through cache)', () => {
     const shownBad = await api(gantry.url, 'GET', '/repositories/auth-bad');
     assert.ok(!shownBad.text.includes(WRONG_PASSWORD), `the password is shown: ${shownBad.text}`);
     const res = await client.getManifest(`auth-bad/${name}`, '2.0');
-    const codeFor: Record<number, string> = { 503: 'UNAVAILABLE', 401: 'UNAUTHORIZED', 403: 'DENIED' };
+    const codeFor: Record<number, string> = { 503: 'UNKNOWN', 401: 'UNAUTHORIZED', 403: 'DENIED' };
     const code = codeFor[res.status];
     assert.ok(code, `wrong upstream credentials: expected 503, 401 or 403, got ${res.status} ${res.text()}`);
     const e = expectOciError(res, res.status, code, 'wrong upstream credentials');

@@ -22,10 +22,11 @@ describe('blob Range header', () => {
     assert.equal(parseRange('bytes=0-1,3-4', 10), undefined, 'several ranges: send it all');
   });
 
-  it('answers RANGE_INVALID with the size for unsatisfiable ranges', () => {
+  it('answers 416 SIZE_INVALID with the size for unsatisfiable ranges', () => {
     for (const bad of ['bytes=10-', 'bytes=10-20', 'bytes=5-2', 'bytes=-0', 'items=0-1', 'bytes=-']) {
       const error = rangeError(bad, 10);
-      assert.equal(error?.code, 'RANGE_INVALID', bad);
+      assert.equal(error?.code, 'SIZE_INVALID', bad);
+      assert.equal(error?.status, 416, bad);
       assert.equal(error?.headers?.['Content-Range'], 'bytes */10');
     }
   });
@@ -50,8 +51,8 @@ describe('pagination', () => {
   });
 
   it('refuses an n that is not a number', () => {
-    assert.throws(() => parsePage(new URLSearchParams('n=-1')), { code: 'PAGINATION_NUMBER_INVALID' });
-    assert.throws(() => parsePage(new URLSearchParams('n=abc')), { code: 'PAGINATION_NUMBER_INVALID' });
+    assert.throws(() => parsePage(new URLSearchParams('n=-1')), { code: 'SIZE_INVALID' });
+    assert.throws(() => parsePage(new URLSearchParams('n=abc')), { code: 'SIZE_INVALID' });
     assert.deepEqual(parsePage(new URLSearchParams('n=5&last=x')), { n: 5, last: 'x' });
   });
 });

@@ -56,6 +56,17 @@ export class KyselyBlobLinkMeta implements BlobLinkMeta {
     return row && Number(row.size);
   }
 
+  async linksAny(repository: string, image: string): Promise<boolean> {
+    const row = await this.ctx.db
+      .selectFrom('blob_links')
+      .select('digest')
+      .where('repository', '=', repository)
+      .where('image', '=', image)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async unlink(repository: string, image: string, digest: Digest): Promise<boolean> {
     return this.ctx.db.transaction().execute(async (trx) => {
       const removed = await trx

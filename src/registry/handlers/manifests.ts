@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
+import { clip } from '../../oci/digest.ts';
 import { OciError } from '../../oci/errors.ts';
 import { MAX_MANIFEST_BYTES } from '../../oci/manifest.ts';
 import { isStableVersion } from '../../promote/tag-service.ts';
 import type { ResolvedName } from '../../repos/repository-service.ts';
 import type { Handler, RegistryContext, RegistryRequest } from '../http-types.ts';
-import { parseReference, type Reference } from '../manifest-service.ts';
+import { parseReadReference, parseReference, type Reference } from '../manifest-service.ts';
 import { urlFor } from '../routes.ts';
 import { actorOf, audit, contentLength, resolveName } from './request-parsing.ts';
 
@@ -14,7 +15,14 @@ import { actorOf, audit, contentLength, resolveName } from './request-parsing.ts
  */
 export const read: Handler = async (req, ctx) => {
   const name = resolveName(req, ctx);
-  const manifest = await ctx.manifests.get(name, parseReference(req.params.reference ?? ''));
+  const reference = req.params.reference ?? '';
+  const ref = parseReadReference(reference);
+  if (!ref) {
+    throw new OciError('MANIFEST_UNKNOWN', `"${clip(reference)}" is not a valid tag, so no manifest has it`, {
+      reference: clip(reference),
+    });
+  }
+  const manifest = await ctx.manifests.get(name, ref);
   const headers = {
     'Content-Type': manifest.mediaType,
     'Docker-Content-Digest': manifest.digest,
@@ -100,6 +108,9 @@ async function readManifestBody(body: Readable, length: number | undefined): Pro
     new OciError(
       'SIZE_INVALID',
       `manifest is ${size} bytes or more; at most ${MAX_MANIFEST_BYTES} are accepted`,
+      { size, limit: MAX_MANIFEST_BYTES },
+      undefined,
+      413,
     );
   if (length !== undefined && length > DRAIN_LIMIT) throw tooLarge(length);
   const chunks: Buffer[] = [];

@@ -21,7 +21,10 @@ export function parsePage(query: URLSearchParams): Page {
   const n = query.get('n');
   if (n !== null) {
     if (!/^\d{1,9}$/.test(n)) {
-      throw new OciError('PAGINATION_NUMBER_INVALID', `n must be a whole number, got "${n.slice(0, 20)}"`);
+      // The spec has no pagination code; n is the size of the page asked for.
+      throw new OciError('SIZE_INVALID', `n must be a whole number, got "${n.slice(0, 20)}"`, {
+        n: n.slice(0, 20),
+      });
     }
     page.n = Number(n);
   }
@@ -63,14 +66,20 @@ export function parseContentRange(req: RegistryRequest): ByteRange | undefined {
   if (value === undefined) return undefined;
   const m = /^(?:bytes[ =])?(\d{1,15})-(\d{1,15})(?:\/(?:\d+|\*))?$/.exec(value.trim());
   if (!m || Number(m[2]) < Number(m[1])) {
-    throw new OciError('RANGE_INVALID', `Content-Range "${value.slice(0, 40)}" is not "<start>-<end>"`);
+    throw new OciError(
+      'BLOB_UPLOAD_INVALID',
+      `Content-Range "${value.slice(0, 40)}" is not "<start>-<end>"`,
+      undefined,
+      undefined,
+      416,
+    );
   }
   return { start: Number(m[1]), end: Number(m[2]) };
 }
 
 /**
  * A single `Range: bytes=…` of a blob of `size` bytes. Undefined means "send it all" (no header,
- * or several ranges, which RFC 9110 lets a server ignore); RANGE_INVALID when unsatisfiable.
+ * or several ranges, which RFC 9110 lets a server ignore); 416 SIZE_INVALID when unsatisfiable.
  */
 export function parseRange(value: string | undefined, size: number): ByteRange | undefined {
   if (value === undefined) return undefined;
@@ -94,10 +103,11 @@ export function parseRange(value: string | undefined, size: number): ByteRange |
 
 function unsatisfiable(value: string, size: number): OciError {
   return new OciError(
-    'RANGE_INVALID',
+    'SIZE_INVALID',
     `range "${value.slice(0, 40)}" is not satisfiable for a blob of ${size} bytes`,
     { size },
     { 'Content-Range': `bytes */${size}` },
+    416,
   );
 }
 

@@ -11,6 +11,7 @@ import { BlobFanout, type Transfer } from './blob-fanout.ts';
 import { checkRemoteSettings, type RemoteSettings } from './remote-settings.ts';
 import type { Upstream, UpstreamManifest } from './upstream.ts';
 import { UpstreamClient } from './upstream-client.ts';
+import { UpstreamError } from './upstream-error.ts';
 
 const ACTOR = 'pull-through';
 
@@ -27,11 +28,14 @@ export class PullThrough {
   readonly #tagLists = new Map<string, { at: number; tags: string[] }>();
   readonly #manifestFetches = new Map<string, Promise<ManifestRecord | undefined>>();
   readonly #fanout = new BlobFanout();
+  /** Remote repositories whose upstream could not be reached, until when that is believed. */
+  readonly #unreachable = new Map<string, { until: number; error: UpstreamError }>();
 
   constructor(
     private readonly meta: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly log: Logger,
+    private readonly options: { unreachableSeconds: number } = { unreachableSeconds: 30 },
   ) {}
 
   /** The manifest for a tag or digest, cached or fetched; undefined when upstream does not have it. */
@@ -92,7 +96,7 @@ export class PullThrough {
     };
     if (settings.offline) return cached();
     try {
-      const tags = await this.#client(target.repository).listTags(target.image);
+      const tags = await this.#ask(target.repository, (c) => c.listTags(target.image));
       if (tags) this.#tagLists.set(listKey, { at: Date.now(), tags: [...tags].sort() });
       return tags && [...tags].sort();
     } catch (error) {
@@ -113,7 +117,7 @@ export class PullThrough {
       cachedDigest ? this.meta.manifests.get(key, target.image, cachedDigest) : undefined;
     let fetched: UpstreamManifest | undefined;
     try {
-      fetched = await this.#client(target.repository).getManifest(target.image, tag);
+      fetched = await this.#ask(target.repository, (c) => c.getManifest(target.image, tag));
     } catch (error) {
       const cached = await cachedRecord();
       if (cached) return this.#stale(target, error, cached);
@@ -128,7 +132,7 @@ export class PullThrough {
   async #fetch(target: ResolvedName, digest: Digest): Promise<ManifestRecord | undefined> {
     let fetched: UpstreamManifest | undefined;
     try {
-      fetched = await this.#client(target.repository).getManifest(target.image, digest);
+      fetched = await this.#ask(target.repository, (c) => c.getManifest(target.image, digest));
     } catch (error) {
       throw unavailable(error);
     }
@@ -157,12 +161,11 @@ export class PullThrough {
   #transfer(target: ResolvedName, digest: Digest): Promise<Transfer | undefined> {
     const { key } = target.repository;
     if (this.#settings(target.repository).offline) return Promise.resolve(undefined);
-    const client = this.#client(target.repository);
     return this.#fanout.join(
       `${key}\0${target.image}\0${digest}`,
       async () => {
         try {
-          return await client.openBlob(target.image, digest);
+          return await this.#ask(target.repository, (c) => c.openBlob(target.image, digest));
         } catch (error) {
           throw unavailable(error);
         }
@@ -195,12 +198,41 @@ export class PullThrough {
     return checkRemoteSettings(repo.settings).settings;
   }
 
+  /**
+   * Runs one upstream request, unless the upstream was found unreachable less than
+   * `unreachableSeconds` ago: then the remembered error, at once (a connect timeout per request
+   * would hold every client of a virtual repository for as long).
+   */
+  async #ask<T>(repo: RepositoryRecord, request: (client: Upstream) => Promise<T>): Promise<T> {
+    const client = this.#client(repo);
+    const down = this.#unreachable.get(repo.key);
+    if (down && Date.now() < down.until) throw down.error;
+    try {
+      return await request(client);
+    } catch (error) {
+      const unreachable =
+        error instanceof UpstreamError && (error.kind === 'unreachable' || error.kind === 'timeout');
+      if (unreachable && this.options.unreachableSeconds > 0) {
+        const until = Date.now() + this.options.unreachableSeconds * 1000;
+        const remembered = new UpstreamError(
+          error.kind,
+          error.upstream,
+          `${error.message} (not asked again until ${new Date(until).toISOString()})`,
+        );
+        this.#unreachable.set(repo.key, { until, error: remembered });
+      }
+      throw error;
+    }
+  }
+
   /** One client per remote repository, made anew when its settings change. */
   #client(repo: RepositoryRecord): Upstream {
     const settings = this.#settings(repo);
     const fingerprint = JSON.stringify(settings);
     const kept = this.#clients.get(repo.key);
     if (kept?.fingerprint === fingerprint) return kept.client;
+    // New settings (another URL, say) deserve a fresh attempt.
+    this.#unreachable.delete(repo.key);
     const client = new UpstreamClient({
       url: settings.url,
       ...(settings.pathPrefix ? { pathPrefix: settings.pathPrefix } : {}),
@@ -213,8 +245,11 @@ export class PullThrough {
   }
 }
 
-/** Upstream failures become UNAVAILABLE; its message already names the upstream and the cause. */
+/**
+ * Upstream failures become 503 UNKNOWN (the spec has no code for "try again later"); the
+ * message already names the upstream and the cause.
+ */
 function unavailable(error: unknown): Error {
   if (error instanceof OciError) return error;
-  return new OciError('UNAVAILABLE', (error as Error).message);
+  return new OciError('UNKNOWN', (error as Error).message, undefined, undefined, 503);
 }
