@@ -14,7 +14,8 @@ import { actorOf, audit, contentLength, resolveName } from './request-parsing.ts
  */
 export const read: Handler = async (req, ctx) => {
   const name = resolveName(req, ctx);
-  const manifest = await ctx.manifests.get(name, parseReference(req.params.reference ?? ''));
+  const reference = parseReference(req.params.reference ?? '');
+  const manifest = await ctx.manifests.get(name, reference, ctx.auth.control.memberReader(req));
   const headers = {
     'Content-Type': manifest.mediaType,
     'Docker-Content-Digest': manifest.digest,
@@ -35,6 +36,7 @@ export const write: Handler = async (req, ctx) => {
     actor: actorOf(req),
     // Moving an existing tag is overwriting: it needs delete (a registry token's push suffices for the claim).
     mayMoveTag: ctx.auth.control.may(req, 'delete', target, req.params.name ?? '', 'push'),
+    adopt: (missing) => ctx.blobs.adoptFromMembers(name, missing, ctx.auth.control.memberReader(req)),
   });
   const moved = stored.previousDigest !== undefined && stored.previousDigest !== stored.digest;
   audit(
