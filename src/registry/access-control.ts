@@ -104,9 +104,7 @@ export class RegistryAccessControl {
    * claim names what the client addressed (the virtual one), which `check` has already held it to.
    */
   memberReader(req: RegistryRequest): MemberCheck {
-    const policy = this.policyOf();
-    const p = req.principal;
-    return (member) => policy.allows(p, 'read', member.repository.key, member.image);
+    return this.policyOf().memberReader(req.principal);
   }
 
   /** Whether the caller may read the stored name `repository/image` (catalog filtering). */
