@@ -6,8 +6,8 @@ import type { RepositoryStats } from '../meta/metadata-store.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import { maskSettings } from '../repos/remote/remote-settings.ts';
 import type { NewRepository, RepositoryService } from '../repos/repository-service.ts';
-import { auditChange, requireAction } from './api-auth.ts';
 import { repositoriesBehind } from '../repos/virtual-settings.ts';
+import { auditChange, requireAction } from './api-auth.ts';
 import { badRequest, forbidden, notFound } from './problem.ts';
 
 /**
