@@ -436,7 +436,7 @@ describe('access matrix: every role on every path', () => {
         const expected = row.expected[role];
         if (got.cell !== expected) {
           mismatches.push(
-            `${role} ${row.path} ${row.op}: expected ${expected}, got ${got.cell} (${got.status} ${got.text.slice(0, 200)})`,
+            `${role} ${row.path} ${row.op}: expected ${expected}, got ${got.cell} (${got.status} ${got.text.slice(0, 200).replace(/[^\x20-\x7e]/g, ".")})`,
           );
         }
       }
