@@ -13,8 +13,10 @@
  * A virtual repository is an address, never a grant (README, Security): reads through one are
  * checked on the member that serves the content, and members the caller cannot read are
  * skipped, so a narrowed token or a delegated manager sees nothing more through `docker` than
- * directly. Rows marked (h2) expect `writes: promotion-only` on staging and production; rows
- * marked (h4) expect the management API to list nothing of unreadable repositories.
+ * directly. A `#` ends a row and starts a note: rows noted "promotion-only" expect staging and
+ * production to take content only by promotion (writes refused for everyone, administrators
+ * included); rows noted "lists" expect the management API to list nothing of repositories the
+ * caller cannot read (builds by their artifacts, promotions by source and target).
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
@@ -34,7 +36,7 @@ import {
   request,
 } from '../support/http.ts';
 import { parseChallenge, TokenClient } from '../support/token-client.ts';
-import { ADMIN_AUTH, admin, createRoles, PASSWORD } from './support.ts';
+import { ADMIN_AUTH, admin, api, createRoles, PASSWORD } from './support.ts';
 
 const ROLES = [
   'admin',
@@ -63,9 +65,9 @@ path                  op     admin   manager  developer  release  ci-token  narr
 direct-dev            read   ok      denied   ok         ok       ok        ok        denied    auth
 direct-dev            write  ok      denied   ok         ok       ok        ok        denied    auth
 direct-staging        read   ok      denied   ok         ok       denied    denied    denied    auth
-direct-staging        write  denied  denied   denied     denied   denied    denied    denied    auth
+direct-staging        write  denied  denied   denied     denied   denied    denied    denied    auth  # promotion-only
 direct-prod           read   ok      denied   ok         ok       denied    denied    ok        auth
-direct-prod           write  denied  denied   denied     denied   denied    denied    denied    auth
+direct-prod           write  denied  denied   denied     denied   denied    denied    denied    auth  # promotion-only
 docker-dev            read   ok      denied   ok         ok       ok        ok        denied    auth
 docker-dev            write  ok      denied   ok         ok       ok        ok        denied    auth
 docker-prod-only      read   ok      denied   ok         ok       hidden    hidden    denied    auth
@@ -81,8 +83,8 @@ mount-docker          write  mount   denied   mount      mount    upload    uplo
 mount-into-team-a     write  mount   upload   denied     denied   denied    denied    denied    auth
 create-virtual        write  ok      denied   denied     denied   denied    denied    denied    auth
 search-prod           read   ok      hidden   ok         ok       hidden    hidden    ok        hidden
-builds-prod           read   ok      hidden   ok         ok       hidden    hidden    ok        hidden
-promotions-staging    read   ok      hidden   ok         ok       hidden    hidden    hidden    hidden
+builds-prod           read   ok      hidden   ok         ok       hidden    hidden    ok        hidden  # lists
+promotions-staging    read   ok      hidden   ok         ok       hidden    hidden    hidden    hidden  # lists
 promotions-staging    write  ok      denied   denied     ok       denied    denied    denied    auth
 approvals-prod        read   ok      denied   ok         ok       denied    denied    ok        auth
 audit                 read   ok      denied   denied     denied   denied    denied    denied    auth
@@ -99,7 +101,11 @@ function parseMatrix(text: string): Row[] {
   const [header, ...lines] = text.trim().split('\n');
   assert.deepEqual(header?.trim().split(/\s+/).slice(2), [...ROLES], 'the columns are the roles');
   return lines.map((line) => {
-    const [path, op, ...cells] = line.trim().split(/\s+/) as [string, string, ...string[]];
+    const [path, op, ...cells] = line.replace(/#.*$/, '').trim().split(/\s+/) as [
+      string,
+      string,
+      ...string[],
+    ];
     assert.ok(op === 'read' || op === 'write', `row "${line}": op is read or write`);
     assert.equal(cells.length, ROLES.length, `row "${line}"`);
     for (const c of cells) assert.ok(CELLS.includes(c as Cell), `row "${line}": unknown cell ${c}`);
@@ -272,7 +278,7 @@ const PATHS: Record<
   },
   'promotions-staging': {
     read: async (call) =>
-      outcomeOf(await call('GET', '/api/v1/promotions?repository=docker-staging-local'), (r) =>
+      outcomeOf(await call('GET', '/api/v1/promotions?repository=docker-staging-local&image=stage/app'), (r) =>
         listed(r, 'promotions', () => true),
       ),
     write: async (call, _r, w) =>
@@ -348,6 +354,7 @@ function mountOutcome(res: Reply): Outcome {
 describe('access matrix: every role on every path', () => {
   let world: World;
   const credentials = new Map<Role, string | undefined>();
+  let ciToken = '';
   const rows = parseMatrix(MATRIX);
 
   before(async () => {
@@ -356,7 +363,7 @@ describe('access matrix: every role on every path', () => {
       env: { GANTRY_REPOSITORY_HOSTS: 'docker.test=docker' },
     });
     const url = gantry.url;
-    const { ciToken } = await createRoles(url);
+    ({ ciToken } = await createRoles(url));
     await admin(url, 'POST', '/groups', { name: 'team-a' }, 201);
     await admin(url, 'POST', '/users', { name: 'manager', password: PASSWORD, groups: ['team-a'] }, 201);
     await admin(
@@ -383,13 +390,27 @@ describe('access matrix: every role on every path', () => {
     credentials.set('customer', basicAuth('customer', PASSWORD));
     credentials.set('anonymous', undefined);
 
+    // Staging and production receive content by promotion only (moves, so that what production
+    // holds is in production alone): the setup keeps working once they refuse pushes.
     const client = new RegistryClient(url, { authorization: ADMIN_AUTH });
+    const passQa = (image: string, digest: string) =>
+      admin(
+        url,
+        'PATCH',
+        `/repositories/docker-dev-local/images/${image}/manifests/${digest}/properties`,
+        { properties: { 'qa.status': ['passed'] } },
+        200,
+      );
+    const move = (source: string, target: string) =>
+      admin(url, 'POST', '/promotions', { source, target, mode: 'move' }, 201);
     await client.pushImage('docker-dev-local/dev/app', '1');
-    const stage = await client.pushImage('docker-staging-local/stage/app', '1');
-    const prod = await client.pushImage('docker-prod-local/prod/app', '1');
     await client.pushImage('team-a-local/team-a/app', '1');
+    const stage = await client.pushImage('docker-dev-local/stage/app', '1');
+    await passQa('stage/app', stage.manifest.digest);
+    await move('docker-dev-local/stage/app:1', 'docker-staging-local');
+    const prod = await client.pushImage('docker-dev-local/prod/app', '1');
     const sbomConfig = makeConfig('application/vnd.oci.empty.v1+json');
-    await client.pushBlob('docker-prod-local/prod/app', sbomConfig);
+    await client.pushBlob('docker-dev-local/prod/app', sbomConfig);
     const sbom = manifestFrom(
       {
         schemaVersion: 2,
@@ -405,7 +426,9 @@ describe('access matrix: every role on every path', () => {
       },
       MEDIA.ociManifest,
     );
-    await client.pushManifest('docker-prod-local/prod/app', sbom.digest, sbom);
+    await client.pushManifest('docker-dev-local/prod/app', sbom.digest, sbom);
+    await passQa('prod/app', prod.manifest.digest);
+    await move('docker-dev-local/prod/app:1', 'docker-staging-local');
     await admin(
       url,
       'PUT',
@@ -416,29 +439,16 @@ describe('access matrix: every role on every path', () => {
       },
       201,
     );
-    await admin(
-      url,
-      'POST',
-      '/approvals',
-      { repository: 'docker-prod-local', digest: prod.manifest.digest },
-      201,
-    );
-    // One promotion into staging, for the promotions history.
-    const dev2 = await client.pushImage('docker-dev-local/dev/app', '2');
-    await admin(
-      url,
-      'PATCH',
-      `/repositories/docker-dev-local/images/dev/app/manifests/${dev2.manifest.digest}/properties`,
-      { properties: { 'qa.status': ['passed'] } },
-      200,
-    );
-    await admin(
-      url,
-      'POST',
-      '/promotions',
-      { source: `docker-dev-local/dev/app@${dev2.manifest.digest}`, target: 'docker-staging-local' },
-      201,
-    );
+    const approval = { repository: 'docker-prod-local', digest: prod.manifest.digest };
+    const byRm = await api(url, 'POST', '/approvals', approval, basicAuth('rm', PASSWORD));
+    assert.equal(byRm.status, 201, JSON.stringify(byRm.json));
+    await admin(url, 'POST', '/approvals', approval, 201);
+    await move('docker-staging-local/prod/app:1', 'docker-prod-local');
+    // A move leaves the blob links behind (until garbage collection); development lets go of them.
+    for (const blob of [prod.config, ...prod.layers, sbomConfig]) {
+      const res = await client.request('DELETE', `/v2/docker-dev-local/prod/app/blobs/${blob.digest}`);
+      assert.equal(res.status, 202, res.text());
+    }
     await admin(
       url,
       'POST',
@@ -484,6 +494,16 @@ describe('access matrix: every role on every path', () => {
       assert.deepEqual(mismatches, [], mismatches.join('\n'));
     });
   }
+
+  it('a narrowed token reads no more through docker with registry tokens than with Basic', async () => {
+    const ci = new TokenClient(world.gantry.url, { user: 'ci', password: ciToken });
+    const get = (name: string) =>
+      ci.request('GET', `/v2/${name}/manifests/1`, { headers: { accept: ACCEPT_ALL_MANIFESTS } });
+    assert.equal((await get('docker/dev/app')).status, 200);
+    const prod = await get('docker/prod/app');
+    assert.equal(prod.status, 404, prod.text());
+    assert.match(prod.text(), /MANIFEST_UNKNOWN/);
+  });
 
   it('a mount asked without credentials is challenged for the source too, and the token then mounts', async () => {
     const digest = world.prod.layers[0]?.digest as string;
