@@ -82,6 +82,8 @@ catalog-docker-host   read   ok      hidden   ok         ok       hidden    hidd
 mount-docker          write  mount   denied   mount      mount    upload    upload    denied    auth
 mount-into-team-a     write  mount   upload   denied     denied   denied    denied    denied    auth
 create-virtual        write  ok      denied   denied     denied   denied    denied    denied    auth
+images-docker         read   ok      hidden   ok         ok       hidden    hidden    hidden    hidden
+tags-api-docker       read   ok      denied   ok         ok       hidden    hidden    denied    auth
 search-prod           read   ok      hidden   ok         ok       hidden    hidden    ok        hidden
 builds-prod           read   ok      hidden   ok         ok       hidden    hidden    ok        hidden  # lists
 promotions-staging    read   ok      hidden   ok         ok       hidden    hidden    hidden    hidden  # lists
@@ -264,6 +266,19 @@ const PATHS: Record<
         ),
       ),
   },
+  // The management API's browsing through docker: the image list and an image's tags.
+  'images-docker': {
+    read: async (call) =>
+      outcomeOf(await call('GET', '/api/v1/repositories/docker/images'), (r) =>
+        listed(r, 'images', (i) => i.image === 'prod/app'),
+      ),
+  },
+  'tags-api-docker': {
+    read: async (call) =>
+      outcomeOf(await call('GET', '/api/v1/repositories/docker/images/prod/app/tags'), (r) =>
+        listed(r, 'tags', (t) => t.tag === '1'),
+      ),
+  },
   'search-prod': {
     read: async (call) =>
       outcomeOf(await call('GET', '/api/v1/search?name=prod/app'), (r) =>
@@ -278,8 +293,9 @@ const PATHS: Record<
   },
   'promotions-staging': {
     read: async (call) =>
-      outcomeOf(await call('GET', '/api/v1/promotions?repository=docker-staging-local&image=stage/app'), (r) =>
-        listed(r, 'promotions', () => true),
+      outcomeOf(
+        await call('GET', '/api/v1/promotions?repository=docker-staging-local&image=stage/app'),
+        (r) => listed(r, 'promotions', () => true),
       ),
     write: async (call, _r, w) =>
       outcomeOf(
