@@ -83,7 +83,7 @@ export function browseRoutes(access: ApiAccess, deps: BrowseDeps): ImageRoute[] 
       suffix: '/tags',
       handle: async (request, _reply, m) => {
         const repo = readable(request, access, deps, m.repository, m.image);
-        return { tags: await deps.browse.tags(repo, m.image) };
+        return { tags: await deps.browse.tags(request.principal, repo, m.image) };
       },
     },
     {
@@ -94,7 +94,7 @@ export function browseRoutes(access: ApiAccess, deps: BrowseDeps): ImageRoute[] 
         if (!isDigest(digest))
           throw badRequest(`${JSON.stringify(digest.slice(0, 100))} is not a digest like sha256:<64 hex>`);
         const repo = readable(request, access, deps, m.repository, m.image);
-        return deps.browse.manifest(repo, m.image, digest as Digest);
+        return deps.browse.manifest(request.principal, repo, m.image, digest as Digest);
       },
     },
   ];

@@ -47,15 +47,10 @@ export async function promotionsApi(
     if (q.repository !== undefined) query.repository = q.repository;
     if (q.before !== undefined) query.beforeId = Number(q.before);
     const policy = access.identity.policy;
-    // Directly, or through a virtual repository serving it (customers read production that way).
+    // Where the content is stored: a virtual repository is an address, never a grant, so whoever
+    // reads it through one may read it there too.
     const reads = (repository: string, image: string) =>
-      policy.allows(request.principal, 'read', repository, image) ||
-      deps.repos
-        .list()
-        .filter((v) => v.kind === 'virtual' && policy.allows(request.principal, 'read', v.key, image))
-        .some((v) =>
-          deps.repos.readTargets({ repository: v, image }).some((t) => t.repository.key === repository),
-        );
+      policy.allows(request.principal, 'read', repository, image);
     const readable = (r: PromotionRecord) =>
       reads(r.targetRepository, r.targetImage) || reads(r.sourceRepository, r.sourceImage);
     const promotions = (await deps.meta.promotions.list(query)).filter(readable);
@@ -161,7 +156,8 @@ async function checklistOf(
   const digest = digestParam(where.digest);
   requireAction(request, access, 'read', where.repository, where.image);
   // Through a virtual repository: the member that holds it (reading the virtual one was checked).
-  const holder = await deps.checklist.holder({ ...where, digest });
+  const readable = access.identity.policy.memberReader(request.principal);
+  const holder = await deps.checklist.holder({ ...where, digest }, readable);
   if (!holder) throw notFound(`${where.repository}/${where.image} does not hold ${digest}`);
   const results = await deps.checklist.evaluate({ repository: holder, image: where.image, digest });
   const verdict = results.some((r) => r.status === 'fail')

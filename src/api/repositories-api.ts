@@ -1,14 +1,15 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actionsOf } from '../auth/actions.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
 import type { Principal } from '../auth/principal.ts';
-import { badRequest, notFound } from '../domain/errors.ts';
+import { badRequest, forbidden, notFound } from '../domain/errors.ts';
 import type { Action } from '../meta/identity-records.ts';
 import type { RepositoryStats } from '../meta/metadata-store.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import { type WritePolicy, writesOf } from '../promote/repository-policy.ts';
 import { maskSettings } from '../repos/remote/remote-settings.ts';
 import type { NewRepository, RepositoryService } from '../repos/repository-service.ts';
+import { repositoriesBehind } from '../repos/virtual-settings.ts';
 import { auditChange, requireAction } from './api-auth.ts';
 
 /**
@@ -35,6 +36,44 @@ export async function repositoriesApi(
       r.kind === 'virtual' ? null : (all.get(r.key) ?? { imageCount: 0, sizeBytes: 0, lastPushAt: null }),
     actions: effectiveActions(access.identity.policy.actionsOn(p, r.key), r),
   });
+
+  /**
+   * A virtual repository is an address, never a grant, and reads through it are checked on each
+   * member; still, whoever lists members must be able to read every one of them (and all behind
+   * a virtual member) as a whole, so that `manage` on a key cannot be turned into a view of
+   * repositories one may not read. Refusals are audited. Unknown members are left to the
+   * settings check, which names them.
+   */
+  const requireMembersReadable = (
+    request: FastifyRequest,
+    settings: unknown,
+    key: string,
+    action: string,
+  ) => {
+    const raw = (settings as { members?: unknown } | null | undefined)?.members;
+    const listed = Array.isArray(raw) ? raw.filter((m): m is string => typeof m === 'string') : [];
+    const keys = new Set<string>();
+    for (const member of listed) {
+      const repo = repos.get(member);
+      if (!repo) continue;
+      keys.add(member);
+      for (const behind of repositoriesBehind(repo, (k) => repos.get(k))) keys.add(behind.key);
+    }
+    const policy = access.identity.policy;
+    const unreadable = [...keys].filter((k) => !policy.allows(request.principal, 'read', k));
+    if (unreadable.length === 0) return;
+    auditChange(request, access, {
+      action,
+      repository: key,
+      target: key,
+      outcome: 'denied',
+      detail: { unreadableMembers: unreadable },
+    });
+    const who = request.principal.authenticated ? `user ${request.principal.name}` : 'an anonymous caller';
+    throw forbidden(
+      `${who} may not read ${unreadable.join(', ')}, so may not make ${unreadable.length > 1 ? 'them members' : 'it a member'} of virtual repository ${key}: a virtual repository needs read on every member`,
+    );
+  };
 
   app.get('/repositories', async (request) => {
     const all = await stats();
@@ -63,6 +102,8 @@ export async function repositoriesApi(
       throw badRequest('settings must be an object');
     }
     if (typeof input.key === 'string') requireAction(request, access, 'manage', input.key);
+    if (input.kind === 'virtual')
+      requireMembersReadable(request, input.settings, String(input.key), 'repository.create');
     const created = await repos.create(input as unknown as NewRepository);
     auditChange(request, access, {
       action: 'repository.create',
@@ -84,6 +125,9 @@ export async function repositoriesApi(
     }
     requireAction(request, access, 'manage', request.params.key);
     const before = repos.get(request.params.key);
+    if (repos.get(request.params.key)?.kind === 'virtual' && input.settings !== undefined) {
+      requireMembersReadable(request, input.settings, request.params.key, 'repository.update');
+    }
     const updated = await repos.update(request.params.key, {
       ...(input.description === undefined ? {} : { description: input.description as string }),
       ...(input.settings === undefined ? {} : { settings: input.settings as Record<string, unknown> }),

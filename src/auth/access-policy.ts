@@ -37,6 +37,15 @@ export class AccessPolicy {
     return (this.actionsOn(p, repository, image) & bit(action)) !== 0;
   }
 
+  /**
+   * The check of reads through a virtual repository, one member at a time: read on the member
+   * with the image name. A virtual repository is an address, never a grant, so this is asked of
+   * the member that serves the content, with the principal's API token narrowing it there too.
+   */
+  memberReader(p: Principal): (member: { repository: { key: string }; image: string }) => boolean {
+    return (member) => this.allows(p, 'read', member.repository.key, member.image);
+  }
+
   /** Bit set (actions.ts) of what `p` may do on the image, or on the whole repository. */
   actionsOn(p: Principal, repository: string, image?: string): number {
     return this.evaluate(p, (t) => covers(t, repository, image));

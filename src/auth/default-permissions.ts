@@ -47,7 +47,9 @@ export const DEFAULT_TARGETS: readonly NewTarget[] = [
   {
     name: 'production',
     description: 'Reading production; grant anonymous read here to publish it',
-    repositories: { include: ['docker-prod'], exclude: [] },
+    // A virtual repository is an address, never a grant: reading through docker-prod needs read
+    // on the member that serves the content too, so the target covers both.
+    repositories: { include: ['docker-prod', 'docker-prod-local'], exclude: [] },
     images: ALL_IMAGES,
     grants: { users: {}, groups: { customers: ['read'] }, anonymous: [] },
   },

@@ -94,18 +94,29 @@ export class BrowseService {
   ): Promise<{ images: ImageSummary[]; more: boolean }> {
     const policy = this.policy();
     const whole = policy.allows(p, 'read', repo.key);
+    // Through a virtual repository: an image counts when a member the caller may read it in is
+    // behind it (a virtual repository is an address, never a grant).
+    const behind = this.keysBehind(repo).filter(
+      (k) => repo.kind !== 'virtual' || policy.readsSomethingIn(p, k),
+    );
+    const inMember = (image: string) =>
+      repo.kind !== 'virtual' || behind.some((k) => policy.allows(p, 'read', k, image));
     return this.readableImages(
-      this.keysBehind(repo),
+      behind,
       page,
-      (image) => whole || policy.allows(p, 'read', repo.key, image),
+      (image) => (whole || policy.allows(p, 'read', repo.key, image)) && inMember(image),
     );
   }
 
-  /** Every tag of the image, the first member's winning in a virtual repository; 404 when the image holds nothing. */
-  async tags(repo: RepositoryRecord, image: string): Promise<TagView[]> {
+  /**
+   * Every tag of the image, the first member's winning in a virtual repository (members the
+   * caller cannot read skipped); 404 when the image holds nothing there.
+   */
+  async tags(p: Principal, repo: RepositoryRecord, image: string): Promise<TagView[]> {
     const seen = new Map<string, TagView>();
     let exists = false;
-    for (const { repository } of this.repos.readTargets({ repository: repo, image })) {
+    const readable = this.policy().memberReader(p);
+    for (const { repository } of this.repos.readTargets({ repository: repo, image }, readable)) {
       const entries = await this.meta.tags.entries(repository.key, image);
       if (!exists) exists = entries.length > 0 || (await this.meta.manifests.exists(repository.key, image));
       for (const entry of entries) if (!seen.has(entry.tag)) seen.set(entry.tag, tagView(repository, entry));
@@ -115,13 +126,14 @@ export class BrowseService {
   }
 
   /** One manifest in detail, from the first repository behind `repo` that holds it. */
-  async manifest(repo: RepositoryRecord, image: string, digest: Digest): Promise<ManifestView> {
-    const held = await holderOf(this.meta, this.repos, { repository: repo, image, digest });
+  async manifest(p: Principal, repo: RepositoryRecord, image: string, digest: Digest): Promise<ManifestView> {
+    const readable = this.policy().memberReader(p);
+    const held = await holderOf(this.meta, this.repos, { repository: repo, image, digest }, readable);
     if (!held) throw notFound(`${repo.key}/${image} does not hold ${digest}`);
     const { repository: holder, record } = held;
     const parsed = await this.facts.manifest(digest);
     const config = parsed.config ? await this.facts.configView(parsed) : null;
-    const tags = (await this.tags(repo, image)).filter((t) => t.digest === digest).map((t) => t.tag);
+    const tags = (await this.tags(p, repo, image)).filter((t) => t.digest === digest).map((t) => t.tag);
     const referrers = await this.meta.manifests.referrers(holder.key, image, digest);
     const builds = await this.meta.builds.byDigest(digest);
     return {

@@ -1,6 +1,6 @@
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { Digest } from '../oci/digest.ts';
-import type { RepositoryService } from '../repos/repository-service.ts';
+import type { MemberCheck, RepositoryService } from '../repos/repository-service.ts';
 import { type CheckResult, evaluateChecklist } from './checklist.ts';
 import { holderOf } from './holder.ts';
 import type { ImageFacts } from './image-facts.ts';
@@ -40,9 +40,12 @@ export class ChecklistService {
    * The local or remote repository holding the digest under the name: the repository itself,
    * or for a virtual one its first member that holds it. Undefined when none does.
    */
-  async holder(where: { repository: string; image: string; digest: Digest }): Promise<string | undefined> {
+  async holder(
+    where: { repository: string; image: string; digest: Digest },
+    readable: MemberCheck,
+  ): Promise<string | undefined> {
     const repository = this.repos.get(where.repository);
     if (!repository) return undefined;
-    return (await holderOf(this.meta, this.repos, { ...where, repository }))?.repository.key;
+    return (await holderOf(this.meta, this.repos, { ...where, repository }, readable))?.repository.key;
   }
 }

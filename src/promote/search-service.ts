@@ -4,7 +4,7 @@ import { badRequest } from '../domain/errors.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { ContentFact, Location, Properties } from '../meta/promotion-records.ts';
 import type { Digest } from '../oci/digest.ts';
-import type { RepositoryService } from '../repos/repository-service.ts';
+import type { MemberCheck, RepositoryService } from '../repos/repository-service.ts';
 import { holderOf } from './holder.ts';
 import { checkPropertyKey } from './properties-service.ts';
 
@@ -133,28 +133,23 @@ export class SearchService {
 
   async search(principal: Principal, q: SearchQuery): Promise<{ results: SearchHit[]; truncated: boolean }> {
     const policy = this.policy();
-    const readable = this.repos
-      .list()
-      .filter((r) => q.repository === undefined || r.key === q.repository)
-      .filter((r) => policy.readsSomethingIn(principal, r.key));
-    // What a readable virtual repository serves is found where it is stored, and shown under the
-    // virtual key when the caller may read it only that way (customers through docker-prod).
-    const through = new Map<string, string[]>();
-    for (const v of readable.filter((r) => r.kind === 'virtual')) {
-      for (const member of this.repos.readTargets({ repository: v, image: '' })) {
-        through.set(member.repository.key, [...(through.get(member.repository.key) ?? []), v.key]);
-      }
-    }
-    const repositories = [
-      ...new Set([...readable.filter((r) => r.kind !== 'virtual').map((r) => r.key), ...through.keys()]),
-    ];
-    if (repositories.length === 0) return { results: [], truncated: false };
+    // A virtual repository is an address, never a grant: what it serves is found where it is
+    // stored, for whoever may read it there (reading through the virtual needs that too). Asked
+    // for by `repository=<virtual>`, the hits of its members are shown under its key.
+    const asked = q.repository === undefined ? undefined : this.repos.get(q.repository);
+    const virtual = asked?.kind === 'virtual' ? asked : undefined;
+    const through = virtual?.key;
+    const stores = virtual
+      ? this.repos.readTargets({ repository: virtual, image: '' }).map((t) => t.repository)
+      : this.repos.list().filter((r) => r.kind !== 'virtual' && (asked === undefined || r.key === asked.key));
+    const repositories = stores.filter((r) => policy.readsSomethingIn(principal, r.key)).map((r) => r.key);
+    if (repositories.length === 0 || (through && !policy.readsSomethingIn(principal, through)))
+      return { results: [], truncated: false };
     let candidates: Location[] = [];
     for (const l of await this.candidates(q, repositories)) {
-      const shown = policy.allows(principal, 'read', l.repository, l.image)
-        ? l.repository
-        : (through.get(l.repository) ?? []).find((v) => policy.allows(principal, 'read', v, l.image));
-      if (shown === undefined) continue;
+      if (!policy.allows(principal, 'read', l.repository, l.image)) continue;
+      if (through && !policy.allows(principal, 'read', through, l.image)) continue;
+      const shown = through ?? l.repository;
       if (
         q.name !== undefined &&
         !`${shown}/${l.image}`.includes(q.name) &&
@@ -171,7 +166,7 @@ export class SearchService {
     const truncated = candidates.length > q.limit;
     const results: SearchHit[] = [];
     for (const l of candidates.slice(0, q.limit)) {
-      const stored = await this.storedIn(l);
+      const stored = await this.storedIn(l, policy.memberReader(principal));
       results.push({
         ...l,
         tags: await tagsOf(this.meta, stored, l.image, l.digest),
@@ -181,11 +176,12 @@ export class SearchService {
     return { results, truncated };
   }
 
-  /** The repository that stores a hit: itself, or for a virtual key the first member holding the digest. */
-  private async storedIn(l: Location): Promise<string> {
+  /** The repository that stores a hit: itself, or for a virtual key the first readable member holding the digest. */
+  private async storedIn(l: Location, readable: MemberCheck): Promise<string> {
     const repository = this.repos.get(l.repository);
     if (repository?.kind !== 'virtual') return l.repository;
-    const held = await holderOf(this.meta, this.repos, { repository, image: l.image, digest: l.digest });
+    const where = { repository, image: l.image, digest: l.digest };
+    const held = await holderOf(this.meta, this.repos, where, readable);
     return held?.repository.key ?? l.repository;
   }
 

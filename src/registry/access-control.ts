@@ -4,8 +4,9 @@ import type { Principal } from '../auth/principal.ts';
 import type { AuditLog } from '../events/audit-log.ts';
 import type { Action } from '../meta/identity-records.ts';
 import { OciError } from '../oci/errors.ts';
+import { checkName } from '../oci/names.ts';
 import { writesOf } from '../promote/repository-policy.ts';
-import type { RepositoryService, ResolvedName } from '../repos/repository-service.ts';
+import type { MemberCheck, RepositoryService, ResolvedName } from '../repos/repository-service.ts';
 import type { RegistryRequest } from './http-types.ts';
 
 /** What a route needs before its handler runs. */
@@ -29,6 +30,11 @@ export interface ChallengeSettings {
  * a virtual one included; writes: where the write lands). A caller without credentials who is
  * refused gets 401 with a Bearer challenge naming the scope; a signed-in caller gets DENIED
  * saying which permission is missing. A registry token narrows the caller to its `access` claim.
+ *
+ * A virtual repository is an address, never a grant: reading through one needs read on it (the
+ * address, checked here before the handler runs) and on the member that serves the content
+ * (`memberReader`, asked by the services as they walk the members). Members the caller cannot
+ * read are skipped as if absent, so what they hold is "unknown", not "denied".
  */
 export class RegistryAccessControl {
   constructor(
@@ -109,6 +115,16 @@ export class RegistryAccessControl {
     return this.repos.list().every((r) => policy.allows(p, 'read', r.key));
   }
 
+  /**
+   * Whether the caller may read a member of a virtual repository, with the image name, by its
+   * permissions alone: an API token's targets and actions narrow them there as anywhere (so a
+   * token for development reads nothing of production through `docker`). A registry token's
+   * claim names what the client addressed (the virtual one), which `check` has already held it to.
+   */
+  memberReader(req: RegistryRequest): MemberCheck {
+    return this.policyOf().memberReader(req.principal);
+  }
+
   /** Whether the caller may read the stored name `repository/image` (catalog filtering). */
   mayList(req: RegistryRequest, repository: string, image: string): boolean {
     return this.policyOf().allows(req.principal, 'read', repository, image);
@@ -124,7 +140,10 @@ export class RegistryAccessControl {
 
   private refuse(req: RegistryRequest, action: Action, target: ResolvedName): OciError {
     const p = req.principal;
-    const scope = `repository:${req.params.name ?? ''}:${action === 'read' ? 'pull' : action === 'deploy' ? 'pull,push' : 'delete'}`;
+    let scope = `repository:${req.params.name ?? ''}:${action === 'read' ? 'pull' : action === 'deploy' ? 'pull,push' : 'delete'}`;
+    // A mount reads its source too: a token for the target alone makes the client upload in full.
+    const from = req.method === 'POST' && req.query.has('mount') ? req.query.get('from') : null;
+    if (action === 'deploy' && from && isValidName(from)) scope += ` repository:${from}:pull`;
     const where = `${target.repository.key}/${target.image}`;
     if (action !== 'read') {
       this.audit.record({
@@ -206,5 +225,15 @@ export class RegistryAccessControl {
     const proto = forwarded('x-forwarded-proto') ?? 'http';
     const host = forwarded('x-forwarded-host') ?? req.headers.host ?? 'localhost';
     return `${proto}://${host}`;
+  }
+}
+
+/** Only a name of the OCI grammar goes into a challenge header (no quotes, no spaces). */
+function isValidName(name: string): boolean {
+  try {
+    checkName(name);
+    return true;
+  } catch {
+    return false;
   }
 }

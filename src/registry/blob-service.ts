@@ -4,7 +4,7 @@ import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { Digest } from '../oci/digest.ts';
 import { OciError } from '../oci/errors.ts';
 import type { PullThrough } from '../repos/remote/pull-through.ts';
-import type { RepositoryService, ResolvedName } from '../repos/repository-service.ts';
+import type { MemberCheck, RepositoryService, ResolvedName } from '../repos/repository-service.ts';
 import type { BlobStore, ByteRange } from '../storage/blob-store.ts';
 
 export interface UploadState {
@@ -29,19 +29,20 @@ export class BlobService {
 
   /**
    * Size of the blob when the name holds it (for a virtual repository: the first member that
-   * does); BLOB_UNKNOWN otherwise.
+   * `readable` accepts and that does); BLOB_UNKNOWN otherwise.
    */
-  async stat(name: ResolvedName, digest: Digest): Promise<number> {
-    return (await this.found(name, digest)).size;
+  async stat(name: ResolvedName, digest: Digest, readable: MemberCheck): Promise<number> {
+    return (await this.found(name, digest, readable)).size;
   }
 
   async open(
     name: ResolvedName,
     digest: Digest,
     range: ByteRange | undefined,
-    signal: AbortSignal,
+    options: { signal: AbortSignal; readable: MemberCheck },
   ): Promise<Readable> {
-    const { target } = await this.found(name, digest);
+    const { signal, readable } = options;
+    const { target } = await this.found(name, digest, readable);
     if (target.repository.kind === 'remote') {
       if (!range) {
         const stream = await this.pull.openBlob(target, digest, signal);
@@ -52,24 +53,29 @@ export class BlobService {
     return this.blobs.open(digest, range, signal);
   }
 
-  private async found(name: ResolvedName, digest: Digest): Promise<{ target: ResolvedName; size: number }> {
-    const found = await this.holder(name, digest);
+  private async found(
+    name: ResolvedName,
+    digest: Digest,
+    readable: MemberCheck,
+  ): Promise<{ target: ResolvedName; size: number }> {
+    const found = await this.holder(name, digest, readable);
     if (!found) throw new OciError('BLOB_UNKNOWN', `blob ${digest} is not in ${fullName(name)}`);
     return found;
   }
 
   /**
-   * The first read target holding the blob (a remote one fetches it on a miss). Through a
-   * virtual repository an unreachable remote member counts as not having the blob: clients ask
-   * for blobs before pushing them, and an upstream outage must not stop a push. Asked directly,
-   * a remote's error is the answer.
+   * The first read target `readable` accepts that holds the blob (a remote one fetches it on a
+   * miss). Through a virtual repository an unreachable remote member counts as not having the
+   * blob: clients ask for blobs before pushing them, and an upstream outage must not stop a
+   * push. Asked directly, a remote's error is the answer.
    */
   private async holder(
     name: ResolvedName,
     digest: Digest,
+    readable: MemberCheck,
   ): Promise<{ target: ResolvedName; size: number } | undefined> {
     let failure: unknown;
-    for (const target of this.repos.readTargets(name)) {
+    for (const target of this.repos.readTargets(name, readable)) {
       try {
         const size =
           target.repository.kind === 'remote'
@@ -106,16 +112,54 @@ export class BlobService {
   }
 
   /**
-   * Links a blob that `from` holds into `name` without moving bytes. Returns false when `from`
-   * is not a name of this instance or does not hold the blob (the caller then starts a normal upload).
+   * Links a blob that `from` holds into `name` without moving bytes. Through a virtual `from`
+   * only members `readable` accepts count: the source is the member that actually holds the
+   * blob, and the caller must be able to read it there. Returns false when `from` is not a name
+   * of this instance or no such member holds the blob (the caller then starts a normal upload,
+   * and learns nothing about what an unreadable member holds).
    */
-  async mount(requested: ResolvedName, digest: Digest, from: ResolvedName | undefined): Promise<boolean> {
+  async mount(
+    requested: ResolvedName,
+    digest: Digest,
+    from: ResolvedName | undefined,
+    readable: MemberCheck,
+  ): Promise<boolean> {
     if (!from) return false;
     const name = this.repos.writeTarget(requested);
-    const size = (await this.holder(from, digest).catch(() => undefined))?.size;
+    const size = (await this.holder(from, digest, readable).catch(() => undefined))?.size;
     if (size === undefined || (await this.blobs.stat(digest)) === undefined) return false;
     await this.meta.blobs.link(name.repository.key, name.image, digest, size);
     return true;
+  }
+
+  /**
+   * For a manifest pushed through a virtual repository: links into the deployment repository
+   * the missing blobs that another member `readable` accepts holds (metadata only, as a mount
+   * would). Pushing clients ask for a blob through the address they push to (`HEAD
+   * docker/…/blobs/…`), which answers from every readable member, and then skip the upload; so
+   * a layer held only by a later stage would otherwise make the manifest unknown-blob forever.
+   * Returns whether anything was linked. Missing child manifests are left alone: clients push them.
+   */
+  async adoptFromMembers(
+    requested: ResolvedName,
+    missing: readonly Digest[],
+    readable: MemberCheck,
+  ): Promise<boolean> {
+    if (requested.repository.kind !== 'virtual') return false;
+    const name = this.repos.writeTarget(requested);
+    let linked = false;
+    for (const digest of missing) {
+      for (const member of this.repos.readTargets(requested, readable)) {
+        // Remote members are left out: adopting must not fetch layers from upstream on a push.
+        if (member.repository.kind !== 'local' || member.repository.key === name.repository.key) continue;
+        const size = await this.meta.blobs.get(member.repository.key, member.image, digest);
+        if (size === undefined || (await this.blobs.stat(digest)) === undefined) continue;
+        await this.meta.blobs.link(name.repository.key, name.image, digest, size);
+        linked = true;
+        break;
+      }
+    }
+    return linked;
   }
 
   async startUpload(requested: ResolvedName): Promise<UploadState> {

@@ -9,7 +9,7 @@ import { isTag } from '../oci/names.ts';
 import { ImageFacts } from '../promote/image-facts.ts';
 import type { TagService } from '../promote/tag-service.ts';
 import type { PullThrough } from '../repos/remote/pull-through.ts';
-import type { RepositoryService, ResolvedName } from '../repos/repository-service.ts';
+import type { MemberCheck, RepositoryService, ResolvedName } from '../repos/repository-service.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { fullName } from './blob-service.ts';
 import type { ManifestCache } from './manifest-cache.ts';
@@ -59,8 +59,9 @@ export class ManifestService {
     private readonly tagRules: TagService,
   ) {}
 
-  async get(name: ResolvedName, ref: Reference): Promise<StoredManifest> {
-    const record = await this.find(name, ref);
+  /** The manifest as the first member `readable` accepts serves it (virtual repositories). */
+  async get(name: ResolvedName, ref: Reference, readable: MemberCheck): Promise<StoredManifest> {
+    const record = await this.find(name, ref, readable);
     const cached = this.cache.get(record.digest);
     if (cached) return { digest: record.digest, mediaType: record.mediaType, bytes: cached };
     const bytes = await this.blobs.read(record.digest);
@@ -71,7 +72,17 @@ export class ManifestService {
   async put(
     requested: ResolvedName,
     ref: Reference,
-    input: { bytes: Buffer; contentType: string | undefined; actor: string; mayMoveTag: boolean },
+    input: {
+      bytes: Buffer;
+      contentType: string | undefined;
+      actor: string;
+      mayMoveTag: boolean;
+      /**
+       * Called once with the blobs the target lacks; true when it linked some of them (a push
+       * through a virtual repository, BlobService.adoptFromMembers), and the write is tried again.
+       */
+      adopt?: (missing: Digest[]) => Promise<boolean>;
+    },
   ): Promise<{ digest: Digest; subject?: Digest; previousDigest?: Digest }> {
     const name = this.repos.writeTarget(requested);
     const digest = digestOf(input.bytes, 'digest' in ref ? digestAlgorithm(ref.digest) : 'sha256');
@@ -87,12 +98,23 @@ export class ManifestService {
       { digest, size: input.bytes.length, parsed },
     );
     let previousDigest: Digest | undefined;
-    try {
-      ({ previousDigest } = await this.meta.manifests.put({
+    const write = () =>
+      this.meta.manifests.put({
         record,
         references: parsed.references,
         ...('tag' in ref ? { tag: { name: ref.tag, actor: input.actor, cause: 'push' as const } } : {}),
-      }));
+      });
+    try {
+      try {
+        ({ previousDigest } = await write());
+      } catch (e) {
+        const blobs =
+          e instanceof MissingReferencesError
+            ? e.missing.filter((m) => m.kind === 'blob').map((m) => m.digest)
+            : [];
+        if (blobs.length === 0 || !input.adopt || !(await input.adopt(blobs))) throw e;
+        ({ previousDigest } = await write());
+      }
     } catch (e) {
       if (e instanceof MissingReferencesError) {
         const { first, count, more } = bounded(e.missing);
@@ -164,13 +186,14 @@ export class ManifestService {
   }
 
   /**
-   * Tags of the name; for a virtual repository the sorted union over its members, paginated
-   * after the union. NAME_UNKNOWN when no target holds or ever held anything under the name, so
-   * a typo is not an empty list; a name whose last manifest was deleted lists no tags (a client
-   * that deletes and then lists must not break).
+   * Tags of the name; for a virtual repository the sorted union over the members `readable`
+   * accepts, paginated after the union. NAME_UNKNOWN when no such target holds or ever held
+   * anything under the name, so a typo is not an empty list (and an unreadable member's image is
+   * no different); a name whose last manifest was deleted lists no tags (a client that deletes
+   * and then lists must not break).
    */
-  async tags(name: ResolvedName, page: Page): Promise<string[]> {
-    const targets = this.repos.readTargets(name);
+  async tags(name: ResolvedName, page: Page, readable: MemberCheck): Promise<string[]> {
+    const targets = this.repos.readTargets(name, readable);
     let tags: string[];
     if (name.repository.kind === 'local') {
       tags = await this.meta.tags.list(name.repository.key, name.image, page);
@@ -187,10 +210,15 @@ export class ManifestService {
     return tags;
   }
 
-  /** The referrers response: an OCI index of the manifests whose subject is `subject`, over every read target. */
-  async referrers(name: ResolvedName, subject: Digest, artifactType: string | undefined) {
+  /** The referrers response: an OCI index of the manifests whose subject is `subject`, over every readable target. */
+  async referrers(
+    name: ResolvedName,
+    subject: Digest,
+    artifactType: string | undefined,
+    readable: MemberCheck,
+  ) {
     const found = new Map<Digest, ManifestRecord>();
-    for (const t of this.repos.readTargets(name)) {
+    for (const t of this.repos.readTargets(name, readable)) {
       for (const m of await this.meta.manifests.referrers(t.repository.key, t.image, subject)) {
         if (!found.has(m.digest)) found.set(m.digest, m);
       }
@@ -211,29 +239,36 @@ export class ManifestService {
     return this.meta.manifests.catalog(page);
   }
 
-  /** Image names inside one repository (over its members when virtual), for host/port-addressed requests. */
-  async catalogWithin(repository: RepositoryRecord, page: Page): Promise<string[]> {
+  /**
+   * Image names inside one repository (over its members when virtual), for host/port-addressed
+   * requests. Through a virtual repository an image counts only when a member that holds it is
+   * one `readable` accepts, as a pull of it would find it.
+   */
+  async catalogWithin(repository: RepositoryRecord, page: Page, readable: MemberCheck): Promise<string[]> {
     const names = new Set<string>();
+    const virtual = repository.kind === 'virtual';
     for (const t of this.repos.readTargets({ repository, image: '' })) {
       const prefix = `${t.repository.key}/`;
-      for (const name of await this.meta.manifests.catalog({}, t.repository.key))
-        names.add(name.slice(prefix.length));
+      for (const name of await this.meta.manifests.catalog({}, t.repository.key)) {
+        const image = name.slice(prefix.length);
+        if (!virtual || readable({ repository: t.repository, image })) names.add(image);
+      }
     }
     const after = [...names].sort(byteOrder).filter((n) => page.last === undefined || n > page.last);
     return page.n === undefined ? after : after.slice(0, page.n);
   }
 
   /**
-   * The manifest from the first read target that has the tag or digest (shadowing order). An
+   * The manifest from the first readable target that has the tag or digest (shadowing order). An
    * unreachable remote does not hide a later member. Asked directly, a remote's error is the
    * answer; through a virtual repository an unreachable member only makes the manifest unknown
    * (404, the detail names the member): clients retry a 5xx for minutes, a 404 not at all.
    */
-  private async find(name: ResolvedName, ref: Reference): Promise<ManifestRecord> {
+  private async find(name: ResolvedName, ref: Reference, readable: MemberCheck): Promise<ManifestRecord> {
     let failure: unknown;
     let unavailable: unknown;
     const unreachable: { repository: string; reason: string }[] = [];
-    for (const target of this.repos.readTargets(name)) {
+    for (const target of this.repos.readTargets(name, readable)) {
       try {
         const record =
           target.repository.kind === 'remote'

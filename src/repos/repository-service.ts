@@ -82,6 +82,13 @@ export interface ResolvedName {
 }
 
 /**
+ * Whether the caller may read a member repository of a virtual one (with the image name), from
+ * the one access policy. A virtual repository is an address, never a grant: what a member the
+ * caller cannot read holds is skipped, as if it were absent.
+ */
+export type MemberCheck = (member: ResolvedName) => boolean;
+
+/**
  * Repositories and the mapping from OCI names to them. The set of repositories is small and
  * read on every request, so it is kept in memory and refreshed on every change made here.
  */
@@ -175,14 +182,17 @@ export class RepositoryService {
 
   /**
    * The local and remote repositories a read of `name` looks in, in order, each with the same
-   * image: the repository itself, or the members of a virtual one depth-first.
+   * image: the repository itself, or the members of a virtual one depth-first, keeping only those
+   * `readable` accepts. A repository addressed directly is returned as is: the caller's right on
+   * it is checked where the request is authorised, before anything is looked up.
    */
-  readTargets(name: ResolvedName): ResolvedName[] {
+  readTargets(name: ResolvedName, readable?: MemberCheck): ResolvedName[] {
     if (name.repository.kind !== 'virtual') return [name];
-    return repositoriesBehind(name.repository, (k) => this.byKey.get(k)).map((repository) => ({
+    const targets = repositoriesBehind(name.repository, (k) => this.byKey.get(k)).map((repository) => ({
       repository,
       image: name.image,
     }));
+    return readable ? targets.filter(readable) : targets;
   }
 
   /** Where writes to `name` go: a local repository itself, a virtual one's deployment repository. DENIED otherwise. */

@@ -281,11 +281,17 @@ describe('properties API and search', () => {
       [`docker-dev-local/team/app@${appDigest}`],
     );
 
-    // Customers read docker-prod (virtual) only: they find what production holds, under
-    // docker-prod, and nothing in development; readers see dev and prod.
+    // Customers read production (docker-prod and its member docker-prod-local): they find what
+    // production holds where it is stored, or under docker-prod when they search there, and
+    // nothing in development; readers see dev and prod.
     const customer = await q('property=qa.status', CUSTOMER);
     assert.deepEqual(
       (customer.json.results as Json[]).map((r) => `${r.repository}/${r.image}`),
+      ['docker-prod-local/team/app'],
+    );
+    const throughProd = await q('property=qa.status&repository=docker-prod', CUSTOMER);
+    assert.deepEqual(
+      (throughProd.json.results as Json[]).map((r) => `${r.repository}/${r.image}`),
       ['docker-prod/team/app'],
     );
     const reader = await q('property=qa.status', READER);
@@ -311,7 +317,7 @@ describe('properties API and search', () => {
     const reply = await api(gantry.url, 'GET', '/search?property=qa.status', undefined, CUSTOMER);
     assert.deepEqual(
       (reply.json.results as Json[]).map((r) => `${r.repository}/${r.image}`),
-      ['docker-dev-local/team/other', 'docker-prod/team/app'],
+      ['docker-dev-local/team/other', 'docker-prod-local/team/app'],
     );
   });
 

@@ -46,14 +46,14 @@ describe('search by digest prefix and by tag', () => {
     assert.equal(customer.status, 200);
     assert.deepEqual(
       hits(customer.json),
-      [`docker-prod/team/app@${prod.manifest.digest}:2,2.0,2.0.0,latest`],
-      'customers read production through docker-prod, and find it there',
+      [`docker-prod-local/team/app@${prod.manifest.digest}:2,2.0,2.0.0,latest`],
+      'customers read production (docker-prod and its member), and find it where it is stored',
     );
     const both = await search(`tag=2.0.0&digest=${dev.manifest.digest.slice(0, 15)}`);
     assert.deepEqual(hits(both.json), [], 'every condition must hold');
     await admin(gantry.url, 'GET', '/search?tag=nothing-like-this', undefined, 200);
   });
-  it('promotion history is visible to whoever reads the target through a virtual repository', async () => {
+  it('promotion history is visible to whoever reads the target where it is stored, not through a virtual repository alone', async () => {
     await admin(gantry.url, 'POST', '/repositories', { key: 'released', kind: 'local' }, 201);
     await admin(
       gantry.url,
@@ -69,6 +69,16 @@ describe('search by digest prefix and by tag', () => {
       { name: 'released-readers', repositories: ['released-view'], users: { customer: ['read'] } },
       201,
     );
+    const seeOnly = async () => {
+      const res = await api(
+        gantry.url,
+        'GET',
+        `/promotions?digest=${dev.manifest.digest}`,
+        undefined,
+        basicAuth('customer', PASSWORD),
+      );
+      return (res.json.promotions as { targetRepository: string }[]).map((p) => p.targetRepository);
+    };
     await admin(
       gantry.url,
       'POST',
@@ -76,17 +86,16 @@ describe('search by digest prefix and by tag', () => {
       { source: `docker-dev-local/team/app@${dev.manifest.digest}`, target: 'released', tags: ['1.0.0'] },
       201,
     );
-    const seen = await api(
+    // A virtual repository is an address, never a grant: read on released-view alone shows nothing.
+    assert.deepEqual(await seeOnly(), []);
+    await admin(
       gantry.url,
-      'GET',
-      `/promotions?digest=${dev.manifest.digest}`,
-      undefined,
-      basicAuth('customer', PASSWORD),
+      'PUT',
+      '/permissions/released-readers',
+      { repositories: ['released-view', 'released'], users: { customer: ['read'] } },
+      200,
     );
-    assert.deepEqual(
-      (seen.json.promotions as { targetRepository: string }[]).map((p) => p.targetRepository),
-      ['released'],
-    );
+    assert.deepEqual(await seeOnly(), ['released']);
     const anonymous = await api(
       gantry.url,
       'GET',

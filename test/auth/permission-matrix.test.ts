@@ -22,11 +22,16 @@ import {
 import { TokenClient } from '../support/token-client.ts';
 import { ADMIN_AUTH, createRoles, PASSWORD, publishProduction } from './support.ts';
 
+// Reading through a virtual repository needs read on the member that serves the content too (a
+// virtual one is an address, never a grant), so the production target covers docker-prod and
+// docker-prod-local: whoever pulls from docker-prod (here: anyone, once it is published) may
+// pull the same content from docker-prod-local.
+
 const MATRIX = `
 role       repository            pull  push  overwrite  delete
 anonymous  docker-dev-local      no    no    no         no
 anonymous  docker-staging-local  no    no    no         no
-anonymous  docker-prod-local     no    no    no         no
+anonymous  docker-prod-local     ok    no    no         no
 anonymous  docker                no    no    no         no
 anonymous  docker-prod           ok    no    no         no
 reader     docker-dev-local      ok    no    no         no
@@ -46,7 +51,7 @@ rm         docker                ok    ok    ok         ok
 rm         docker-prod           ok    no    no         no
 customer   docker-dev-local      no    no    no         no
 customer   docker-staging-local  no    no    no         no
-customer   docker-prod-local     no    no    no         no
+customer   docker-prod-local     ok    no    no         no
 customer   docker                no    no    no         no
 customer   docker-prod           ok    no    no         no
 admin      docker-dev-local      ok    ok    ok         ok
@@ -56,7 +61,7 @@ admin      docker                ok    ok    ok         ok
 admin      docker-prod           ok    no    no         no
 ci-token   docker-dev-local      ok    ok    ok         ok
 ci-token   docker-staging-local  no    no    no         no
-ci-token   docker-prod-local     no    no    no         no
+ci-token   docker-prod-local     ok    no    no         no
 ci-token   docker                ok    ok    ok         ok
 ci-token   docker-prod           ok    no    no         no
 `;

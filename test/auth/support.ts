@@ -69,7 +69,7 @@ export async function createRoles(url: string): Promise<{ ciToken: string }> {
   return { ciToken: token.token as string };
 }
 
-/** Grants anonymous read on the production virtual repository, keeping the rest of its target. */
+/** Grants anonymous read on production (docker-prod and its member), keeping the rest of the target. */
 export async function publishProduction(url: string): Promise<void> {
   const current = await admin(url, 'GET', '/permissions/production', undefined, 200);
   await admin(url, 'PUT', '/permissions/production', { ...current, anonymous: ['read'] }, 200);

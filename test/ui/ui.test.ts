@@ -6,7 +6,7 @@
 //   dialog, approves and promotes to production from the pipeline, sees the promotion history,
 //   and rolls latest back one step in staging; the administrator (signing in with the keyboard)
 //   creates a user and a permission target and reads the audit log; an anonymous visitor of a
-//   published production sees docker-prod and nothing else; the pipeline fits a 390 px phone.
+//   published production sees production (docker-prod and docker-prod-local) and nothing else; the pipeline fits a 390 px phone.
 // Screenshots of the main pages go to GANTRY_SCREENSHOTS (or a temp folder; printed once).
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -654,7 +654,7 @@ describe('web UI in a real browser: sign-in, pipeline, promotion, rollback, admi
   );
 
   it(
-    'an anonymous visitor of a published production sees docker-prod and nothing else',
+    'an anonymous visitor of a published production sees production and nothing else',
     { timeout: 60_000 },
     step(async () => {
       await publishProduction(url());
@@ -663,7 +663,8 @@ describe('web UI in a real browser: sign-in, pipeline, promotion, rollback, admi
       await page.goto(ui('/repositories'));
       const table = page.getByTestId('repositories');
       await table.waitFor();
-      assert.deepEqual(await table.locator('tbody th[scope=row]').allInnerTexts(), ['docker-prod']);
+      // Reading through docker-prod needs read on its member, so production covers both.
+      assert.deepEqual(await table.locator('tbody th[scope=row]').allInnerTexts(), ['docker-prod', PROD]);
       assert.equal(await page.getByRole('link', { name: 'New repository' }).count(), 0);
       assert.equal(await page.getByRole('link', { name: /^Edit / }).count(), 0);
       await table.getByRole('link', { name: 'docker-prod', exact: true }).click();
@@ -684,20 +685,21 @@ describe('web UI in a real browser: sign-in, pipeline, promotion, rollback, admi
         assert.equal(await page.getByTestId('tag-row').count(), 0);
         assert.equal(await page.getByTestId('images').count(), 0);
       }
-      // The pipeline has no readable stages; docker-prod is listed among the others.
+      // The pipeline shows the production stage only; docker-prod is listed among the others.
       await nav(page, 'Pipeline').click();
       await page.getByTestId('other-repositories').waitFor();
       assert.deepEqual(await page.getByTestId('other-repositories').getByRole('link').allInnerTexts(), [
         'docker-prod',
       ]);
-      assert.equal(await page.getByTestId('pipeline').count(), 0);
-      // Searching finds production's image, under docker-prod, and nothing outside production.
+      await page.getByTestId('pipeline').waitFor();
+      assert.deepEqual(await page.getByTestId('pipeline').locator('thead th a').allInnerTexts(), [PROD]);
+      // Searching finds production's image where it is stored, and nothing outside production.
       await page.goto(ui('/search?name=team%2Fapp'));
       await page.getByTestId('search-results').or(page.getByTestId('empty')).waitFor();
       await settled(page);
       const links = await page.getByTestId('search-results').locator('tbody th a').allInnerTexts();
       assert.ok(
-        links.length > 0 && links.every((l) => l.startsWith('docker-prod/')),
+        links.length > 0 && links.every((l) => l.startsWith(`${PROD}/`)),
         `anonymous search found ${links.join(', ') || 'nothing'}`,
       );
     }),

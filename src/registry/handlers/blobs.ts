@@ -5,7 +5,8 @@ import { audit, parseRange, resolveName } from './request-parsing.ts';
 export const read: Handler = async (req, ctx) => {
   const name = resolveName(req, ctx);
   const digest = parseDigest(req.params.digest ?? '');
-  const size = await ctx.blobs.stat(name, digest);
+  const readable = ctx.auth.control.memberReader(req);
+  const size = await ctx.blobs.stat(name, digest, readable);
   const range = parseRange(req.headers.range, size);
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/octet-stream',
@@ -18,7 +19,11 @@ export const read: Handler = async (req, ctx) => {
   if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
   const status = range ? 206 : 200;
   if (req.method === 'HEAD') return { status, headers };
-  return { status, headers, body: await ctx.blobs.open(name, digest, range, req.signal) };
+  return {
+    status,
+    headers,
+    body: await ctx.blobs.open(name, digest, range, { signal: req.signal, readable }),
+  };
 };
 
 export const remove: Handler = async (req, ctx) => {

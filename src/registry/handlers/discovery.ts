@@ -8,7 +8,8 @@ import { paginate, parsePage, resolveName } from './request-parsing.ts';
 export const tags: Handler = async (req, ctx) => {
   const name = resolveName(req, ctx);
   const path = urlFor('tags', { name: req.params.name ?? '' });
-  const page = await paginate(parsePage(req.query), path, (p) => ctx.manifests.tags(name, p));
+  const readable = ctx.auth.control.memberReader(req);
+  const page = await paginate(parsePage(req.query), path, (p) => ctx.manifests.tags(name, p, readable));
   return { status: 200, headers: page.headers, body: { name: req.params.name, tags: page.items } };
 };
 
@@ -24,7 +25,8 @@ export const catalog: Handler = async (req, ctx) => {
       };
   const everything = req.principal.admin && !req.principal.token;
   const page = await paginate(parsePage(req.query), urlFor('catalog'), (p) => {
-    const fetch = (q: Page) => (within ? ctx.manifests.catalogWithin(within, q) : ctx.manifests.catalog(q));
+    const fetch = (q: Page) =>
+      within ? ctx.manifests.catalogWithin(within, q, control.memberReader(req)) : ctx.manifests.catalog(q);
     return everything ? fetch(p) : filteredPage(p, fetch, readable);
   });
   return { status: 200, headers: page.headers, body: { repositories: page.items } };
@@ -56,7 +58,12 @@ export const referrers: Handler = async (req, ctx) => {
   const name = resolveName(req, ctx);
   const subject = parseDigest(req.params.digest ?? '');
   const artifactType = req.query.get('artifactType') ?? undefined;
-  const index = await ctx.manifests.referrers(name, subject, artifactType);
+  const index = await ctx.manifests.referrers(
+    name,
+    subject,
+    artifactType,
+    ctx.auth.control.memberReader(req),
+  );
   const headers: Record<string, string> = { 'Content-Type': MEDIA.ociIndex };
   if (artifactType !== undefined) headers['OCI-Filters-Applied'] = 'artifactType';
   return { status: 200, headers, body: Buffer.from(JSON.stringify(index)) };

@@ -22,7 +22,7 @@ export const read: Handler = async (req, ctx) => {
       reference: clip(reference),
     });
   }
-  const manifest = await ctx.manifests.get(name, ref);
+  const manifest = await ctx.manifests.get(name, ref, ctx.auth.control.memberReader(req));
   const headers = {
     'Content-Type': manifest.mediaType,
     'Docker-Content-Digest': manifest.digest,
@@ -43,6 +43,7 @@ export const write: Handler = async (req, ctx) => {
     actor: actorOf(req),
     // Moving an existing tag is overwriting: it needs delete (a registry token's push suffices for the claim).
     mayMoveTag: ctx.auth.control.may(req, 'delete', target, req.params.name ?? '', 'push'),
+    adopt: (missing) => ctx.blobs.adoptFromMembers(name, missing, ctx.auth.control.memberReader(req)),
   });
   const moved = stored.previousDigest !== undefined && stored.previousDigest !== stored.digest;
   audit(

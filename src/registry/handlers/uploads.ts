@@ -12,7 +12,10 @@ export const start: Handler = async (req, ctx) => {
   const mount = req.query.get('mount');
   if (mount !== null) {
     const digest = parseDigest(mount);
-    if (await ctx.blobs.mount(name, digest, tryResolve(req, ctx))) return blobCreated(req, digest);
+    const from = tryResolve(req, ctx);
+    if (await ctx.blobs.mount(name, digest, from, ctx.auth.control.memberReader(req))) {
+      return blobCreated(req, digest);
+    }
   } else {
     const digestParam = req.query.get('digest');
     if (digestParam !== null) {
@@ -81,7 +84,8 @@ function hasBody(req: RegistryRequest): boolean {
 
 /**
  * The `from` of a mount, or undefined when it names nothing here or nothing the caller may
- * read: the client then uploads, and learns nothing about what `from` holds.
+ * read: the client then uploads, and learns nothing about what `from` holds. Through a virtual
+ * `from`, the member holding the blob must be readable too (BlobService.mount).
  */
 function tryResolve(req: RegistryRequest, ctx: RegistryContext): ResolvedName | undefined {
   const from = req.query.get('from');
