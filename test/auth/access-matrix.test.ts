@@ -56,7 +56,8 @@ const CELLS: readonly Cell[] = ['ok', 'hidden', 'denied', 'auth', 'mount', 'uplo
 // Roles: admin; manager = manage on team-a-* only (a delegated manager); developer, release
 // (release manager) and customer = the default groups; ci-token = the ci robot's API token,
 // narrowed to the development target; narrowed = a release manager's API token narrowed to the
-// development target; anonymous = no credentials (production is not published here).
+// development target; anonymous = no credentials (production is not published here, so an
+// anonymous catalog is challenged: a client holding credentials then sends them).
 //
 // Content: dev/app:1 only in development, stage/app:1 only in staging, prod/app:1 (with an
 // SBOM referring to it, a build and an approval) only in production, team-a/app:1 in team-a-local.
@@ -77,8 +78,8 @@ docker-prod           write  denied  denied   denied     denied   denied    deni
 rogue-virtual         read   ok      hidden   denied     denied   denied    denied    denied    auth
 tags-docker           read   ok      denied   ok         ok       hidden    hidden    denied    auth
 referrers-docker      read   ok      denied   ok         ok       hidden    hidden    denied    auth
-catalog-prod          read   ok      hidden   ok         ok       hidden    hidden    ok        hidden
-catalog-docker-host   read   ok      hidden   ok         ok       hidden    hidden    hidden    hidden
+catalog-prod          read   ok      hidden   ok         ok       hidden    hidden    ok        auth  # challenge
+catalog-docker-host   read   ok      hidden   ok         ok       hidden    hidden    hidden    auth  # challenge
 mount-docker          write  mount   denied   mount      mount    upload    upload    denied    auth
 mount-into-team-a     write  mount   upload   denied     denied   denied    denied    denied    auth
 create-virtual        write  ok      denied   denied     denied   denied    denied    denied    auth
