@@ -4,9 +4,9 @@ import type { ApiAccess } from '../auth/open-access.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { RepositoryStats } from '../meta/metadata-store.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
-import { maskSettings } from '../repos/remote/remote-settings.ts';
+import { maskSettings, touchesCredentials } from '../repos/remote/remote-settings.ts';
 import type { NewRepository, RepositoryService } from '../repos/repository-service.ts';
-import { auditChange, requireAction } from './api-auth.ts';
+import { auditChange, requireAction, requireAdmin } from './api-auth.ts';
 import { badRequest, notFound } from './problem.ts';
 
 /**
@@ -60,6 +60,9 @@ export async function repositoriesApi(
       throw badRequest('settings must be an object');
     }
     if (typeof input.key === 'string') requireAction(request, access, 'manage', input.key);
+    if (input.kind === 'remote' && touchesCredentials(undefined, settingsOf(input))) {
+      requireAdmin(request, 'set the credentials of a remote repository');
+    }
     const created = await repos.create(input as unknown as NewRepository);
     auditChange(request, access, {
       action: 'repository.create',
@@ -80,6 +83,17 @@ export async function repositoriesApi(
       throw badRequest('settings must be an object');
     }
     requireAction(request, access, 'manage', request.params.key);
+    const current = repos.get(request.params.key);
+    if (
+      current?.kind === 'remote' &&
+      input.settings &&
+      touchesCredentials(current.settings, settingsOf(input))
+    ) {
+      requireAdmin(
+        request,
+        "change a remote repository's credentials or the URL its stored credentials are sent to",
+      );
+    }
     const updated = await repos.update(request.params.key, {
       ...(input.description === undefined ? {} : { description: input.description as string }),
       ...(input.settings === undefined ? {} : { settings: input.settings as Record<string, unknown> }),
@@ -110,6 +124,10 @@ function jsonObject(body: unknown, example: string): Record<string, unknown> {
     throw badRequest(`send a JSON object like ${example}`);
   }
   return body as Record<string, unknown>;
+}
+
+function settingsOf(input: Record<string, unknown>): Record<string, unknown> {
+  return (input.settings ?? {}) as Record<string, unknown>;
 }
 
 function view(r: RepositoryRecord) {

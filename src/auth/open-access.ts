@@ -5,6 +5,7 @@ import type { MetadataStore } from '../meta/metadata-store.ts';
 import { RegistryAccessControl } from '../registry/access-control.ts';
 import type { RegistryAuth } from '../registry/http-types.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import { ApiTokens } from './api-tokens.ts';
 import { Authenticator } from './authenticator.ts';
 import { IdentityService } from './identity-service.ts';
@@ -31,12 +32,13 @@ export async function openAccess(
   meta: MetadataStore,
   repos: RepositoryService,
   log: Logger,
+  secrets: SecretBox,
 ): Promise<{ registry: RegistryAuth; api: ApiAccess }> {
   const identity = new IdentityService(meta, log);
   await identity.init({ adminPassword: config.adminPassword });
   const apiTokens = new ApiTokens(meta, identity);
   await apiTokens.init();
-  const keys = await SigningKeys.open(meta.signingKeys);
+  const keys = await SigningKeys.open(meta.signingKeys, secrets);
   const tokens = new RegistryTokens(keys, {
     issuer: config.authService,
     service: config.authService,
