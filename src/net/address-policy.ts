@@ -167,7 +167,7 @@ export class AddressPolicy {
     if (this.allowsName(bare)) return { allowed: true, rule: { label: `allowed host ${bare}` } };
     const name = bare.toLowerCase().replace(/\.$/, '');
     if (name === 'localhost' || name.endsWith('.localhost')) {
-      return { allowed: false, rule: { label: 'loopback localhost' } };
+      return { allowed: false, rule: { label: 'loopback (localhost names)' } };
     }
     return undefined;
   }
