@@ -7,6 +7,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfigError } from '../config/config.ts';
 import type { Logger } from '../config/logger.ts';
 
 const PREFIX = 'enc:v1:';
@@ -14,10 +15,11 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 export const KEY_BYTES = 32;
 
-/** Encrypted data that the configured key does not open: wrong key, or damaged data. */
-export class SecretKeyMismatch extends Error {
-  override readonly name = 'SecretKeyMismatch';
-}
+/**
+ * Encrypted data that the configured key does not open: wrong key, or damaged data. A
+ * configuration error: `gantry serve` stops with the message, no stack.
+ */
+export class SecretKeyMismatch extends ConfigError {}
 
 export class SecretBox {
   readonly #key: Buffer;
@@ -80,7 +82,7 @@ export async function loadSecretBox(options: {
     text = await readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new Error(`cannot read the secret key file ${file}: ${(e as Error).message}`);
+      throw new ConfigError(`cannot read the secret key file ${file}: ${(e as Error).message}`);
     }
   }
   if (text === undefined) {
@@ -92,7 +94,7 @@ export async function loadSecretBox(options: {
   }
   const key = Buffer.from(text.trim(), 'base64');
   if (key.length !== KEY_BYTES) {
-    throw new Error(
+    throw new ConfigError(
       `the secret key file ${file} does not hold a ${KEY_BYTES}-byte base64 key; restore the original file (secrets stored with it cannot be read without it)`,
     );
   }
