@@ -124,7 +124,14 @@ describe('remote repositories (pull-through cache)', () => {
     ];
     for (const [what, settings, detail] of cases) {
       const key = `bad-remote-${randomBytes(3).toString('hex')}`;
-      const res = await api(gantry.url, 'POST', '/repositories', { key, kind: 'remote', settings });
+      // As an administrator: credentials in the settings are theirs to set.
+      const res = await api(
+        gantry.url,
+        'POST',
+        '/repositories',
+        { key, kind: 'remote', settings },
+        ADMIN_AUTH,
+      );
       assert.equal(res.status, 400, `${what}: expected 400, got ${res.status} ${res.text}`);
       assert.match(res.contentType, /^application\/problem\+json/, `${what}: Content-Type`);
       assert.ok(res.detail.length > 0, `${what}: problem without a detail: ${res.text}`);
