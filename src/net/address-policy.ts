@@ -142,13 +142,18 @@ export class AddressPolicy {
     );
   }
 
-  /** The verdict for one resolved address (IPv4, IPv6 or IPv4-mapped IPv6). */
-  checkAddress(address: string): Verdict {
+  /**
+   * The verdict for one resolved address (IPv4, IPv6 or IPv4-mapped IPv6); `hostname`, when it
+   * was resolved from an allowed name, admits every address but those of `deny`.
+   */
+  checkAddress(address: string, hostname?: string): Verdict {
     const plain = unmapped(address);
     const type = isIPv4(plain) ? 'ipv4' : 'ipv6';
     const hit = (rules: RangeRule[]) => rules.find((r) => r.list.check(plain, type));
     const denied = hit(this.#deny);
     if (denied) return { allowed: false, rule: { label: denied.label } };
+    if (hostname !== undefined && this.allowsName(hostname))
+      return { allowed: true, rule: { label: `allowed host ${hostname}` } };
     const allowed = hit(this.#allow);
     if (allowed) return { allowed: true, rule: { label: allowed.label } };
     const builtIn = hit(this.#builtIn);

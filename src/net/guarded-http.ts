@@ -22,12 +22,10 @@ export function guardedLookup(policy: AddressPolicy): LookupFunction {
         callback(err, '', 0);
         return;
       }
-      const admitted = policy.allowsName(hostname)
-        ? addresses
-        : addresses.filter((a) => policy.checkAddress(a.address).allowed);
+      const admitted = addresses.filter((a) => policy.checkAddress(a.address, hostname).allowed);
       if (admitted.length === 0) {
         const first = addresses[0];
-        const verdict = first ? policy.checkAddress(first.address) : undefined;
+        const verdict = first ? policy.checkAddress(first.address, hostname) : undefined;
         const rule = verdict && !verdict.allowed ? verdict.rule : { label: 'no address' };
         callback(new AddressDeniedError(hostname, first?.address ?? hostname, rule), '', 0);
         return;

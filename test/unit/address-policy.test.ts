@@ -76,6 +76,18 @@ describe('address policy', () => {
     assert.equal(policy.allowsName('a.corp.example'), true);
     assert.equal(policy.allowsName('corp.example'), false);
     assert.equal(policy.allowsName('evilcorp.example'), false);
+    assert.equal(
+      policy.checkAddress('10.0.0.5', 'registry.internal').allowed,
+      true,
+      'an allowed name resolving inside',
+    );
+    assert.equal(policy.checkAddress('10.0.0.5', 'other.example').allowed, false);
+    const denying = new AddressPolicy({ allow: ['registry.internal'], deny: ['10.9.0.0/16'] });
+    assert.equal(
+      denying.checkAddress('10.9.0.1', 'registry.internal').allowed,
+      false,
+      'deny wins over an allowed name',
+    );
   });
 
   it('list entries: addresses, CIDR ranges and host names; anything else is named', () => {
