@@ -1,5 +1,6 @@
 /**
- * The Upstream port (upstream.ts, which states the contract) over HTTP with Node's fetch: the
+ * The Upstream port (upstream.ts, which states the contract) over HTTP (node:http through
+ * src/net/guarded-http.ts, which connects only where the address policy allows): the
  * OCI distribution API of one registry, authenticated as its 401 challenges ask
  * (upstream-auth.ts), with a deadline and redirects handled in upstream-http.ts.
  */
