@@ -79,14 +79,21 @@ export class GuardedHttp {
           reject(new Error(`unexpected HTTP status ${status}`));
           return;
         }
-        const headers = new Headers();
-        for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
-          headers.append(res.rawHeaders[i] as string, res.rawHeaders[i + 1] as string);
+        // Headers refuses some values Node's parser lets through; that must reject, not throw
+        // out of this listener (an uncaught exception would end the process).
+        try {
+          const headers = new Headers();
+          for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+            headers.append(res.rawHeaders[i] as string, res.rawHeaders[i + 1] as string);
+          }
+          const empty = init.method === 'HEAD' || NULL_BODY_STATUSES.has(status);
+          if (empty) res.resume();
+          const body = empty ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
+          resolve(new Response(body, { status, headers }));
+        } catch (error) {
+          res.destroy();
+          reject(error);
         }
-        const empty = init.method === 'HEAD' || NULL_BODY_STATUSES.has(status);
-        if (empty) res.resume();
-        const body = empty ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
-        resolve(new Response(body, { status, statusText: res.statusMessage ?? '', headers }));
       });
       req.end();
     });
