@@ -9,6 +9,7 @@ import { type Config, defaultUiDir } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
 import { ConnectionGuard, originForm } from './http-connections.ts';
 import { SqliteMetadataStore } from './meta/sqlite/sqlite-metadata-store.ts';
+import { AddressPolicy } from './net/address-policy.ts';
 import { ChecklistService } from './promote/checklist-service.ts';
 import { ImageFacts } from './promote/image-facts.ts';
 import { PromotionService } from './promote/promotion-service.ts';
@@ -22,6 +23,8 @@ import { startUploadJanitor } from './registry/upload-janitor.ts';
 import { Addressing } from './repos/addressing.ts';
 import { PullThrough } from './repos/remote/pull-through.ts';
 import { RepositoryService } from './repos/repository-service.ts';
+import { securePrivateData } from './secrets/file-modes.ts';
+import { loadSecretBox } from './secrets/secret-box.ts';
 import { FsBlobStore } from './storage/fs/fs-blob-store.ts';
 import { uiPlugin } from './ui/ui-plugin.ts';
 
@@ -35,14 +38,28 @@ export interface RunningServer {
  * the registry and management APIs and starts listening.
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  await securePrivateData(config.data, log);
+  const secrets = await loadSecretBox({
+    secretKey: config.secretKey,
+    secretKeyFile: config.secretKeyFile,
+    data: config.data,
+    log,
+  });
+  const addresses = new AddressPolicy({ allow: config.upstreamAllow, deny: config.upstreamDeny });
   const blobs = await FsBlobStore.open({ root: join(config.data, 'storage') });
   const meta = await SqliteMetadataStore.open({ file: join(config.data, 'gantry.db') });
   await meta.migrate();
-  const repos = new RepositoryService(meta, { defaultRepository: config.defaultRepository });
+  const repos = new RepositoryService(meta, {
+    defaultRepository: config.defaultRepository,
+    addresses,
+    secrets,
+  });
   await repos.init();
-  const pull = new PullThrough(meta, blobs, log, { unreachableSeconds: config.upstreamUnreachableSeconds });
+  const pull = new PullThrough(meta, blobs, log, addresses, {
+    unreachableSeconds: config.upstreamUnreachableSeconds,
+  });
   const addressing = new Addressing({ hosts: config.repositoryHosts, ports: config.repositoryPorts });
-  const access = await openAccess(config, meta, log);
+  const access = await openAccess(config, meta, log, secrets);
   const registryAuth = {
     control: new RegistryAccessControl(
       access.authenticator,

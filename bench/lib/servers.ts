@@ -44,7 +44,8 @@ export const LOCKED_REPOSITORY = 'bench-locked-local';
  */
 export async function startGantryServer(): Promise<Server> {
   const gantry = await startGantry({
-    env: { GANTRY_ADMIN_PASSWORD: GANTRY_ADMIN.password },
+    // The remote scenario's upstream runs on loopback, which Gantry refuses unless allowed.
+    env: { GANTRY_ADMIN_PASSWORD: GANTRY_ADMIN.password, GANTRY_UPSTREAM_ALLOW: '127.0.0.0/8' },
     openAccess: false,
   });
   try {

@@ -7,10 +7,10 @@ import type { Action } from '../meta/identity-records.ts';
 import type { RepositoryStats } from '../meta/metadata-store.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import { type WritePolicy, writesOf } from '../promote/repository-policy.ts';
-import { maskSettings } from '../repos/remote/remote-settings.ts';
+import { maskSettings, touchesCredentials } from '../repos/remote/remote-settings.ts';
 import type { NewRepository, RepositoryService } from '../repos/repository-service.ts';
 import { repositoriesBehind } from '../repos/virtual-settings.ts';
-import { auditChange, requireAction } from './api-auth.ts';
+import { auditChange, requireAction, requireAdmin } from './api-auth.ts';
 
 /**
  * `/api/v1/repositories`: list and read what the caller may read something in; create, update
@@ -104,6 +104,9 @@ export async function repositoriesApi(
     if (typeof input.key === 'string') requireAction(request, access, 'manage', input.key);
     if (input.kind === 'virtual')
       requireMembersReadable(request, input.settings, String(input.key), 'repository.create');
+    if (input.kind === 'remote' && touchesCredentials(undefined, settingsOf(input))) {
+      requireAdmin(request, 'set the credentials of a remote repository');
+    }
     const created = await repos.create(input as unknown as NewRepository);
     auditChange(request, access, {
       action: 'repository.create',
@@ -125,8 +128,18 @@ export async function repositoriesApi(
     }
     requireAction(request, access, 'manage', request.params.key);
     const before = repos.get(request.params.key);
-    if (repos.get(request.params.key)?.kind === 'virtual' && input.settings !== undefined) {
+    if (before?.kind === 'virtual' && input.settings !== undefined) {
       requireMembersReadable(request, input.settings, request.params.key, 'repository.update');
+    }
+    if (
+      before?.kind === 'remote' &&
+      input.settings &&
+      touchesCredentials(before.settings, settingsOf(input))
+    ) {
+      requireAdmin(
+        request,
+        "change a remote repository's credentials or the URL its stored credentials are sent to",
+      );
     }
     const updated = await repos.update(request.params.key, {
       ...(input.description === undefined ? {} : { description: input.description as string }),
@@ -177,6 +190,10 @@ function jsonObject(body: unknown, example: string): Record<string, unknown> {
     throw badRequest(`send a JSON object like ${example}`);
   }
   return body as Record<string, unknown>;
+}
+
+function settingsOf(input: Record<string, unknown>): Record<string, unknown> {
+  return (input.settings ?? {}) as Record<string, unknown>;
 }
 
 function view(r: RepositoryRecord) {

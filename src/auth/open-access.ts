@@ -2,6 +2,7 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../config/logger.ts';
 import { AuditLog } from '../events/audit-log.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import { ApiTokens } from './api-tokens.ts';
 import { Authenticator } from './authenticator.ts';
 import { IdentityService } from './identity-service.ts';
@@ -25,14 +26,19 @@ export interface ApiAccess {
 /**
  * Loads identity and access (creating the administrator on a new instance) and wires its parts.
  * Knows nothing of the registry or the API: the composition root builds their access controls
- * from these parts.
+ * from these parts. `secrets` opens the signing keys, which are stored encrypted.
  */
-export async function openAccess(config: Config, meta: MetadataStore, log: Logger): Promise<ApiAccess> {
+export async function openAccess(
+  config: Config,
+  meta: MetadataStore,
+  log: Logger,
+  secrets: SecretBox,
+): Promise<ApiAccess> {
   const identity = new IdentityService(meta, log);
   await identity.init({ adminPassword: config.adminPassword });
   const apiTokens = new ApiTokens(meta, identity);
   await apiTokens.init();
-  const keys = await SigningKeys.open(meta.signingKeys);
+  const keys = await SigningKeys.open(meta.signingKeys, secrets);
   const tokens = new RegistryTokens(keys, {
     issuer: config.authService,
     service: config.authService,

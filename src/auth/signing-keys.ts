@@ -9,6 +9,7 @@ import {
 } from 'jose';
 import type { SigningKeyRecord } from '../meta/identity-records.ts';
 import type { SigningKeyMeta } from '../meta/identity-store.ts';
+import { SecretBox } from '../secrets/secret-box.ts';
 
 interface LoadedKey {
   record: SigningKeyRecord;
@@ -22,6 +23,8 @@ interface LoadedKey {
  * and retires the others, which still verify what they signed until they are removed (after
  * the longest token lifetime, or at once with `dropRetired`). A node that meets an unknown `kid`
  * reloads the set (at most once every few seconds), so a rotation on one node reaches the others.
+ * Private keys are stored encrypted (SecretBox); ones stored in clear by an older instance are
+ * encrypted when the set is opened.
  */
 export class SigningKeys {
   private keys = new Map<string, LoadedKey>();
@@ -30,11 +33,21 @@ export class SigningKeys {
 
   private constructor(
     private readonly meta: SigningKeyMeta,
+    private readonly box: SecretBox,
     private readonly now: () => Date,
   ) {}
 
-  static async open(meta: SigningKeyMeta, now: () => Date = () => new Date()): Promise<SigningKeys> {
-    const ring = new SigningKeys(meta, now);
+  /** Rejects with SecretKeyMismatch when a stored key was encrypted under another secret key. */
+  static async open(
+    meta: SigningKeyMeta,
+    box: SecretBox,
+    now: () => Date = () => new Date(),
+  ): Promise<SigningKeys> {
+    const ring = new SigningKeys(meta, box, now);
+    for (const record of await meta.list()) {
+      if (!SecretBox.isSealed(record.privateJwk))
+        await meta.replacePrivateJwk(record.kid, box.seal(record.privateJwk));
+    }
     await ring.reload();
     if (!ring.signing) await ring.rotate();
     return ring;
@@ -64,7 +77,7 @@ export class SigningKeys {
     const privateJwk = { ...(await exportJWK(privateKey)), alg: 'ES256', kid };
     await this.meta.add({
       kid,
-      privateJwk: JSON.stringify(privateJwk),
+      privateJwk: this.box.seal(JSON.stringify(privateJwk)),
       publicJwk: JSON.stringify({ ...publicJwk, kid }),
       createdAt: at,
       retiredAt: null,
@@ -108,7 +121,10 @@ export class SigningKeys {
           ? (this.keys.get(record.kid) as LoadedKey)
           : {
               record,
-              privateKey: (await importJWK(JSON.parse(record.privateJwk) as JWK, 'ES256')) as CryptoKey,
+              privateKey: (await importJWK(
+                JSON.parse(this.box.open(record.privateJwk, `token signing key ${record.kid}`)) as JWK,
+                'ES256',
+              )) as CryptoKey,
               publicKey: (await importJWK(JSON.parse(record.publicJwk) as JWK, 'ES256')) as CryptoKey,
             };
       keys.set(record.kid, loaded);

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { entryProblem, isAddressRange } from '../net/address-policy.ts';
 
 /**
  * Configuration, lowest precedence first: defaults, the YAML file (`--config` or GANTRY_CONFIG),
@@ -75,6 +76,23 @@ export const ConfigSchema = z
     shutdownDrainSeconds: z.coerce.number().min(0).max(3600).default(30),
     /** Directory of the built web UI (`npm run build:web`), served at /ui. */
     uiDir: z.string().min(1).optional(),
+    /**
+     * Upstream addresses remote repositories may reach although the built-in policy refuses
+     * them (loopback, link-local, private …): CIDR ranges, addresses, host names, `*.domain`.
+     */
+    upstreamAllow: addressList({ names: true }),
+    /** Upstream addresses refused on top of the built-in ones, even when upstreamAllow covers them. */
+    upstreamDeny: addressList({ names: false }),
+    /** Key that encrypts secrets at rest (signing keys, upstream passwords): base64 of 32 bytes. */
+    secretKey: z
+      .string()
+      .refine(
+        (v) => Buffer.from(v, 'base64').length === 32,
+        'must be 32 bytes in base64 (openssl rand -base64 32)',
+      )
+      .optional(),
+    /** File holding that key (generated on first start when absent); default `<data>/secret.key`. */
+    secretKeyFile: z.string().min(1).optional(),
   })
   .strict();
 
@@ -105,10 +123,39 @@ const ENV_NAMES: Record<keyof Config, string> = {
   upstreamUnreachableSeconds: 'GANTRY_UPSTREAM_UNREACHABLE_SECONDS',
   bodyIdleTimeoutSeconds: 'GANTRY_BODY_IDLE_TIMEOUT_SECONDS',
   shutdownDrainSeconds: 'GANTRY_SHUTDOWN_DRAIN_SECONDS',
+  upstreamAllow: 'GANTRY_UPSTREAM_ALLOW',
+  upstreamDeny: 'GANTRY_UPSTREAM_DENY',
+  secretKey: 'GANTRY_SECRET_KEY',
+  secretKeyFile: 'GANTRY_SECRET_KEY_FILE',
 };
 
 /** Values never repeated in error messages. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(['adminPassword']);
+const SECRET_KEYS: ReadonlySet<string> = new Set(['adminPassword', 'secretKey']);
+
+/** A list of address entries, from YAML as a sequence or from the environment as `a,b,c`. */
+function addressList(options: { names: boolean }) {
+  return z
+    .preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((e) => e.trim())
+              .filter((e) => e !== '')
+          : v,
+      z.array(
+        z.string().superRefine((entry, ctx) => {
+          const problem =
+            entryProblem(entry) ??
+            (!options.names && !isAddressRange(entry)
+              ? `${JSON.stringify(entry)} is a host name; this list takes addresses and CIDR ranges only`
+              : undefined);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      ),
+    )
+    .default([]);
+}
 
 /**
  * A `key -> repository` map, from YAML as a mapping or from the environment as

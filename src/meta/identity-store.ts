@@ -73,6 +73,8 @@ export interface SigningKeyMeta {
   /** Sets retiredAt of every key not retired yet except `except`. */
   retireAllBut(except: string, at: string): Promise<void>;
   delete(kid: string): Promise<boolean>;
+  /** Replaces the stored private key text of `kid` (re-encrypting it); the key itself is unchanged. */
+  replacePrivateJwk(kid: string, privateJwk: string): Promise<void>;
 }
 
 export interface AuditMeta {

@@ -2,9 +2,11 @@ import { badRequest, conflict, notFound } from '../domain/errors.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import { MetaConflictError } from '../meta/metadata-store.ts';
 import type { RepositoryKind, RepositoryRecord } from '../meta/records.ts';
+import type { AddressPolicy } from '../net/address-policy.ts';
 import { OciError } from '../oci/errors.ts';
 import { isRepositoryKey } from '../oci/names.ts';
 import { checkLocalSettings } from '../promote/repository-policy.ts';
+import { SecretBox } from '../secrets/secret-box.ts';
 import { checkRemoteSettings, keepStoredPassword } from './remote/remote-settings.ts';
 import { checkVirtualSettings, membersOf, repositoriesBehind } from './virtual-settings.ts';
 
@@ -91,17 +93,34 @@ export type MemberCheck = (member: ResolvedName) => boolean;
 /**
  * Repositories and the mapping from OCI names to them. The set of repositories is small and
  * read on every request, so it is kept in memory and refreshed on every change made here.
+ * In memory a remote's upstream password is plaintext; in the metadata store it is encrypted.
  */
 export class RepositoryService {
   private byKey = new Map<string, RepositoryRecord>();
 
   constructor(
     private readonly meta: MetadataStore,
-    private readonly options: { defaultRepository: string },
+    private readonly options: {
+      defaultRepository: string;
+      /** Upstream URLs of remote repositories must pass it when saved (and at every connect). */
+      addresses: AddressPolicy;
+      /** Encrypts upstream passwords at rest. */
+      secrets: SecretBox;
+    },
   ) {}
 
+  /** Rejects with SecretKeyMismatch when a stored password was encrypted under another key. */
   async init(): Promise<void> {
     await this.refresh();
+    // Passwords stored in clear by an instance before encryption existed are encrypted now.
+    for (const row of await this.meta.repositories.list()) {
+      const password = row.settings.password;
+      if (row.kind !== 'remote' || typeof password !== 'string' || SecretBox.isSealed(password)) continue;
+      await this.meta.repositories.update(row.key, {
+        description: row.description,
+        settings: this.stored(row).settings,
+      });
+    }
     if (this.byKey.size > 0) return;
     for (const repo of DEFAULT_REPOSITORIES) await this.create(repo);
   }
@@ -136,7 +155,7 @@ export class RepositoryService {
       createdAt: new Date().toISOString(),
     };
     try {
-      await this.meta.repositories.create(record);
+      await this.meta.repositories.create(this.stored(record));
     } catch (e) {
       if (e instanceof MetaConflictError) throw conflict(`repository ${input.key} exists already`);
       throw e;
@@ -162,7 +181,10 @@ export class RepositoryService {
       ...(changes.description === undefined ? {} : { description: changes.description }),
       ...(settings ? { settings } : {}),
     };
-    await this.meta.repositories.update(key, { description: next.description, settings: next.settings });
+    await this.meta.repositories.update(key, {
+      description: next.description,
+      settings: this.stored(next).settings,
+    });
     this.byKey.set(key, next);
     return next;
   }
@@ -230,9 +252,38 @@ export class RepositoryService {
         : kind === 'remote'
           ? checkRemoteSettings(raw)
           : checkVirtualSettings(key, raw, (k) => this.byKey.get(k));
+    const url = kind === 'remote' ? (settings as { url?: unknown }).url : undefined;
+    if (typeof url === 'string' && URL.canParse(url)) {
+      const host = new URL(url).hostname;
+      const verdict = this.options.addresses.checkHost(host);
+      if (verdict && !verdict.allowed) {
+        problems.push(
+          `settings.url points at ${host}, in a range Gantry does not connect to (${verdict.rule.label}); an administrator can allow it with the server setting upstreamAllow (GANTRY_UPSTREAM_ALLOW)`,
+        );
+      }
+    }
     if (problems.length > 0)
       throw badRequest(`invalid settings for ${key}: ${problems.join('; ')}`, { problems });
     return { ...settings };
+  }
+
+  /** The record as written to the metadata store: a remote's password encrypted. */
+  private stored(record: RepositoryRecord): RepositoryRecord {
+    const password = record.settings.password;
+    if (record.kind !== 'remote' || typeof password !== 'string' || SecretBox.isSealed(password))
+      return record;
+    return { ...record, settings: { ...record.settings, password: this.options.secrets.seal(password) } };
+  }
+
+  /** The record as kept in memory: a remote's password readable. */
+  private loaded(record: RepositoryRecord): RepositoryRecord {
+    const password = record.settings.password;
+    if (record.kind !== 'remote' || typeof password !== 'string') return record;
+    const plain = this.options.secrets.open(
+      password,
+      `the upstream password of remote repository ${record.key}`,
+    );
+    return { ...record, settings: { ...record.settings, password: plain } };
   }
 
   /** A name addressed to one repository by the host or port method: all of it is the image. */
@@ -277,6 +328,6 @@ export class RepositoryService {
   }
 
   private async refresh(): Promise<void> {
-    this.byKey = new Map((await this.meta.repositories.list()).map((r) => [r.key, r]));
+    this.byKey = new Map((await this.meta.repositories.list()).map((r) => [r.key, this.loaded(r)]));
   }
 }

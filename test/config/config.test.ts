@@ -54,6 +54,39 @@ describe('configuration', () => {
     );
   });
 
+  it('reads the upstream address lists and the secret key, naming bad entries without echoing the key', async () => {
+    const defaults = await loadConfig({ env: {} });
+    assert.deepEqual(defaults.upstreamAllow, []);
+    assert.deepEqual(defaults.upstreamDeny, []);
+    const set = await loadConfig({
+      env: {
+        GANTRY_UPSTREAM_ALLOW: '10.0.0.0/8, registry.internal,*.corp.example',
+        GANTRY_UPSTREAM_DENY: '10.9.0.0/16',
+        GANTRY_SECRET_KEY: Buffer.alloc(32, 1).toString('base64'),
+      },
+    });
+    assert.deepEqual(set.upstreamAllow, ['10.0.0.0/8', 'registry.internal', '*.corp.example']);
+    assert.deepEqual(set.upstreamDeny, ['10.9.0.0/16']);
+    const badKey = 'c2hvcnQta2V5';
+    await assert.rejects(
+      loadConfig({
+        env: {
+          GANTRY_UPSTREAM_ALLOW: '10.0.0.0/40',
+          GANTRY_UPSTREAM_DENY: 'evil.example',
+          GANTRY_SECRET_KEY: badKey,
+        },
+      }),
+      (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /upstreamAllow: .*10\.0\.0\.0\/40.*not a valid address or CIDR range/);
+        assert.match(err.message, /upstreamDeny: .*evil\.example.*addresses and CIDR ranges only/);
+        assert.match(err.message, /secretKey: must be 32 bytes in base64 .*\(from GANTRY_SECRET_KEY\)/);
+        assert.ok(!err.message.includes(badKey), 'the key is repeated in the message');
+        return true;
+      },
+    );
+  });
+
   it('layers file < environment < flags', async () => {
     const file = join(dir, 'gantry.yaml');
     await writeFile(file, 'port: 6000\nlogLevel: debug\ndata: /srv/gantry\n');

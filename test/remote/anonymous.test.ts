@@ -6,6 +6,7 @@ import type { Digest } from '../../src/oci/digest.ts';
 import { UpstreamClient } from '../../src/repos/remote/upstream-client.ts';
 import { expectBytes, MEDIA, type PushedImage, RegistryClient } from '../support/http.ts';
 import { type RunningReferenceRegistry, startReferenceRegistry } from '../support/reference-registry.ts';
+import { LOOPBACK_ALLOWED } from './fake-server.ts';
 
 async function readAll(body: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -27,7 +28,7 @@ describe('upstream client, anonymous upstream', () => {
     docker = await client.pushImage('team/legacy', 'latest', { mediaType: MEDIA.dockerManifest });
     for (const tag of TAGS) await client.pushManifest('team/app', tag, oci.manifest);
     await client.pushImage('library/alpine', '3.20');
-    upstream = new UpstreamClient({ url: registry.url });
+    upstream = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: registry.url });
   });
   after(() => registry?.stop());
 
@@ -83,7 +84,11 @@ describe('upstream client, anonymous upstream', () => {
   });
 
   test('pathPrefix is prepended to one-component names only, as Docker Hub does with library/', async () => {
-    const hub = new UpstreamClient({ url: registry.url, pathPrefix: 'library/' });
+    const hub = new UpstreamClient({
+      addresses: LOOPBACK_ALLOWED,
+      url: registry.url,
+      pathPrefix: 'library/',
+    });
     assert.ok(await hub.getManifest('alpine', '3.20'));
     assert.deepEqual(await hub.listTags('alpine'), ['3.20']);
     assert.ok(await hub.getManifest('team/app', '1.0'), 'team/app is not library/team/app');

@@ -6,6 +6,7 @@ import type { Digest } from '../../src/oci/digest.ts';
 import { UpstreamClient, UpstreamError } from '../../src/repos/remote/upstream-client.ts';
 import { type PushedImage, RegistryClient, type Reply, type RequestOptions } from '../support/http.ts';
 import { type RunningReferenceRegistry, startReferenceRegistry } from '../support/reference-registry.ts';
+import { LOOPBACK_ALLOWED } from './fake-server.ts';
 
 const USER = 'puller';
 const PASSWORD = 's3cret-Pa55word';
@@ -56,6 +57,7 @@ describe('upstream client, basic-auth upstream', () => {
 
   test('with the right credentials everything works', async () => {
     const upstream = new UpstreamClient({
+      addresses: LOOPBACK_ALLOWED,
       url: registry.url,
       credentials: { username: USER, password: PASSWORD },
     });
@@ -73,6 +75,7 @@ describe('upstream client, basic-auth upstream', () => {
 
   test('wrong credentials: unauthorized, saying they were refused, without the password', async () => {
     const upstream = new UpstreamClient({
+      addresses: LOOPBACK_ALLOWED,
       url: registry.url,
       credentials: { username: USER, password: 'wrong' },
     });
@@ -81,6 +84,7 @@ describe('upstream client, basic-auth upstream', () => {
       expectUnauthorized(registry.url, /refused the configured credentials/),
     );
     const withPasswordInError = new UpstreamClient({
+      addresses: LOOPBACK_ALLOWED,
       url: registry.url,
       credentials: { username: USER, password: `${PASSWORD}-not` },
     });
@@ -92,7 +96,7 @@ describe('upstream client, basic-auth upstream', () => {
   });
 
   test('no credentials: unauthorized, saying credentials are needed', async () => {
-    const upstream = new UpstreamClient({ url: registry.url });
+    const upstream = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: registry.url });
     await assert.rejects(
       upstream.getManifest('team/private', '2.0'),
       expectUnauthorized(registry.url, /requires credentials and none are configured/),

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { digestOf } from '../../src/oci/digest.ts';
 import { UpstreamClient, UpstreamError } from '../../src/repos/remote/upstream-client.ts';
-import { type FakeServer, type Handler, sendJson, startFakeServer } from './fake-server.ts';
+import { type FakeServer, type Handler, LOOPBACK_ALLOWED, sendJson, startFakeServer } from './fake-server.ts';
 
 const MANIFEST = Buffer.from(
   JSON.stringify({
@@ -116,7 +116,7 @@ describe('upstream client, Bearer token auth', () => {
 
   test('fetches one token per scope and reuses it while valid', async () => {
     const u = await start({ expiresIn: 300 });
-    const client = new UpstreamClient({ url: u.registry.url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: u.registry.url });
     assert.equal((await client.getManifest('a/one', 'latest'))?.digest, digestOf(MANIFEST));
     assert.deepEqual(u.tokenScopes, ['repository:a/one:pull']);
     assert.equal(u.registry.requests.length, 2, 'one 401, then the retry with the token');
@@ -135,7 +135,7 @@ describe('upstream client, Bearer token auth', () => {
 
   test('concurrent requests for one scope share one token request', async () => {
     const u = await start({ expiresIn: 300 });
-    const client = new UpstreamClient({ url: u.registry.url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: u.registry.url });
     const results = await Promise.all(
       Array.from({ length: 6 }, () => client.getManifest('c/three', 'latest')),
     );
@@ -145,7 +145,7 @@ describe('upstream client, Bearer token auth', () => {
 
   test('a cached token the registry no longer accepts is replaced once', async () => {
     const u = await start({ expiresIn: 300 });
-    const client = new UpstreamClient({ url: u.registry.url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: u.registry.url });
     assert.ok(await client.getManifest('a/one', 'latest'));
     u.revokeAll();
     assert.ok(await client.getManifest('a/one', 'latest'));
@@ -156,7 +156,7 @@ describe('upstream client, Bearer token auth', () => {
 
   test('fetches a new token once the old one expires', async () => {
     const u = await start({ expiresIn: 1, accessToken: true });
-    const client = new UpstreamClient({ url: u.registry.url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: u.registry.url });
     assert.ok(await client.getManifest('a/one', 'latest'));
     assert.ok(await client.getManifest('a/one', 'latest'));
     assert.equal(u.tokenScopes.length, 1);
@@ -169,6 +169,7 @@ describe('upstream client, Bearer token auth', () => {
     const basic = `Basic ${Buffer.from('robot:pw-123').toString('base64')}`;
     const u = await start({ requireBasic: basic });
     const client = new UpstreamClient({
+      addresses: LOOPBACK_ALLOWED,
       url: u.registry.url,
       credentials: { username: 'robot', password: 'pw-123' },
     });
@@ -180,6 +181,7 @@ describe('upstream client, Bearer token auth', () => {
   test('a realm that refuses the credentials: unauthorized, no secrets in the message', async () => {
     const u = await start({ requireBasic: 'Basic nobody-has-this' });
     const client = new UpstreamClient({
+      addresses: LOOPBACK_ALLOWED,
       url: u.registry.url,
       credentials: { username: 'robot', password: 'pw-123' },
     });
@@ -201,7 +203,7 @@ describe('upstream client, Bearer token auth', () => {
       });
       res.end();
     });
-    const client = new UpstreamClient({ url: registry.url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: registry.url });
     await assert.rejects(client.getManifest('a/one', 'latest'), (err: unknown) => {
       assert.ok(err instanceof UpstreamError);
       assert.equal(err.kind, 'server-error');
@@ -218,7 +220,7 @@ describe('upstream client, Bearer token auth', () => {
 
   test('a registry that refuses the token: unauthorized after one retry, token not in the message', async () => {
     const u = await start({ refuseTokens: true });
-    const client = new UpstreamClient({ url: u.registry.url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: u.registry.url });
     await assert.rejects(client.getManifest('a/one', 'latest'), (err: unknown) => {
       assert.ok(err instanceof UpstreamError);
       assert.equal(err.kind, 'unauthorized');

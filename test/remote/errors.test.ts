@@ -10,7 +10,7 @@ import {
 } from '../../src/repos/remote/upstream-client.ts';
 import { freePort } from '../support/gantry.ts';
 import { MEDIA } from '../support/http.ts';
-import { type FakeServer, type Handler, sendJson, startFakeServer } from './fake-server.ts';
+import { type FakeServer, type Handler, LOOPBACK_ALLOWED, sendJson, startFakeServer } from './fake-server.ts';
 
 const BLOB = Buffer.from('layer bytes served from the CDN');
 const BLOB_DIGEST = digestOf(BLOB);
@@ -46,7 +46,7 @@ describe('upstream client, failures and redirects', () => {
 
   test('nothing listening: unreachable', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
-    const client = new UpstreamClient({ url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url });
     await assert.rejects(
       client.getManifest('a/b', 'latest'),
       expectKind('unreachable', url, /connection refused/),
@@ -55,7 +55,7 @@ describe('upstream client, failures and redirects', () => {
 
   test('a host name that does not resolve: unreachable', async () => {
     const url = 'http://no-such-host.invalid';
-    const client = new UpstreamClient({ url, timeoutMs: 5_000 });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url, timeoutMs: 5_000 });
     await assert.rejects(client.listTags('a/b'), expectKind('unreachable', url, /DNS|resolve/));
   });
 
@@ -63,7 +63,7 @@ describe('upstream client, failures and redirects', () => {
     const s = await serve((_req, res) =>
       sendJson(res, 503, { errors: [{ code: 'UNAVAILABLE', message: 'maintenance window' }] }),
     );
-    const client = new UpstreamClient({ url: s.url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: s.url });
     await assert.rejects(client.getManifest('a/b', 'latest'), (err: unknown) => {
       expectKind('server-error', s.url, /503.*maintenance window/)(err);
       assert.equal((err as UpstreamError).status, 503);
@@ -74,7 +74,7 @@ describe('upstream client, failures and redirects', () => {
 
   test('429 with Retry-After: rate-limited, keeping Retry-After', async () => {
     const s = await serve((_req, res) => sendJson(res, 429, { errors: [] }, { 'retry-after': '42' }));
-    const client = new UpstreamClient({ url: s.url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: s.url });
     await assert.rejects(client.headManifest('a/b', 'latest'), (err: unknown) => {
       expectKind('rate-limited', s.url, /429.*retry after 42 s/)(err);
       assert.equal((err as UpstreamError).retryAfter, '42');
@@ -84,7 +84,7 @@ describe('upstream client, failures and redirects', () => {
 
   test('403: denied', async () => {
     const s = await serve((_req, res) => sendJson(res, 403, { errors: [{ code: 'DENIED', message: 'no' }] }));
-    const client = new UpstreamClient({ url: s.url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: s.url });
     await assert.rejects(
       client.listTags('a/b'),
       expectKind('denied', s.url, /denied access to tags of a\/b/),
@@ -93,7 +93,7 @@ describe('upstream client, failures and redirects', () => {
 
   test('a server that never answers: timeout', async () => {
     const s = await serve(() => {}); // accepts the request, never responds
-    const client = new UpstreamClient({ url: s.url, timeoutMs: 300 });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: s.url, timeoutMs: 300 });
     const started = Date.now();
     await assert.rejects(client.getManifest('a/b', 'latest'), expectKind('timeout', s.url, /within 300 ms/));
     assert.ok(Date.now() - started < 5_000);
@@ -108,7 +108,7 @@ describe('upstream client, failures and redirects', () => {
       });
       res.end(bytes);
     });
-    const client = new UpstreamClient({ url: s.url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: s.url });
     await assert.rejects(client.getManifest('a/b', 'latest'), expectKind('protocol', s.url, /do not match/));
     await assert.rejects(
       client.getManifest('a/b', digestOf(Buffer.from('another'), 'sha512')),
@@ -134,7 +134,11 @@ describe('upstream client, failures and redirects', () => {
       res.writeHead(307, { location: `${cdn.url}/blobs/abc?signature=xyz`, 'content-length': 0 });
       res.end();
     });
-    const client = new UpstreamClient({ url: registry.url, credentials: { username: 'u', password: 'p' } });
+    const client = new UpstreamClient({
+      addresses: LOOPBACK_ALLOWED,
+      url: registry.url,
+      credentials: { username: 'u', password: 'p' },
+    });
     const blob = await client.openBlob('a/b', BLOB_DIGEST as Digest);
     assert.ok(blob);
     assert.equal(blob.size, BLOB.length);
@@ -152,7 +156,7 @@ describe('upstream client, failures and redirects', () => {
       res.write('half');
       finish = () => res.end('done');
     });
-    const client = new UpstreamClient({ url: s.url, timeoutMs: 300 });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: s.url, timeoutMs: 300 });
     const blob = await client.openBlob('a/b', BLOB_DIGEST);
     assert.ok(blob);
     const reader = blob.body[Symbol.asyncIterator]();
@@ -179,7 +183,7 @@ describe('upstream client, failures and redirects', () => {
         sendJson(res, 200, { name: 'a/b', tags: ['5'] });
       }
     });
-    const client = new UpstreamClient({ url: s.url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: s.url });
     assert.deepEqual(await client.listTags('a/b'), ['1', '2', '3', '4', '5']);
     assert.equal(s.requests.length, 3);
   });
@@ -189,7 +193,7 @@ describe('upstream client, failures and redirects', () => {
       res.writeHead(200, { 'content-type': MEDIA.ociManifest, 'content-length': 100 });
       res.write('{"schema');
     });
-    const client = new UpstreamClient({ url: s.url, timeoutMs: 300 });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: s.url, timeoutMs: 300 });
     await assert.rejects(client.getManifest('a/b', 'latest'), expectKind('timeout', s.url, /within 300 ms/));
   });
 
@@ -202,7 +206,7 @@ describe('upstream client, failures and redirects', () => {
         { link: '<http://elsewhere.example/v2/a/b/tags/list?last=1>; rel="next"' },
       ),
     );
-    const client = new UpstreamClient({ url: s.url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: s.url });
     await assert.rejects(client.listTags('a/b'), expectKind('protocol', s.url, /another host/));
   });
 
@@ -213,7 +217,7 @@ describe('upstream client, failures and redirects', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
       res.end(req.method === 'HEAD' ? undefined : bytes);
     });
-    const client = new UpstreamClient({ url: s.url, userAgent: 'gantry-test' });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: s.url, userAgent: 'gantry-test' });
     const head = await client.headManifest('a/b', 'latest');
     assert.deepEqual(head, { digest: digestOf(bytes), mediaType: MEDIA.ociIndex, size: bytes.length });
     assert.deepEqual(
@@ -230,7 +234,7 @@ describe('upstream client, failures and redirects', () => {
 
   test('invalid names and references throw OciError before any request', async () => {
     const s = await serve((_req, res) => sendJson(res, 500, {}));
-    const client = new UpstreamClient({ url: s.url });
+    const client = new UpstreamClient({ addresses: LOOPBACK_ALLOWED, url: s.url });
     await assert.rejects(client.getManifest('../../v2/_catalog', 'latest'), { code: 'NAME_INVALID' });
     await assert.rejects(client.getManifest('a/b', '../x'), { code: 'MANIFEST_INVALID' });
     await assert.rejects(client.headManifest('a/b', 'sha256:abc'), { code: 'DIGEST_INVALID' });

@@ -5,6 +5,10 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AddressPolicy } from '../../src/net/address-policy.ts';
+
+/** The upstreams of these tests run on loopback, which the default address policy refuses. */
+export const LOOPBACK_ALLOWED = new AddressPolicy({ allow: ['127.0.0.0/8', '::1'] });
 
 export interface SeenRequest {
   method: string;

@@ -14,12 +14,19 @@ export interface ApiReply {
 }
 
 /** One management API request (`/api/v1…`), body sent as JSON. */
-export async function api(baseUrl: string, method: string, path: string, body?: unknown): Promise<ApiReply> {
+export async function api(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { authorization?: string } = {},
+): Promise<ApiReply> {
+  const auth: Record<string, string> = options.authorization ? { authorization: options.authorization } : {};
   const res = await fetch(`${baseUrl}/api/v1${path}`, {
     method,
     ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      ? { headers: auth }
+      : { headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     signal: AbortSignal.timeout(30_000),
   });
   const text = await res.text();
@@ -33,9 +40,16 @@ export async function api(baseUrl: string, method: string, path: string, body?: 
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, detail };
 }
 
-/** Creates a repository and asserts 201 (or 200), saying what came back otherwise. */
-export async function createRepository(baseUrl: string, body: Record<string, unknown>): Promise<void> {
-  const res = await api(baseUrl, 'POST', '/repositories', body);
+/**
+ * Creates a repository and asserts 201 (or 200), saying what came back otherwise. Remotes with
+ * credentials need an administrator's `authorization`.
+ */
+export async function createRepository(
+  baseUrl: string,
+  body: Record<string, unknown>,
+  options: { authorization?: string } = {},
+): Promise<void> {
+  const res = await api(baseUrl, 'POST', '/repositories', body, options);
   assert.ok(
     res.status === 201 || res.status === 200,
     `POST /api/v1/repositories ${JSON.stringify(body)} answered ${res.status} ${res.text}`,

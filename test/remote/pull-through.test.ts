@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { skopeoCopy, skopeoInspectRaw } from '../support/clients.ts';
 import { type PreparedFixtures, prepareFixtures } from '../support/fixtures.ts';
-import { type RunningGantry, startGantry } from '../support/gantry.ts';
+import { ADMIN, basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import {
   digestOf,
   expectBytes,
@@ -77,6 +77,9 @@ async function servedDigest(client: RegistryClient, name: string, reference: str
   return digestOf(m.body);
 }
 
+/** Upstream credentials are set by administrators only. */
+const ADMIN_AUTH = { authorization: basicAuth(ADMIN.user, ADMIN.password) };
+
 describe('remote repositories (pull-through cache)', () => {
   let gantry: RunningGantry;
   let hub: RunningReferenceRegistry;
@@ -88,7 +91,8 @@ describe('remote repositories (pull-through cache)', () => {
 
   before(async () => {
     [gantry, hub, fixtures] = await Promise.all([
-      startGantry(),
+      // The upstreams run on loopback, which Gantry refuses unless allowed.
+      startGantry({ env: { GANTRY_UPSTREAM_ALLOW: '127.0.0.0/8' } }),
       startReferenceRegistry(),
       prepareFixtures(['tiny']),
     ]);
@@ -120,7 +124,14 @@ describe('remote repositories (pull-through cache)', () => {
     ];
     for (const [what, settings, detail] of cases) {
       const key = `bad-remote-${randomBytes(3).toString('hex')}`;
-      const res = await api(gantry.url, 'POST', '/repositories', { key, kind: 'remote', settings });
+      // As an administrator: credentials in the settings are theirs to set.
+      const res = await api(
+        gantry.url,
+        'POST',
+        '/repositories',
+        { key, kind: 'remote', settings },
+        ADMIN_AUTH,
+      );
       assert.equal(res.status, 400, `${what}: expected 400, got ${res.status} ${res.text}`);
       assert.match(res.contentType, /^application\/problem\+json/, `${what}: Content-Type`);
       assert.ok(res.detail.length > 0, `${what}: problem without a detail: ${res.text}`);
@@ -389,11 +400,15 @@ describe('remote repositories (pull-through cache)', () => {
     const name = imageName('private');
     const image = await new AuthedRegistryClient(locked.url, USER, PASSWORD).pushImage(name, '2.0');
 
-    await createRepository(gantry.url, {
-      key: 'auth-remote',
-      kind: 'remote',
-      settings: { url: locked.url, ttlSeconds: TTL_SECONDS, username: USER, password: PASSWORD },
-    });
+    await createRepository(
+      gantry.url,
+      {
+        key: 'auth-remote',
+        kind: 'remote',
+        settings: { url: locked.url, ttlSeconds: TTL_SECONDS, username: USER, password: PASSWORD },
+      },
+      ADMIN_AUTH,
+    );
     await expectImage(client, `auth-remote/${name}`, '2.0', image, 'with the right credentials');
     const tags = await client.tags(`auth-remote/${name}`);
     expectStatus(tags, 200, 'tags/list with the right credentials');
@@ -405,11 +420,15 @@ describe('remote repositories (pull-through cache)', () => {
     const listed = await api(gantry.url, 'GET', '/repositories');
     assert.ok(!listed.text.includes(PASSWORD), 'the password is in the repository list');
 
-    await createRepository(gantry.url, {
-      key: 'auth-bad',
-      kind: 'remote',
-      settings: { url: locked.url, ttlSeconds: TTL_SECONDS, username: USER, password: WRONG_PASSWORD },
-    });
+    await createRepository(
+      gantry.url,
+      {
+        key: 'auth-bad',
+        kind: 'remote',
+        settings: { url: locked.url, ttlSeconds: TTL_SECONDS, username: USER, password: WRONG_PASSWORD },
+      },
+      ADMIN_AUTH,
+    );
     const shownBad = await api(gantry.url, 'GET', '/repositories/auth-bad');
     assert.ok(!shownBad.text.includes(WRONG_PASSWORD), `the password is shown: ${shownBad.text}`);
     const res = await client.getManifest(`auth-bad/${name}`, '2.0');

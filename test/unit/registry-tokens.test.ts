@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { RegistryTokens, TokenError } from '../../src/auth/registry-tokens.ts';
 import { SigningKeys } from '../../src/auth/signing-keys.ts';
 import { SqliteMetadataStore } from '../../src/meta/sqlite/sqlite-metadata-store.ts';
+import { SecretBox } from '../../src/secrets/secret-box.ts';
 
 const ACCESS = [{ type: 'repository', name: 'docker/app', actions: ['pull'] }];
 
@@ -15,7 +17,7 @@ describe('registry tokens', () => {
 
   before(async () => {
     store = await SqliteMetadataStore.open({ file: ':memory:' });
-    keys = await SigningKeys.open(store.signingKeys, now);
+    keys = await SigningKeys.open(store.signingKeys, new SecretBox(randomBytes(32)), now);
   });
   after(async () => store.close());
 

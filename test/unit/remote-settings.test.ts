@@ -4,6 +4,7 @@ import {
   checkRemoteSettings,
   keepStoredPassword,
   maskSettings,
+  touchesCredentials,
 } from '../../src/repos/remote/remote-settings.ts';
 
 describe('remote repository settings', () => {
@@ -50,20 +51,20 @@ describe('remote repository settings', () => {
   });
 });
 
-it('keepStoredPassword: a password left out or still masked stays as stored while the user is the same', () => {
+it('keepStoredPassword: a password left out or still masked stays as stored while the user and URL are the same', () => {
   const current = { url: 'https://r.example', username: 'bot', password: 's3cret' };
-  assert.deepEqual(keepStoredPassword(current, { url: 'https://r2.example' }), {
-    url: 'https://r2.example',
+  assert.deepEqual(keepStoredPassword(current, { url: 'https://r.example/', ttlSeconds: 60 }), {
+    url: 'https://r.example/',
+    ttlSeconds: 60,
     username: 'bot',
     password: 's3cret',
   });
-  assert.deepEqual(keepStoredPassword(current, { ...maskSettings(current), url: 'https://r3.example' }), {
-    url: 'https://r3.example',
-    username: 'bot',
-    password: 's3cret',
+  assert.deepEqual(keepStoredPassword(current, { ...maskSettings(current), offline: true }), {
+    ...current,
+    offline: true,
   });
-  assert.deepEqual(keepStoredPassword(current, { url: 'x', username: 'other' }), {
-    url: 'x',
+  assert.deepEqual(keepStoredPassword(current, { url: 'https://r.example', username: 'other' }), {
+    url: 'https://r.example',
     username: 'other',
   });
   assert.deepEqual(keepStoredPassword(current, { url: 'x', username: 'bot', password: 'new' }), {
@@ -72,4 +73,32 @@ it('keepStoredPassword: a password left out or still masked stays as stored whil
     password: 'new',
   });
   assert.deepEqual(keepStoredPassword({ url: 'x' }, { url: 'y' }), { url: 'y' });
+});
+
+it('keepStoredPassword: a new URL drops the stored credentials unless they are given again', () => {
+  const current = { url: 'https://r.example', username: 'bot', password: 's3cret' };
+  assert.deepEqual(keepStoredPassword(current, { url: 'https://attacker.example' }), {
+    url: 'https://attacker.example',
+  });
+  assert.deepEqual(keepStoredPassword(current, { ...maskSettings(current), url: 'https://r3.example' }), {
+    url: 'https://r3.example',
+  });
+  assert.deepEqual(
+    keepStoredPassword(current, { url: 'https://r3.example', username: 'bot', password: 'again' }),
+    { url: 'https://r3.example', username: 'bot', password: 'again' },
+  );
+});
+
+it('touchesCredentials: setting, changing, removing credentials or moving them to another URL', () => {
+  const current = { url: 'https://r.example', username: 'bot', password: 's3cret' };
+  const masked = maskSettings(current);
+  assert.equal(touchesCredentials(undefined, { url: 'https://r.example' }), false);
+  assert.equal(touchesCredentials(undefined, current), true);
+  assert.equal(touchesCredentials(current, { ...masked, ttlSeconds: 10 }), false);
+  assert.equal(touchesCredentials(current, { url: 'https://r.example/' }), false);
+  assert.equal(touchesCredentials(current, { ...masked, password: 'new' }), true);
+  assert.equal(touchesCredentials(current, { ...masked, username: 'other' }), true);
+  assert.equal(touchesCredentials(current, { ...masked, url: 'https://elsewhere.example' }), true);
+  assert.equal(touchesCredentials(current, { ...current, url: 'https://elsewhere.example' }), true);
+  assert.equal(touchesCredentials({ url: 'https://r.example' }, { url: 'https://elsewhere.example' }), false);
 });

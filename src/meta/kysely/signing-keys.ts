@@ -38,4 +38,12 @@ export class KyselySigningKeyMeta implements SigningKeyMeta {
     const result = await this.ctx.db.deleteFrom('signing_keys').where('kid', '=', kid).executeTakeFirst();
     return result.numDeletedRows > 0n;
   }
+
+  async replacePrivateJwk(kid: string, privateJwk: string): Promise<void> {
+    await this.ctx.db
+      .updateTable('signing_keys')
+      .set({ private_jwk: privateJwk })
+      .where('kid', '=', kid)
+      .execute();
+  }
 }

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from '../../config/logger.ts';
 import type { MetadataStore } from '../../meta/metadata-store.ts';
 import { type ManifestRecord, manifestRecord, type RepositoryRecord } from '../../meta/records.ts';
+import type { AddressPolicy } from '../../net/address-policy.ts';
 import type { Digest } from '../../oci/digest.ts';
 import { OciError } from '../../oci/errors.ts';
 import { parseManifest } from '../../oci/manifest.ts';
@@ -22,7 +23,7 @@ const ACTOR = 'pull-through';
  * answers as last seen. Concurrent misses for one blob or manifest cause one upstream request.
  */
 export class PullThrough {
-  readonly #clients = new Map<string, { fingerprint: string; client: Upstream }>();
+  readonly #clients = new Map<string, { fingerprint: string; client: UpstreamClient }>();
   /** When each tag was last compared with upstream; lost on restart, which costs one re-check. */
   readonly #tagChecked = new Map<string, number>();
   readonly #tagLists = new Map<string, { at: number; tags: string[] }>();
@@ -35,6 +36,8 @@ export class PullThrough {
     private readonly meta: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly log: Logger,
+    /** The server's upstream address policy (config upstreamAllow / upstreamDeny). */
+    private readonly addresses: AddressPolicy,
     private readonly options: { unreachableSeconds: number } = { unreachableSeconds: 30 },
   ) {}
 
@@ -233,8 +236,10 @@ export class PullThrough {
     if (kept?.fingerprint === fingerprint) return kept.client;
     // New settings (another URL, say) deserve a fresh attempt.
     this.#unreachable.delete(repo.key);
+    kept?.client.close();
     const client = new UpstreamClient({
       url: settings.url,
+      addresses: this.addresses,
       ...(settings.pathPrefix ? { pathPrefix: settings.pathPrefix } : {}),
       ...(settings.username && settings.password
         ? { credentials: { username: settings.username, password: settings.password } }

@@ -64,9 +64,24 @@ export function checkRemoteSettings(raw: Record<string, unknown>): {
 /** What maskSettings shows instead of a password. */
 export const MASKED_PASSWORD = '********';
 
+/** The URL as compared for "did it change": trailing slashes and letter case of scheme and host do not count. */
+function sameUrl(a: unknown, b: unknown): boolean {
+  const norm = (v: unknown) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return new URL(v.replace(/\/+$/, '')).href.replace(/\/+$/, '');
+    } catch {
+      return v;
+    }
+  };
+  return norm(a) === norm(b);
+}
+
 /**
  * New settings for a remote repository as sent back by someone who saw them masked: a password
- * left out or still masked keeps the stored one while the user name stays the same.
+ * left out or still masked keeps the stored one while the user name and the URL stay the same.
+ * A new URL drops the stored credentials unless they are given again in full: otherwise whoever
+ * may edit the remote could send the stored password to a host of their choosing.
  */
 export function keepStoredPassword(
   current: Record<string, unknown>,
@@ -74,8 +89,32 @@ export function keepStoredPassword(
 ): Record<string, unknown> {
   const unchangedUser = next.username === undefined || next.username === current.username;
   const kept = next.password === undefined || next.password === MASKED_PASSWORD;
+  const urlKept = next.url === undefined || sameUrl(next.url, current.url);
+  if (kept && !urlKept) {
+    const { username: _user, password: _password, ...rest } = next;
+    return rest;
+  }
   if (!kept || !unchangedUser || typeof current.password !== 'string') return next;
   return { ...next, username: current.username, password: current.password };
+}
+
+/**
+ * Whether saving `next` over `current` (undefined: creating) sets, changes or removes upstream
+ * credentials, or points stored credentials at another URL. Only administrators may: they are
+ * the ones allowed to know the secret, and the URL decides who receives it.
+ */
+export function touchesCredentials(
+  current: Record<string, unknown> | undefined,
+  next: Record<string, unknown>,
+): boolean {
+  const given = (v: unknown) => v !== undefined && v !== null && v !== '';
+  if (!current) return given(next.username) || given(next.password);
+  const effective = keepStoredPassword(current, next);
+  const had = given(current.username) || given(current.password);
+  const differs =
+    (effective.username ?? '') !== (current.username ?? '') ||
+    (effective.password ?? '') !== (current.password ?? '');
+  return differs || (had && !sameUrl(effective.url ?? current.url, current.url));
 }
 
 /** Settings as shown to people: never the password. */

@@ -1,8 +1,12 @@
 /**
- * The Upstream port (upstream.ts, which states the contract) over HTTP with Node's fetch: the
+ * The Upstream port (upstream.ts, which states the contract) over HTTP (node:http through
+ * src/net/guarded-http.ts, which connects only where the address policy allows): the
  * OCI distribution API of one registry, authenticated as its 401 challenges ask
  * (upstream-auth.ts), with a deadline and redirects handled in upstream-http.ts.
  */
+
+import { AddressPolicy } from '../../net/address-policy.ts';
+import { GuardedHttp } from '../../net/guarded-http.ts';
 import { type Digest, digestAlgorithm, digestOf, isDigest, parseDigest } from '../../oci/digest.ts';
 import { MAX_MANIFEST_BYTES } from '../../oci/manifest.ts';
 import { MANIFEST_MEDIA_TYPES } from '../../oci/media-types.ts';
@@ -27,6 +31,11 @@ export interface UpstreamOptions {
   /** Connect + response headers (and whole body for manifests and tags); default 15 s. */
   timeoutMs?: number;
   userAgent?: string;
+  /**
+   * Where connections may go (redirects and token realms included); default: the built-in
+   * policy, which refuses loopback, link-local and private addresses.
+   */
+  addresses?: AddressPolicy;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -50,16 +59,24 @@ export class UpstreamClient implements Upstream {
   readonly #http: UpstreamHttp;
   readonly #auth: UpstreamAuth;
   readonly #prefix: string;
+  readonly #net: GuardedHttp;
 
   constructor(options: UpstreamOptions) {
+    this.#net = new GuardedHttp(options.addresses ?? new AddressPolicy());
     this.#http = new UpstreamHttp(
       upstreamUrl(options.url),
       options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       options.userAgent ?? DEFAULT_USER_AGENT,
+      this.#net,
     );
     this.#auth = new UpstreamAuth(this.#http, options.credentials);
     const prefix = options.pathPrefix ?? '';
     this.#prefix = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
+  }
+
+  /** Drops kept-alive connections; the client is not used afterwards. */
+  close(): void {
+    this.#net.close();
   }
 
   /** The upstream URL as messages show it. */

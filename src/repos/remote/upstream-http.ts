@@ -2,8 +2,12 @@
  * One request to an upstream, with what every call needs: a connect/headers deadline that also
  * honours the caller's AbortSignal, redirects followed by hand so `Authorization` only ever goes
  * to the origin it was meant for (Docker Hub sends blobs to a CDN on another host), and network
- * failures turned into UpstreamErrors. Status codes are the caller's business.
+ * failures turned into UpstreamErrors. Every hop, redirects and token realms included, connects
+ * only where the server's address policy allows (src/net/guarded-http.ts). Status codes are the
+ * caller's business.
  */
+import { AddressDeniedError } from '../../net/address-policy.ts';
+import type { GuardedHttp } from '../../net/guarded-http.ts';
 import { displayUrl, networkError, UpstreamError } from './upstream-error.ts';
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -49,6 +53,7 @@ export class UpstreamHttp {
     readonly base: URL,
     private readonly timeoutMs: number,
     private readonly userAgent: string,
+    private readonly net: GuardedHttp,
   ) {
     this.upstream = displayUrl(base);
   }
@@ -90,7 +95,7 @@ export class UpstreamHttp {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const headers: Record<string, string> = { 'user-agent': this.userAgent, ...req.headers };
       if (authorization && url.origin === req.url.origin) headers.authorization = authorization;
-      const res = await fetch(url, { method: req.method, headers, redirect: 'manual', signal });
+      const res = await this.net.send(url, { method: req.method, headers, signal });
       const location = res.headers.get('location');
       if (!REDIRECT_STATUSES.has(res.status) || !location) return res;
       await res.body?.cancel();
@@ -129,6 +134,13 @@ export class UpstreamHttp {
     if (err instanceof UpstreamError) return err;
     if (req.signal?.aborted) return req.signal.reason;
     const target = `${req.method} ${req.url.pathname}`;
+    if (err instanceof AddressDeniedError) {
+      return new UpstreamError(
+        'unreachable',
+        this.upstream,
+        `upstream ${this.upstream} is not contacted for ${target}: ${err.message}; an administrator can allow it with the server setting upstreamAllow (GANTRY_UPSTREAM_ALLOW)`,
+      );
+    }
     if (deadline.timedOut()) {
       return new UpstreamError(
         'timeout',

@@ -569,6 +569,20 @@ function defineApiTokenTests(define: Define): void {
 }
 
 function defineSigningKeyTests(define: Define): void {
+  define(
+    'signing keys: replacePrivateJwk changes the stored private key text of one key only',
+    async (store) => {
+      await store.signingKeys.add(keyRecord('k0', T0));
+      await store.signingKeys.add(keyRecord('k1', T1, { retiredAt: T2 }));
+      await store.signingKeys.replacePrivateJwk('k1', 'enc:v1:sealed');
+      await store.signingKeys.replacePrivateJwk('nope', 'enc:v1:other');
+      assert.deepEqual(await store.signingKeys.list(), [
+        keyRecord('k0', T0),
+        keyRecord('k1', T1, { retiredAt: T2, privateJwk: 'enc:v1:sealed' }),
+      ]);
+    },
+  );
+
   define('signing keys: add, list oldest first, delete', async (store) => {
     const keys = [keyRecord('k-new', T2), keyRecord('k-old', T0, { retiredAt: T1 }), keyRecord('k-mid', T1)];
     for (const key of keys) await store.signingKeys.add(key);
