@@ -25,7 +25,9 @@ before(async () => {
   await new Promise<void>((done) => upstream.listen(0, '127.0.0.1', () => done()));
   const address = upstream.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  gantry = await startGantry({ env: { GANTRY_UPSTREAM_UNREACHABLE_SECONDS: '60' } });
+  gantry = await startGantry({
+    env: { GANTRY_UPSTREAM_UNREACHABLE_SECONDS: '60', GANTRY_UPSTREAM_ALLOW: '127.0.0.0/8' },
+  });
   client = new RegistryClient(gantry.url);
   await createRepository(gantry.url, {
     key: 'down-remote',
