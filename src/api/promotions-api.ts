@@ -1,15 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
+import type { Principal } from '../auth/principal.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { PromotionQuery, PromotionRecord } from '../meta/promotion-records.ts';
+import type { RepositoryRecord } from '../meta/records.ts';
 import { type Digest, isDigest } from '../oci/digest.ts';
 import type { ChecklistService } from '../promote/checklist-service.ts';
 import { parsePromotionRequest } from '../promote/promotion-request.ts';
 import type { PromotionService } from '../promote/promotion-service.ts';
+import { policyOf } from '../promote/repository-policy.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { auditChange, requireAction, requireSignedIn } from './api-auth.ts';
 import type { ImageRoute } from './image-routes.ts';
-import { badRequest, notFound } from './problem.ts';
+import { badRequest, forbidden, notFound } from './problem.ts';
 
 export interface PromotionDeps {
   meta: MetadataStore;
@@ -56,8 +59,10 @@ export async function promotionsApi(
         .some((v) =>
           deps.repos.readTargets({ repository: v, image }).some((t) => t.repository.key === repository),
         );
+    // Both ends: a customer reading production must not learn of promotions refused into it
+    // from stages they cannot see, nor of what left a stage they can read for one they cannot.
     const readable = (r: PromotionRecord) =>
-      reads(r.targetRepository, r.targetImage) || reads(r.sourceRepository, r.sourceImage);
+      reads(r.targetRepository, r.targetImage) && reads(r.sourceRepository, r.sourceImage);
     const promotions = (await deps.meta.promotions.list(query)).filter(readable);
     return { promotions };
   });
@@ -69,15 +74,16 @@ export async function promotionsApi(
       throw badRequest('send {"repository": "<target repository>", "digest": "sha256:…", "comment": "…"}');
     }
     const digest = digestParam(body.digest);
-    if ((await deps.meta.promotions.locate(digest)).length === 0) {
-      throw notFound(`no repository holds ${digest}`);
-    }
-    if (!access.identity.policy.readsSomethingIn(p, body.repository)) {
-      throw notFound(`repository ${body.repository} does not exist or you may not read it`);
-    }
+    const repository = approvalTarget(access, deps, p, body.repository);
+    // Held somewhere the caller may read, or it is as if it were held nowhere.
+    const policy = access.identity.policy;
+    const held = (await deps.meta.promotions.locate(digest)).some((l) =>
+      policy.allows(p, 'read', l.repository, l.image),
+    );
+    if (!held) throw notFound(`no repository you may read holds ${digest}`);
     const record = {
       digest,
-      repository: body.repository,
+      repository: repository.key,
       approver: p.name,
       comment: typeof body.comment === 'string' ? body.comment : '',
       at: new Date().toISOString(),
@@ -125,6 +131,31 @@ export async function promotionsApi(
       reply.code(204);
     },
   );
+}
+
+/**
+ * The local repository an approval is for. One the caller cannot read is answered as missing;
+ * a virtual or remote one has no gates (promotions land in local repositories); and an approval
+ * is recorded only from someone it can count for: a member of a group an approval gate of that
+ * repository names. Anything else would be a record that looks like consent and means nothing.
+ */
+function approvalTarget(access: ApiAccess, deps: PromotionDeps, p: Principal, key: string): RepositoryRecord {
+  const repo = deps.repos.get(key);
+  if (!repo || !access.identity.policy.readsSomethingIn(p, key))
+    throw notFound(`repository ${key} does not exist or you may not read it`);
+  if (repo.kind !== 'local')
+    throw badRequest(
+      `${key} is a ${repo.kind} repository; approvals are for the local repository a promotion goes into`,
+    );
+  const groups = policyOf(repo).gates.flatMap((g) => (g.type === 'approval' ? [g.group] : []));
+  if (groups.length === 0)
+    throw forbidden(`${key} has no approval gate; an approval there would count for nothing`);
+  const mine = access.identity.groupsOf(p.name);
+  if (!groups.some((g) => mine.includes(g)))
+    throw forbidden(
+      `approvals for ${key} count only from members of ${[...new Set(groups)].join(', ')}; ${p.name} is not one`,
+    );
+  return repo;
 }
 
 /**

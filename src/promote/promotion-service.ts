@@ -47,8 +47,8 @@ export class PromotionService {
 
   async promote(principal: Principal, request: PromotionRequest, address: string): Promise<PromotionResult> {
     const { source, target } = request;
-    const sourceRepo = this.repository(source.repository, 'source');
-    const targetRepo = this.repository(target.repository, 'target');
+    const sourceRepo = this.repository(principal, source.repository, 'source');
+    const targetRepo = this.repository(principal, target.repository, 'target');
     if (sourceRepo.kind === 'virtual')
       throw badRequest(`${source.repository} is virtual; promote from the repository that holds the image`);
     if (targetRepo.kind !== 'local')
@@ -158,7 +158,8 @@ export class PromotionService {
     target: { repository: string; image: string },
     digest: Digest,
   ): Promise<GateResult[]> {
-    const targetRepo = this.repository(target.repository, 'target');
+    const targetRepo = this.repos.get(target.repository);
+    if (!targetRepo) throw notFound(`target repository ${target.repository} does not exist`);
     const request: PromotionRequest = {
       source: { ...source, digest },
       target,
@@ -186,7 +187,16 @@ export class PromotionService {
       },
       checklist: () =>
         this.checklist.evaluate({ repository: source.repository, image: source.image, digest }),
-      builds: async () => (await this.meta.builds.byDigest(digest)).map((b) => `${b.name} #${b.number}`),
+      builds: async () =>
+        (await this.meta.builds.byDigest(digest)).map((b) => {
+          const publisher = this.identity.userWithId(b.publishedBy, b.publishedById ?? undefined);
+          return {
+            label: `${b.name} #${b.number}`,
+            publisher: b.publishedBy,
+            publisherGroups: publisher ? this.identity.groupsOf(publisher.name) : [],
+            token: b.publishedToken,
+          };
+        }),
     };
   }
 
@@ -203,9 +213,14 @@ export class PromotionService {
     return resolved;
   }
 
-  private repository(key: string, role: string) {
+  /**
+   * The repository, when the caller may read something in it: one they cannot read gets the
+   * answer of one that does not exist (not its kind, not a 403 that would confirm it is there).
+   */
+  private repository(p: Principal, key: string, role: string) {
     const repo = this.repos.get(key);
-    if (!repo) throw notFound(`${role} repository ${key} does not exist`);
+    if (!repo || !this.identity.policy.readsSomethingIn(p, key))
+      throw notFound(`${role} repository ${key} does not exist`);
     return repo;
   }
 

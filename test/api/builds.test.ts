@@ -62,7 +62,7 @@ describe('builds API and traceability', () => {
   });
   after(() => gantry.stop());
 
-  it('publishing needs a signed-in caller who may deploy somewhere; publishedBy is the caller', async () => {
+  it('publishing needs the publish action (deploy and delete do not bring it); publishedBy is the caller', async () => {
     await expectProblem(
       api(gantry.url, 'PUT', '/builds/team-app/17', build(), ''),
       401,
@@ -71,12 +71,19 @@ describe('builds API and traceability', () => {
     await expectProblem(
       api(gantry.url, 'PUT', '/builds/team-app/17', build(), READER),
       403,
-      /user reader may not publish builds: that needs deploy/,
+      /reader may not publish builds: that needs the publish action/,
     );
-    const created = await api(gantry.url, 'PUT', '/builds/team-app/17', build(), DEV);
+    // A developer may delete images in development, and still not witness a CI build.
+    await expectProblem(
+      api(gantry.url, 'PUT', '/builds/team-app/17', build(), DEV),
+      403,
+      /dev may not publish builds/,
+    );
+    const created = await api(gantry.url, 'PUT', '/builds/team-app/17', build(), `Bearer ${ciToken}`);
     assert.equal(created.status, 201, JSON.stringify(created.json));
     assert.equal(created.headers.get('location'), '/api/v1/builds/team-app/17');
-    assert.equal(created.json.publishedBy, 'dev');
+    assert.equal(created.json.publishedBy, 'ci');
+    assert.equal(created.json.publishedByToken, 'pipeline');
     assert.deepEqual(created.json.vcs, {
       url: 'https://git.example/team/app',
       revision: REVISION,
@@ -88,11 +95,28 @@ describe('builds API and traceability', () => {
       { name: '@scope/lib', version: '2.0.1', digest: null },
     ]);
     assert.deepEqual(created.json.properties, { runner: 'linux-amd64' });
+  });
 
-    // Publishing again replaces it: 200.
-    const replaced = await api(gantry.url, 'PUT', '/builds/team-app/17', build(), `Bearer ${ciToken}`);
-    assert.equal(replaced.status, 200, JSON.stringify(replaced.json));
-    assert.equal(replaced.json.publishedBy, 'ci');
+  it('a recorded build number never changes: the same record again is 200, anything else 409', async () => {
+    const again = await api(gantry.url, 'PUT', '/builds/team-app/17', build(), `Bearer ${ciToken}`);
+    assert.equal(again.status, 200, `a CI retry of the same record: ${JSON.stringify(again.json)}`);
+    assert.equal(again.json.publishedByToken, 'pipeline');
+    await expectProblem(
+      api(
+        gantry.url,
+        'PUT',
+        '/builds/team-app/17',
+        build([{ digest: unpushed.manifest.digest }]),
+        `Bearer ${ciToken}`,
+      ),
+      409,
+      /build team-app #17 is recorded already \(published by ci at .*\); a recorded build never changes/,
+    );
+    // Not even an administrator overwrites it: the same content from another publisher is another record.
+    await expectProblem(api(gantry.url, 'PUT', '/builds/team-app/17', build()), 409, /recorded already/);
+    const kept = await admin(gantry.url, 'GET', '/builds/team-app/17', undefined, 200);
+    assert.equal(kept.publishedBy, 'ci');
+    assert.equal((kept.artifacts as Json[])[0].digest, app.manifest.digest);
   });
 
   it('says what is wrong with a build', async () => {
@@ -218,20 +242,66 @@ describe('builds API and traceability', () => {
     );
   });
 
+  it('deleting a build needs publish and delete on one repository, and is audited', async () => {
+    await admin(gantry.url, 'PUT', '/builds/doomed/1', build(), 201);
+    // A CI identity of the default ci group publishes, and may not take a record back.
+    await admin(gantry.url, 'POST', '/users', { name: 'builder', robot: true, groups: ['ci'] }, 201);
+    const builder = await admin(gantry.url, 'POST', '/tokens', { owner: 'builder', name: 'b' }, 201);
+    await expectProblem(
+      api(gantry.url, 'DELETE', '/builds/doomed/1', undefined, `Bearer ${builder.token}`),
+      403,
+      /builder may not delete builds: that needs publish and delete on one repository/,
+    );
+    await expectProblem(
+      api(gantry.url, 'DELETE', '/builds/doomed/1', undefined, DEV),
+      403,
+      /dev may not delete builds/,
+    );
+    // A customer cannot see the build: the same answer as for one that does not exist.
+    const hidden = await api(gantry.url, 'DELETE', '/builds/doomed/1', undefined, CUSTOMER);
+    const missing = await api(gantry.url, 'DELETE', '/builds/doomed/404', undefined, CUSTOMER);
+    assert.equal(hidden.status, 404, JSON.stringify(hidden.json));
+    assert.equal(missing.status, 404, JSON.stringify(missing.json));
+    assert.equal(
+      String(hidden.json.detail).replace('#1', '#N'),
+      String(missing.json.detail).replace('#404', '#N'),
+    );
+    assert.equal((await api(gantry.url, 'DELETE', '/builds/doomed/1')).status, 204);
+    await expectProblem(api(gantry.url, 'GET', '/builds/doomed/1'), 404, /does not exist/);
+    // The number is free again.
+    await admin(gantry.url, 'PUT', '/builds/doomed/1', build(), 201);
+    const deletions = await auditEvents('build.delete', 1);
+    assert.equal(deletions[0].target, 'doomed#1');
+    assert.equal(deletions[0].actor, 'admin');
+    const refusals = await auditEvents('api.refused', 2);
+    assert.ok(
+      refusals.some(
+        (e) =>
+          e.actor === 'dev' && e.outcome === 'denied' && /DELETE \/api\/v1\/builds\/doomed\/1/.test(e.target),
+      ),
+      `refused deletion audited: ${JSON.stringify(refusals)}`,
+    );
+  });
+
   it('publishing is audited as build.publish', async () => {
-    let events: Json[] = [];
-    for (let i = 0; i < 50; i++) {
-      events = (await admin(gantry.url, 'GET', '/audit?action=build.publish', undefined, 200))
-        .events as Json[];
-      if (events.length >= 4) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const first = events.find((e) => e.target === 'team-app#17' && e.actor === 'dev');
-    assert.ok(first, JSON.stringify(events));
+    const events = await auditEvents('build.publish', 4);
+    const mine = events.filter((e) => e.target === 'team-app#17' && e.actor === 'ci').reverse();
+    assert.equal(mine.length, 2, JSON.stringify(events));
+    const [first, again] = mine as [Json, Json];
     assert.equal(first.detail.revision, REVISION);
     assert.deepEqual(first.detail.artifacts, [app.manifest.digest]);
-    assert.equal(first.detail.replaced, false);
-    const again = events.find((e) => e.target === 'team-app#17' && e.actor === 'ci');
-    assert.equal(again?.detail.replaced, true);
+    assert.equal(first.detail.repeated, false);
+    assert.equal(again.detail.repeated, true);
   });
+
+  /** Audit events of an action, newest first, once at least `atLeast` are written (batched). */
+  async function auditEvents(action: string, atLeast: number): Promise<Json[]> {
+    let events: Json[] = [];
+    for (let i = 0; i < 50; i++) {
+      events = (await admin(gantry.url, 'GET', `/audit?action=${action}`, undefined, 200)).events as Json[];
+      if (events.length >= atLeast) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return events;
+  }
 });

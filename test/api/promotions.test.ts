@@ -374,7 +374,7 @@ describe('promotions API', () => {
         gate: 'built by a recorded CI build',
         type: 'build',
         passed: true,
-        reason: `built by app-ci #${n}`,
+        reason: `built by app-ci #${n} (published by admin)`,
       });
     });
 
