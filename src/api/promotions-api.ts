@@ -74,13 +74,16 @@ export async function promotionsApi(
       throw badRequest('send {"repository": "<target repository>", "digest": "sha256:…", "comment": "…"}');
     }
     const digest = digestParam(body.digest);
-    const repository = approvalTarget(access, deps, p, body.repository);
-    // Held somewhere the caller may read, or it is as if it were held nowhere.
+    const repo = deps.repos.get(body.repository);
     const policy = access.identity.policy;
+    if (!repo || !policy.readsSomethingIn(p, repo.key))
+      throw notFound(`repository ${body.repository} does not exist or you may not read it`);
+    // Held somewhere the caller may read, or it is as if it were held nowhere.
     const held = (await deps.meta.promotions.locate(digest)).some((l) =>
       policy.allows(p, 'read', l.repository, l.image),
     );
     if (!held) throw notFound(`no repository you may read holds ${digest}`);
+    const repository = approvalTarget(access, p, repo);
     const record = {
       digest,
       repository: repository.key,
@@ -134,15 +137,13 @@ export async function promotionsApi(
 }
 
 /**
- * The local repository an approval is for. One the caller cannot read is answered as missing;
- * a virtual or remote one has no gates (promotions land in local repositories); and an approval
+ * The local repository an approval is for (the caller reads something in it): a virtual or
+ * remote one has no gates (promotions land in local repositories); and an approval
  * is recorded only from someone it can count for: a member of a group an approval gate of that
  * repository names. Anything else would be a record that looks like consent and means nothing.
  */
-function approvalTarget(access: ApiAccess, deps: PromotionDeps, p: Principal, key: string): RepositoryRecord {
-  const repo = deps.repos.get(key);
-  if (!repo || !access.identity.policy.readsSomethingIn(p, key))
-    throw notFound(`repository ${key} does not exist or you may not read it`);
+function approvalTarget(access: ApiAccess, p: Principal, repo: RepositoryRecord): RepositoryRecord {
+  const key = repo.key;
   if (repo.kind !== 'local')
     throw badRequest(
       `${key} is a ${repo.kind} repository; approvals are for the local repository a promotion goes into`,
@@ -154,6 +155,11 @@ function approvalTarget(access: ApiAccess, deps: PromotionDeps, p: Principal, ke
   if (!groups.some((g) => mine.includes(g)))
     throw forbidden(
       `approvals for ${key} count only from members of ${[...new Set(groups)].join(', ')}; ${p.name} is not one`,
+    );
+  // A token narrowed to reading must not be able to give consent in its owner's name.
+  if (p.token?.actions && !access.identity.policy.allows(p, 'annotate', key))
+    throw forbidden(
+      `API token ${p.token.name} may not approve: approving needs a token that may annotate ${key}`,
     );
   return repo;
 }

@@ -4,7 +4,7 @@
  */
 
 /** What a permission grants on a repository (and, optionally, images inside it). */
-export const ACTIONS = ['read', 'annotate', 'deploy', 'delete', 'promote', 'manage', 'publish'] as const;
+export const ACTIONS = ['read', 'annotate', 'deploy', 'delete', 'promote', 'publish', 'manage'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export interface UserRecord {

@@ -219,9 +219,9 @@ export class PromotionService {
    */
   private repository(p: Principal, key: string, role: string) {
     const repo = this.repos.get(key);
-    if (!repo || !this.identity.policy.readsSomethingIn(p, key))
-      throw notFound(`${role} repository ${key} does not exist`);
-    return repo;
+    if (repo && this.identity.policy.readsSomethingIn(p, key)) return repo;
+    if (!p.authenticated) throw unauthorized(`sign in to promote from or into ${key}`);
+    throw notFound(`${role} repository ${key} does not exist or you may not read it`);
   }
 
   private require(p: Principal, action: Action, repository: string, image: string): void {
