@@ -188,7 +188,9 @@ export interface DigestTrace {
  * Builds are records of the whole instance, guarded through permission targets like everything
  * else: publishing needs `publish` on some repository (granted to CI identities; neither deploy
  * nor delete brings it, so pushing an image never makes someone a witness of its build), and
- * deleting a build needs `publish` and `delete` together on some repository. A recorded number
+ * deleting a build needs `publish` and `delete` together on some repository. Where an artifact
+ * is held already, the same actions are needed on one repository holding it: a manager of team
+ * A's repositories cannot vouch for, or erase the record of, team B's images. A recorded number
  * never changes: only the very same record, from the same user through the same token, may be
  * sent again (a CI retry). A build is visible to publishers and to anyone who may read one of its
  * artifacts where it is now; locations are only those the caller may read.
@@ -210,6 +212,24 @@ export class BuildsService {
     return this.allowedSomewhere(p, ['publish', 'delete']);
   }
 
+  /**
+   * The first artifact held somewhere, but nowhere the caller has `actions` (on the image), or
+   * undefined when every held artifact has such a place.
+   */
+  private async foreignArtifact(
+    p: Principal,
+    artifacts: readonly BuildArtifact[],
+    actions: readonly ('publish' | 'delete')[],
+  ): Promise<Digest | undefined> {
+    const policy = this.policy();
+    for (const { digest } of artifacts) {
+      const held = await this.meta.promotions.locate(digest);
+      if (held.length === 0) continue;
+      if (!held.some((l) => actions.every((a) => policy.allows(p, a, l.repository, l.image)))) return digest;
+    }
+    return undefined;
+  }
+
   private allowedSomewhere(p: Principal, actions: readonly ('publish' | 'delete')[]): boolean {
     if (!p.authenticated) return false;
     const policy = this.policy();
@@ -221,6 +241,12 @@ export class BuildsService {
     if (!this.mayPublish(p)) {
       throw forbidden(
         `${p.name} may not publish builds: that needs the publish action on some repository (the default ci group has it)`,
+      );
+    }
+    const foreign = await this.foreignArtifact(p, input.artifacts, ['publish']);
+    if (foreign) {
+      throw forbidden(
+        `${p.name} may not publish a build of ${foreign}: no repository holding it grants you publish`,
       );
     }
     const record: BuildRecord = {
@@ -249,9 +275,9 @@ export class BuildsService {
     const record = await this.meta.builds.get(checkBuildName(name), checkBuildNumber(number));
     if (!record || !(await this.visible(p, record)))
       throw notFound(`build ${name} #${number} does not exist`);
-    if (!this.mayDelete(p)) {
+    if (!this.mayDelete(p) || (await this.foreignArtifact(p, record.artifacts, ['publish', 'delete']))) {
       throw forbidden(
-        `${p.name} may not delete builds: that needs publish and delete on one repository (an administrator may)`,
+        `${p.name} may not delete build ${record.name} #${record.number}: that needs publish and delete on one repository holding each of its artifacts (an administrator may)`,
       );
     }
     await this.meta.builds.delete(record.name, record.number);

@@ -250,12 +250,12 @@ describe('builds API and traceability', () => {
     await expectProblem(
       api(gantry.url, 'DELETE', '/builds/doomed/1', undefined, `Bearer ${builder.token}`),
       403,
-      /builder may not delete builds: that needs publish and delete on one repository/,
+      /builder may not delete build doomed #1: that needs publish and delete on one repository/,
     );
     await expectProblem(
       api(gantry.url, 'DELETE', '/builds/doomed/1', undefined, DEV),
       403,
-      /dev may not delete builds/,
+      /dev may not delete build doomed/,
     );
     // A customer cannot see the build: the same answer as for one that does not exist.
     const hidden = await api(gantry.url, 'DELETE', '/builds/doomed/1', undefined, CUSTOMER);
