@@ -78,6 +78,10 @@ export async function promotionsApi(
     const policy = access.identity.policy;
     if (!repo || !policy.readsSomethingIn(p, repo.key))
       throw notFound(`repository ${body.repository} does not exist or you may not read it`);
+    if (repo.kind !== 'local')
+      throw badRequest(
+        `${repo.key} is a ${repo.kind} repository; approvals are for the local repository a promotion goes into`,
+      );
     // Held somewhere the caller may read, or it is as if it were held nowhere.
     const held = (await deps.meta.promotions.locate(digest)).some((l) =>
       policy.allows(p, 'read', l.repository, l.image),
@@ -137,17 +141,13 @@ export async function promotionsApi(
 }
 
 /**
- * The local repository an approval is for (the caller reads something in it): a virtual or
- * remote one has no gates (promotions land in local repositories); and an approval
- * is recorded only from someone it can count for: a member of a group an approval gate of that
- * repository names. Anything else would be a record that looks like consent and means nothing.
+ * The local repository an approval is for (the caller reads something in it; virtual and remote
+ * ones were refused before: they have no gates). An approval is recorded only from someone it
+ * can count for: a member of a group an approval gate of that repository names. Anything else
+ * would be a record that looks like consent and means nothing.
  */
 function approvalTarget(access: ApiAccess, p: Principal, repo: RepositoryRecord): RepositoryRecord {
   const key = repo.key;
-  if (repo.kind !== 'local')
-    throw badRequest(
-      `${key} is a ${repo.kind} repository; approvals are for the local repository a promotion goes into`,
-    );
   const groups = policyOf(repo).gates.flatMap((g) => (g.type === 'approval' ? [g.group] : []));
   if (groups.length === 0)
     throw forbidden(`${key} has no approval gate; an approval there would count for nothing`);

@@ -73,17 +73,34 @@ describe('search by digest prefix and by tag', () => {
       { source: `docker-dev-local/team/app@${dev.manifest.digest}`, target: 'released', tags: ['1.0.0'] },
       201,
     );
-    const seen = await api(
+    const seen = async () =>
+      (
+        (
+          await api(
+            gantry.url,
+            'GET',
+            `/promotions?digest=${dev.manifest.digest}`,
+            undefined,
+            basicAuth('customer', PASSWORD),
+          )
+        ).json.promotions as { targetRepository: string }[]
+      ).map((p) => p.targetRepository);
+    // Both ends must be readable: the customer reads the target (through released-view) but not
+    // the source yet.
+    assert.deepEqual(await seen(), []);
+    await admin(
       gantry.url,
-      'GET',
-      `/promotions?digest=${dev.manifest.digest}`,
-      undefined,
-      basicAuth('customer', PASSWORD),
+      'POST',
+      '/permissions',
+      {
+        name: 'dev-app-readers',
+        repositories: ['docker-dev-local'],
+        images: ['team/app'],
+        users: { customer: ['read'] },
+      },
+      201,
     );
-    assert.deepEqual(
-      (seen.json.promotions as { targetRepository: string }[]).map((p) => p.targetRepository),
-      ['released'],
-    );
+    assert.deepEqual(await seen(), ['released']);
     const anonymous = await api(
       gantry.url,
       'GET',

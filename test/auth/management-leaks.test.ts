@@ -24,6 +24,7 @@ describe('management API refusals reveal nothing', () => {
   let url = '';
   let staged: PushedImage;
   let hidden: PushedImage;
+  let released: PushedImage;
 
   before(async () => {
     gantry = await startGantry({ openAccess: false });
@@ -47,6 +48,7 @@ describe('management API refusals reveal nothing', () => {
     const client = new RegistryClient(url, { Authorization: ADMIN_AUTH });
     staged = await client.pushImage('docker-staging-local/team/app', '1.0');
     hidden = await client.pushImage('vault-local/secret/app', '1.0');
+    released = await client.pushImage('docker-prod-local/team/released', '1.0');
     await client.pushImage('docker-dev-local/team-a/app', '1.0');
     await client.pushImage('docker-dev-local/team-b/app', '1.0');
   });
@@ -78,7 +80,7 @@ describe('management API refusals reveal nothing', () => {
       String(nowhere.json.detail).replace('no-such-local', 'R'),
     );
     // Not on the virtual key the customer reads production through.
-    const virtual = await approve(CUSTOMER, 'docker-prod', digest);
+    const virtual = await approve(CUSTOMER, 'docker-prod', released.manifest.digest);
     assert.equal(virtual.status, 400, JSON.stringify(virtual.json));
     assert.match(
       String(virtual.json.detail),
