@@ -283,6 +283,81 @@ describe('builds API and traceability', () => {
     );
   });
 
+  it('the build gate can require who published: a group member or one of given API tokens', async () => {
+    await expectProblem(
+      api(gantry.url, 'POST', '/repositories', {
+        key: 'gated-local',
+        kind: 'local',
+        settings: { gates: [{ type: 'build', publishers: { groups: [] } }] },
+      }),
+      400,
+      /gates\[0\]\.publishers names no group and no token/,
+    );
+    const tokens = await admin(gantry.url, 'GET', '/tokens?owner=ci', undefined, 200);
+    const pipeline = (tokens.tokens as Json[]).find((t) => t.name === 'pipeline');
+    await admin(
+      gantry.url,
+      'POST',
+      '/repositories',
+      {
+        key: 'gated-local',
+        kind: 'local',
+        settings: { gates: [{ type: 'build', publishers: { groups: ['ci'] } }] },
+      },
+      201,
+    );
+    await admin(
+      gantry.url,
+      'POST',
+      '/repositories',
+      {
+        key: 'token-gated-local',
+        kind: 'local',
+        settings: { gates: [{ type: 'build', publishers: { tokens: [pipeline.id] } }] },
+      },
+      201,
+    );
+    const image = newImage();
+    await push(gantry.url, image, 'docker-dev-local/team/gated', '1.0');
+    const dryRun = async (target: string) => {
+      const res = await api(gantry.url, 'POST', '/promotions', {
+        source: 'docker-dev-local/team/gated:1.0',
+        target,
+        dryRun: true,
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      return (res.json.gates as Json[])[0];
+    };
+    // The administrator may publish, but is not who the gate asks for.
+    await admin(gantry.url, 'PUT', '/builds/gated/1', build([{ digest: image.manifest.digest }]), 201);
+    let gate = await dryRun('gated-local');
+    assert.equal(gate.gate, 'built by a recorded CI build published by a member of ci');
+    assert.equal(gate.passed, false);
+    assert.equal(
+      gate.reason,
+      'gated #1 (published by admin) do not count: this gate wants builds published by a member of ci',
+    );
+    assert.equal((await dryRun('token-gated-local')).passed, false);
+    // The CI identity's build counts, through its group and through its token.
+    const byCi = await api(
+      gantry.url,
+      'PUT',
+      '/builds/gated/2',
+      build([{ digest: image.manifest.digest }]),
+      `Bearer ${ciToken}`,
+    );
+    assert.equal(byCi.status, 201, JSON.stringify(byCi.json));
+    gate = await dryRun('gated-local');
+    assert.equal(gate.passed, true, JSON.stringify(gate));
+    assert.match(gate.reason, /built by gated #2 \(published by ci through API token pipeline\)/);
+    assert.equal((await dryRun('token-gated-local')).passed, true);
+    // Once ci leaves the group, its builds no longer count for the group gate.
+    await admin(gantry.url, 'PATCH', '/users/ci', { groups: ['developers'] }, 200);
+    assert.equal((await dryRun('gated-local')).passed, false);
+    assert.equal((await dryRun('token-gated-local')).passed, true);
+    await admin(gantry.url, 'PATCH', '/users/ci', { groups: ['developers', 'ci'] }, 200);
+  });
+
   it('publishing is audited as build.publish', async () => {
     const events = await auditEvents('build.publish', 4);
     const mine = events.filter((e) => e.target === 'team-app#17' && e.actor === 'ci').reverse();
