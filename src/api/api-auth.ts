@@ -26,6 +26,9 @@ declare module 'fastify' {
 /** Methods that change something: with a session cookie they need the session's CSRF token. */
 const MUTATIONS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** Routes whose service audits its own refusals (promotion.refused, with the gates' reasons). */
+const AUDIT_OWN_REFUSALS = [/\/promotions$/, /\/v2\/promote$/];
+
 /**
  * Every management request is authenticated first (Basic with a password or an API token,
  * Bearer with an API token or a registry token, or, without an Authorization header, the web
@@ -72,6 +75,26 @@ export function authenticateRequests(app: FastifyInstance, access: ApiAccess): v
       if (error.reason === 'limited') throw tooManyRequests(error.message, error.retryAfter);
       throw unauthorized(error.message);
     }
+  });
+  // Every refused change, in one place: whatever handler or hook said 403 to a POST, PUT, PATCH
+  // or DELETE, the audit log has it with the reason the caller was given.
+  app.addHook('onError', async (request, _reply, error) => {
+    if (!(error instanceof ProblemError) || error.status !== 403 || !MUTATIONS.has(request.method)) return;
+    const route = request.routeOptions.url ?? '';
+    if (AUDIT_OWN_REFUSALS.some((r) => r.test(route))) return;
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    access.audit.record({
+      actor: request.principal.name,
+      action: 'api.refused',
+      repository: typeof params.key === 'string' ? params.key : null,
+      target: `${request.method} ${request.url.split('?')[0]?.slice(0, 300)}`,
+      outcome: 'denied',
+      address: request.ip,
+      detail: {
+        reason: error.detail,
+        ...(request.principal.token ? { apiToken: request.principal.token.id } : {}),
+      },
+    });
   });
   // A browser's fetch answered 401 with `WWW-Authenticate: Basic` pops up the browser's own
   // login dialog over the web UI. Scripts of a page (Sec-Fetch-Site with Sec-Fetch-Dest: empty,

@@ -15,8 +15,11 @@ type BuildParams = { Params: { name: string; number: string } };
 
 /**
  * CI build info and traceability:
- * - `PUT /builds/:name/:number` (signed in, deploy somewhere): publishes a build, 201 or 200
- *   when it replaces one; audited as `build.publish`;
+ * - `PUT /builds/:name/:number` (publish somewhere): records a build, 201; 200 when the same
+ *   record is sent again by its publisher; 409 for any other record of a recorded number;
+ *   audited as `build.publish`;
+ * - `DELETE /builds/:name/:number` (publish and delete on one repository): 204, audited as
+ *   `build.delete`;
  * - `GET /builds?name=&digest=&limit=`, `GET /builds/:name/:number`: builds with, for each
  *   artifact, where it is now (what the caller may read);
  * - `GET /digests/:digest`: the builds that produced a digest, where it is, and its commit.
@@ -34,7 +37,7 @@ export async function buildsApi(
       action: 'build.publish',
       target: `${build.name}#${build.number}`,
       detail: {
-        replaced: !created,
+        repeated: !created,
         revision: build.vcs.revision,
         artifacts: build.artifacts.map((a) => a.digest),
       },
@@ -42,6 +45,16 @@ export async function buildsApi(
     const path = `/api/v1/builds/${encodeURIComponent(build.name)}/${encodeURIComponent(build.number)}`;
     reply.code(created ? 201 : 200).header('Location', path);
     return build;
+  });
+
+  app.delete<BuildParams>('/builds/:name/:number', async (request, reply) => {
+    const deleted = await builds.delete(request.principal, request.params.name, request.params.number);
+    auditChange(request, access, {
+      action: 'build.delete',
+      target: `${deleted.name}#${deleted.number}`,
+      detail: { publishedBy: deleted.publishedBy, artifacts: deleted.artifacts.map((a) => a.digest) },
+    });
+    return reply.code(204).send();
   });
 
   app.get<BuildParams>('/builds/:name/:number', async (request) =>

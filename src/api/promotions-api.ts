@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
-import { badRequest, notFound } from '../domain/errors.ts';
+import type { Principal } from '../auth/principal.ts';
+import { badRequest, forbidden, notFound } from '../domain/errors.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { PromotionQuery, PromotionRecord } from '../meta/promotion-records.ts';
+import type { RepositoryRecord } from '../meta/records.ts';
 import { type Digest, isDigest } from '../oci/digest.ts';
 import type { ChecklistService } from '../promote/checklist-service.ts';
 import { parsePromotionRequest } from '../promote/promotion-request.ts';
 import type { PromotionService } from '../promote/promotion-service.ts';
+import { policyOf } from '../promote/repository-policy.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { auditChange, requireAction, requireSignedIn } from './api-auth.ts';
 import type { ImageRoute } from './image-routes.ts';
@@ -51,8 +54,10 @@ export async function promotionsApi(
     // reads it through one may read it there too.
     const reads = (repository: string, image: string) =>
       policy.allows(request.principal, 'read', repository, image);
+    // Both ends: a customer reading production must not learn of promotions refused into it
+    // from stages they cannot see, nor of what left a stage they can read for one they cannot.
     const readable = (r: PromotionRecord) =>
-      reads(r.targetRepository, r.targetImage) || reads(r.sourceRepository, r.sourceImage);
+      reads(r.targetRepository, r.targetImage) && reads(r.sourceRepository, r.sourceImage);
     const promotions = (await deps.meta.promotions.list(query)).filter(readable);
     return { promotions };
   });
@@ -64,15 +69,23 @@ export async function promotionsApi(
       throw badRequest('send {"repository": "<target repository>", "digest": "sha256:…", "comment": "…"}');
     }
     const digest = digestParam(body.digest);
-    if ((await deps.meta.promotions.locate(digest)).length === 0) {
-      throw notFound(`no repository holds ${digest}`);
-    }
-    if (!access.identity.policy.readsSomethingIn(p, body.repository)) {
+    const repo = deps.repos.get(body.repository);
+    const policy = access.identity.policy;
+    if (!repo || !policy.readsSomethingIn(p, repo.key))
       throw notFound(`repository ${body.repository} does not exist or you may not read it`);
-    }
+    if (repo.kind !== 'local')
+      throw badRequest(
+        `${repo.key} is a ${repo.kind} repository; approvals are for the local repository a promotion goes into`,
+      );
+    // Held somewhere the caller may read, or it is as if it were held nowhere.
+    const held = (await deps.meta.promotions.locate(digest)).some((l) =>
+      policy.allows(p, 'read', l.repository, l.image),
+    );
+    if (!held) throw notFound(`no repository you may read holds ${digest}`);
+    const repository = approvalTarget(access, p, repo);
     const record = {
       digest,
-      repository: body.repository,
+      repository: repository.key,
       approver: p.name,
       comment: typeof body.comment === 'string' ? body.comment : '',
       at: new Date().toISOString(),
@@ -120,6 +133,30 @@ export async function promotionsApi(
       reply.code(204);
     },
   );
+}
+
+/**
+ * The local repository an approval is for (the caller reads something in it; virtual and remote
+ * ones were refused before: they have no gates). An approval is recorded only from someone it
+ * can count for: a member of a group an approval gate of that repository names. Anything else
+ * would be a record that looks like consent and means nothing.
+ */
+function approvalTarget(access: ApiAccess, p: Principal, repo: RepositoryRecord): RepositoryRecord {
+  const key = repo.key;
+  const groups = policyOf(repo).gates.flatMap((g) => (g.type === 'approval' ? [g.group] : []));
+  if (groups.length === 0)
+    throw forbidden(`${key} has no approval gate; an approval there would count for nothing`);
+  const mine = access.identity.groupsOf(p.name);
+  if (!groups.some((g) => mine.includes(g)))
+    throw forbidden(
+      `approvals for ${key} count only from members of ${[...new Set(groups)].join(', ')}; ${p.name} is not one`,
+    );
+  // A token narrowed to reading must not be able to give consent in its owner's name.
+  if (p.token?.actions && !access.identity.policy.allows(p, 'annotate', key))
+    throw forbidden(
+      `API token ${p.token.name} may not approve: approving needs a token that may annotate ${key}`,
+    );
+  return repo;
 }
 
 /**

@@ -16,7 +16,9 @@ import { auditChange, requireAction, requireAdmin } from './api-auth.ts';
  * `/api/v1/repositories`: list and read what the caller may read something in; create, update
  * and delete with `manage` on the key (administrators, or a permission target whose patterns
  * cover the key). Local and remote repositories come with `stats` (image count, bytes of
- * distinct blobs, last push); virtual ones with `stats: null` (they hold nothing themselves).
+ * distinct blobs, last push) when the caller may read the whole repository; virtual ones, and
+ * repositories the caller reads only some images of, with `stats: null` (counts and sizes would
+ * tell of images the caller may not see).
  * Each carries `actions`: what the caller may do on the whole repository (the web UI offers
  * editing where it says manage); never `deploy` in a promotion-only repository, whatever the
  * grants imply, since the registry refuses every push there.
@@ -33,7 +35,9 @@ export async function repositoriesApi(
   const withStats = (p: Principal, r: RepositoryRecord, all: Map<string, RepositoryStats>) => ({
     ...view(r),
     stats:
-      r.kind === 'virtual' ? null : (all.get(r.key) ?? { imageCount: 0, sizeBytes: 0, lastPushAt: null }),
+      r.kind === 'virtual' || !access.identity.policy.allows(p, 'read', r.key)
+        ? null
+        : (all.get(r.key) ?? { imageCount: 0, sizeBytes: 0, lastPushAt: null }),
     actions: effectiveActions(access.identity.policy.actionsOn(p, r.key), r),
   });
 

@@ -3,7 +3,9 @@ import { ACTIONS, type Action } from '../meta/identity-records.ts';
 /**
  * What each action brings with it, so a grant is never useless on its own: deploying needs
  * reading (clients check what exists first), deleting and overwriting a tag is a stronger
- * deploy, and managing a repository covers everything in it.
+ * deploy, and managing a repository covers everything in it. `publish` (recording CI builds)
+ * brings nothing and comes with no other action but manage: pushing images must not make
+ * someone a witness that a CI build produced them, or the build gate would prove nothing.
  * A deploy, granted or implied, never opens a promotion-only repository (settings.writes): the
  * registry's one write check refuses every push there whoever asks (registry/access-control.ts).
  */
@@ -13,7 +15,8 @@ const IMPLIES: Record<Action, readonly Action[]> = {
   deploy: ['annotate', 'read'],
   delete: ['deploy', 'annotate', 'read'],
   promote: ['read'],
-  manage: ['read', 'annotate', 'deploy', 'delete', 'promote'],
+  manage: ['read', 'annotate', 'deploy', 'delete', 'promote', 'publish'],
+  publish: [],
 };
 
 /** The granted actions with what they imply, as a bit set (bit i = ACTIONS[i]). */

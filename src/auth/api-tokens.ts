@@ -46,7 +46,8 @@ export class ApiTokens {
     const name = optionalString(input, 'name');
     if (!name || name.length > 128)
       throw badRequest('name must be 1-128 characters that say what the token is for');
-    if (!this.identity.user(owner)) throw badRequest(`user ${owner} does not exist`);
+    const ownerRecord = this.identity.user(owner);
+    if (!ownerRecord) throw badRequest(`user ${owner} does not exist`);
     const targets = input.targets === undefined ? null : stringList(input.targets, 'targets');
     const unknown = (targets ?? []).filter((t) => !this.identity.target(t));
     if (unknown.length > 0) throw badRequest(`no such permission targets: ${unknown.join(', ')}`);
@@ -59,6 +60,7 @@ export class ApiTokens {
       id,
       name,
       owner,
+      ownerId: ownerRecord.id,
       secretHash: sha256(secret),
       targets,
       actions,
@@ -106,8 +108,11 @@ export class ApiTokens {
     if (token.expiresAt !== null && token.expiresAt <= now.toISOString()) {
       return { problem: `API token ${token.name} expired at ${token.expiresAt}` };
     }
-    const owner = this.identity.user(token.owner);
-    if (!owner || owner.disabled) return { problem: `the owner of API token ${token.name} is disabled` };
+    // Bound to the owner's id: after the owner was deleted (the token row goes with it, but
+    // another node may still hold it in memory) a new user of that name does not inherit it.
+    const owner = this.identity.userWithId(token.owner, token.ownerId);
+    if (!owner) return { problem: `the owner of API token ${token.name} no longer exists` };
+    if (owner.disabled) return { problem: `the owner of API token ${token.name} is disabled` };
     this.touch(token, now);
     return { token };
   }
@@ -117,6 +122,7 @@ export class ApiTokens {
     const t = this.tokens.get(id);
     return (
       t !== undefined &&
+      this.identity.userWithId(t.owner, t.ownerId) !== undefined &&
       t.revokedAt === null &&
       (t.expiresAt === null || t.expiresAt > this.now().toISOString())
     );

@@ -46,7 +46,8 @@ export interface LoginOptions {
 export class Authenticator {
   /** Password verifications running now, by credentials and stored hash (verifyOnce). */
   private readonly verifying = new Map<string, Promise<boolean>>();
-  private readonly basicCache = new Map<string, { user: string; generation: number; until: number }>();
+  /** Verified passwords, bound to the user's id: a new user of the same name is not trusted by them. */
+  private readonly basicCache = new Map<string, { userId: string; generation: number; until: number }>();
   /** Principals of verified registry tokens, valid while identity and tokens are unchanged. */
   private readonly bearerCache = new Map<string, { principal: Principal; stamp: string; until: number }>();
   /** Failed logins whose Basic repeat is expected (LoginOptions.fallbackFollows), until when. */
@@ -97,6 +98,7 @@ export class Authenticator {
       cached &&
       cached.until > Date.now() &&
       user &&
+      user.id === cached.userId &&
       !user.disabled &&
       user.generation === cached.generation
     ) {
@@ -130,7 +132,11 @@ export class Authenticator {
     }
     this.limiter.succeeded(name);
     if (this.basicCache.size >= BASIC_CACHE_LIMIT) this.basicCache.clear();
-    this.basicCache.set(key, { user: name, generation: user.generation, until: Date.now() + BASIC_CACHE_MS });
+    this.basicCache.set(key, {
+      userId: user.id,
+      generation: user.generation,
+      until: Date.now() + BASIC_CACHE_MS,
+    });
     return user;
   }
 
@@ -196,6 +202,7 @@ export class Authenticator {
         `this API token belongs to ${token.owner}, not ${claimedUser}`,
       );
     }
+    // ApiTokens.verify checked the owner is still the user the token was issued to.
     const user = this.identity.user(token.owner) as UserRecord;
     return {
       ...this.principalOf(user, via),
@@ -206,6 +213,7 @@ export class Authenticator {
   principalOf(user: UserRecord, via: Principal['via']): Principal {
     return {
       name: user.name,
+      id: user.id,
       authenticated: true,
       admin: user.admin,
       groups: this.identity.groupsOf(user.name),
@@ -233,7 +241,9 @@ export class Authenticator {
       throw error;
     }
     if (claims.sub === ANONYMOUS.name) return { ...ANONYMOUS, via: 'bearer', access: claims.access };
-    const user = this.identity.user(claims.sub);
+    // A token without the user's id predates ids (it lives minutes): it is refused like one of a
+    // deleted user, and the client simply asks for a new one.
+    const user = this.identity.userWithId(claims.sub, claims.uid);
     if (!user || user.disabled)
       throw new AuthenticationError('invalid', `user ${claims.sub} no longer exists or is disabled`);
     const principal: Principal = { ...this.principalOf(user, 'bearer'), access: claims.access };

@@ -12,6 +12,7 @@ export const DEFAULT_GROUPS: readonly NewGroup[] = [
   { name: 'developers', description: 'Push to development; read every stage' },
   { name: 'release-managers', description: 'Promote to staging and production; manage tags there' },
   { name: 'customers', description: 'Read production through docker-prod' },
+  { name: 'ci', description: 'CI identities: push to development and publish build records' },
 ];
 
 const ALL_IMAGES = { include: ['**'], exclude: [] };
@@ -35,7 +36,13 @@ export const DEFAULT_TARGETS: readonly NewTarget[] = [
     // read before they write); what lands is checked on docker-dev-local itself.
     repositories: { include: ['docker-dev-local', 'docker'], exclude: [] },
     images: ALL_IMAGES,
-    grants: { users: {}, groups: { developers: ['delete'], 'release-managers': ['delete'] }, anonymous: [] },
+    // Only `ci` may publish build records: the build gate of production counts them as proof
+    // that CI built an image, which a developer's push must not be able to forge.
+    grants: {
+      users: {},
+      groups: { developers: ['delete'], 'release-managers': ['delete'], ci: ['deploy', 'publish'] },
+      anonymous: [],
+    },
   },
   {
     name: 'release',

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../config/logger.ts';
 import { badRequest, conflict, notFound } from '../domain/errors.ts';
 import type { GroupRecord, PermissionTargetRecord, UserRecord } from '../meta/identity-records.ts';
@@ -58,6 +58,15 @@ export class IdentityService {
     return this.users.get(name);
   }
 
+  /**
+   * The user of a name, only while it is still the user with this id: what was issued to a
+   * deleted user never passes for a new one of the same name.
+   */
+  userWithId(name: string, id: string | undefined): UserRecord | undefined {
+    const user = this.users.get(name);
+    return user !== undefined && id !== undefined && user.id === id ? user : undefined;
+  }
+
   listUsers(): UserRecord[] {
     return [...this.users.values()];
   }
@@ -97,6 +106,7 @@ export class IdentityService {
     }
     const at = this.now().toISOString();
     const record: UserRecord = {
+      id: randomUUID(),
       name,
       email: optionalString(input, 'email') ?? '',
       passwordHash: robot ? null : await hashPassword(password as string),
@@ -272,6 +282,7 @@ export class IdentityService {
     const password = adminPassword || randomBytes(18).toString('base64url');
     const at = this.now().toISOString();
     await this.meta.users.create({
+      id: randomUUID(),
       name: 'admin',
       email: '',
       passwordHash: await hashPassword(password),

@@ -11,6 +11,8 @@ export interface RegistryAccess {
 export interface Principal {
   /** User name; 'anonymous' when nobody authenticated. */
   name: string;
+  /** The user's immutable id (UserRecord.id); absent for anonymous callers. */
+  id?: string;
   authenticated: boolean;
   admin: boolean;
   groups: readonly string[];

@@ -14,6 +14,8 @@ export interface TokenSettings {
 /** Claims Gantry reads back from its own tokens. */
 export interface AccessClaims {
   sub: string;
+  /** The user's immutable id (UserRecord.id); absent for anonymous tokens. */
+  uid?: string;
   access: RegistryAccess[];
   /** API token the access token was issued through. */
   tid?: string;
@@ -22,6 +24,8 @@ export interface AccessClaims {
 
 export interface RefreshClaims {
   sub: string;
+  /** The user's immutable id: a new user of the same name is not the one it was issued to. */
+  uid: string;
   /** The user's credential generation when issued (identity-records.ts UserRecord.generation). */
   gen: number;
   exp: number;
@@ -30,6 +34,8 @@ export interface RefreshClaims {
 /** A browser session (the `gantry_session` cookie of the web UI). */
 export interface SessionClaims {
   sub: string;
+  /** The user's immutable id, as in RefreshClaims. */
+  uid: string;
   /** The user's credential generation when issued: a password change or disabling ends the session. */
   gen: number;
   /** What the page must send back in `X-CSRF-Token` with every change. */
@@ -63,7 +69,7 @@ export class RegistryTokens {
   async issueAccess(
     sub: string,
     access: RegistryAccess[],
-    extra: { tid?: string } = {},
+    extra: { tid?: string; uid?: string } = {},
   ): Promise<{ token: string; expiresIn: number; issuedAt: string }> {
     const now = Math.floor(this.now().getTime() / 1000);
     const token = await this.sign(
@@ -76,22 +82,39 @@ export class RegistryTokens {
     return { token, expiresIn: this.settings.ttlSeconds, issuedAt: new Date(now * 1000).toISOString() };
   }
 
-  async issueRefresh(sub: string, gen: number): Promise<string> {
+  async issueRefresh(sub: string, uid: string, gen: number): Promise<string> {
     const now = Math.floor(this.now().getTime() / 1000);
-    return this.sign({ gen }, sub, this.refreshAudience(), now, this.settings.refreshTtlSeconds);
+    return this.sign({ gen, uid }, sub, this.refreshAudience(), now, this.settings.refreshTtlSeconds);
   }
 
   /** A session token for the web UI: audience `<service>#session`, so it passes for nothing else. */
-  async issueSession(sub: string, gen: number, csrf: string, ttlSeconds: number): Promise<string> {
+  async issueSession(
+    sub: string,
+    uid: string,
+    gen: number,
+    csrf: string,
+    ttlSeconds: number,
+  ): Promise<string> {
     const now = Math.floor(this.now().getTime() / 1000);
-    return this.sign({ gen, csrf }, sub, this.sessionAudience(), now, ttlSeconds);
+    return this.sign({ gen, csrf, uid }, sub, this.sessionAudience(), now, ttlSeconds);
   }
 
   async verifySession(token: string): Promise<SessionClaims> {
     const payload = await this.verify(token, this.sessionAudience());
-    if (typeof payload.gen !== 'number' || typeof payload.csrf !== 'string' || payload.csrf === '')
-      throw new TokenError('session token lacks its generation or CSRF token');
-    return { sub: payload.sub as string, gen: payload.gen, csrf: payload.csrf, exp: payload.exp as number };
+    if (
+      typeof payload.gen !== 'number' ||
+      typeof payload.uid !== 'string' ||
+      typeof payload.csrf !== 'string' ||
+      payload.csrf === ''
+    )
+      throw new TokenError('session token lacks its user id, generation or CSRF token');
+    return {
+      sub: payload.sub as string,
+      uid: payload.uid,
+      gen: payload.gen,
+      csrf: payload.csrf,
+      exp: payload.exp as number,
+    };
   }
 
   async verifyAccess(token: string): Promise<AccessClaims> {
@@ -104,6 +127,7 @@ export class RegistryTokens {
       access: (payload.access as RegistryAccess[]).filter(isAccess),
       exp: payload.exp as number,
       ...(typeof payload.tid === 'string' ? { tid: payload.tid } : {}),
+      ...(typeof payload.uid === 'string' ? { uid: payload.uid } : {}),
     };
     if (this.verified.size >= CACHE_LIMIT) this.verified.clear();
     this.verified.set(token, claims);
@@ -112,8 +136,9 @@ export class RegistryTokens {
 
   async verifyRefresh(token: string): Promise<RefreshClaims> {
     const payload = await this.verify(token, this.refreshAudience());
-    if (typeof payload.gen !== 'number') throw new TokenError('refresh token has no generation');
-    return { sub: payload.sub as string, gen: payload.gen, exp: payload.exp as number };
+    if (typeof payload.gen !== 'number' || typeof payload.uid !== 'string')
+      throw new TokenError('refresh token has no user id or generation; sign in again');
+    return { sub: payload.sub as string, uid: payload.uid, gen: payload.gen, exp: payload.exp as number };
   }
 
   /** Forgets cached verifications (after a signing key was dropped). */

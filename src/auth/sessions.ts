@@ -21,8 +21,8 @@ export interface Session {
 /**
  * Browser sessions of the web UI: signing in with a password (rate-limited and audited like
  * every login, through Authenticator.login) yields a session token, an ES256 JWT with audience
- * `<service>#session` signed by the same keys as registry tokens, carrying the user's credential
- * generation (a password change or disabling the account ends every session) and a random CSRF
+ * `<service>#session` signed by the same keys as registry tokens, carrying the user's id and
+ * credential generation (deleting the user, a password change or disabling the account ends every session) and a random CSRF
  * token. Nothing is stored on the server for a live session; verified tokens are cached until
  * they expire, so the signature is checked once per session and node. Signing out records the
  * session as ended (EndedSessionMeta, shared by every node), which each request checks: a copy
@@ -46,7 +46,13 @@ export class Sessions {
   ): Promise<{ token: string; csrf: string; principal: Principal }> {
     const record = await this.authenticator.login(user, password, address);
     const csrf = randomBytes(32).toString('base64url');
-    const token = await this.tokens.issueSession(record.name, record.generation, csrf, SESSION_TTL_SECONDS);
+    const token = await this.tokens.issueSession(
+      record.name,
+      record.id,
+      record.generation,
+      csrf,
+      SESSION_TTL_SECONDS,
+    );
     return { token, csrf, principal: this.authenticator.principalOf(record, 'session') };
   }
 
@@ -56,11 +62,11 @@ export class Sessions {
     if (await this.ended.isEnded(sessionId(claims))) {
       throw new AuthenticationError('invalid', 'you signed out of this session; sign in again');
     }
-    const user = this.identity.user(claims.sub);
+    const user = this.identity.userWithId(claims.sub, claims.uid);
     if (!user || user.disabled || user.generation !== claims.gen) {
       throw new AuthenticationError(
         'invalid',
-        'your session has ended (the password changed or the account was disabled); sign in again',
+        'your session has ended (the password changed, or the account was disabled or deleted); sign in again',
       );
     }
     return { principal: this.authenticator.principalOf(user, 'session'), csrf: claims.csrf };

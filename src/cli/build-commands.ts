@@ -19,7 +19,9 @@ function printBuild(b: BuildView): void {
     `vcs:        ${dash(b.vcs.url)} ${b.vcs.revision ?? ''}${b.vcs.branch ? ` (${b.vcs.branch})` : ''}`.trimEnd(),
   );
   print(`ci:         ${dash(b.ciUrl)}`);
-  print(`published:  ${b.publishedAt} by ${b.publishedBy}`);
+  print(
+    `published:  ${b.publishedAt} by ${b.publishedBy}${b.publishedByToken ? ` (API token ${b.publishedByToken})` : ''}`,
+  );
   for (const [k, v] of Object.entries(b.properties)) print(`property:   ${k}=${v}`);
   print('artifacts:');
   for (const a of b.artifacts)
@@ -32,7 +34,7 @@ function printBuild(b: BuildView): void {
 
 type PublishOptions = PublishFlags & { json?: boolean };
 
-/** `gantry build publish|show|list` and `gantry trace`. */
+/** `gantry build publish|show|list|delete` and `gantry trace`. */
 export function registerBuildCommands(program: Command): void {
   const build = program
     .command('build')
@@ -41,7 +43,7 @@ export function registerBuildCommands(program: Command): void {
   build
     .command('publish')
     .description(
-      'publish build info; name, number, commit, branch, CI URL and start time default to what GitHub Actions, GitLab CI or Jenkins (or GANTRY_BUILD_NAME/NUMBER) say',
+      'publish build info; name, number, commit, branch, CI URL and start time default to what the CI system (GitHub Actions, GitLab CI, Jenkins, CircleCI, Buildkite, … through env-ci) or GANTRY_BUILD_NAME/NUMBER say',
     )
     .option('--name <name>', 'build name ([A-Za-z0-9._-])')
     .option('--number <number>', 'build number')
@@ -82,6 +84,14 @@ export function registerBuildCommands(program: Command): void {
       const b = await clientFor(cmd).request<BuildView>('GET', buildPath(name, number));
       if (options.json) return printJson(b);
       printBuild(b);
+    });
+
+  build
+    .command('delete <name> <number>')
+    .description('delete a recorded build (needs publish and delete where its images are; audited)')
+    .action(async (name: string, number: string, _options: unknown, cmd: Command) => {
+      await clientFor(cmd).request('DELETE', buildPath(name, number));
+      print(`deleted build ${name} #${number}`);
     });
 
   build

@@ -4,10 +4,16 @@
  */
 
 /** What a permission grants on a repository (and, optionally, images inside it). */
-export const ACTIONS = ['read', 'annotate', 'deploy', 'delete', 'promote', 'manage'] as const;
+export const ACTIONS = ['read', 'annotate', 'deploy', 'delete', 'promote', 'publish', 'manage'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export interface UserRecord {
+  /**
+   * Immutable random id, assigned at creation and never reused. Everything issued to a user
+   * (sessions, registry and refresh tokens, API tokens, cached password checks, build records)
+   * is bound to it, so a user deleted and created again under the same name starts with nothing.
+   */
+  id: string;
   name: string;
   email: string;
   /** argon2id PHC string; null for robot accounts, which authenticate with API tokens only. */
@@ -63,6 +69,8 @@ export interface ApiTokenRecord {
   name: string;
   /** The user the token acts as. */
   owner: string;
+  /** That user's id: the token is dead once no user with this id exists. */
+  ownerId: string;
   /** sha256 of the secret part, hex. The secret itself is never stored. */
   secretHash: string;
   /** When set, only grants coming from these permission targets count. */

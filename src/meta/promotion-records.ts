@@ -48,7 +48,12 @@ export interface BuildRecord {
   dependencies: BuildDependency[];
   /** Free-form `key → value` the CI adds (environment, runner, …). */
   properties: Record<string, string>;
+  /** User name of the publisher. */
   publishedBy: string;
+  /** The publisher's user id (UserRecord.id); null for builds recorded before ids existed. */
+  publishedById: string | null;
+  /** The API token the build was published through, if any. */
+  publishedToken: { id: string; name: string } | null;
   publishedAt: string;
 }
 

@@ -51,8 +51,13 @@ export interface ContentFactMeta {
 }
 
 export interface BuildMeta {
-  /** Stores the build, replacing one with the same name and number. */
-  put(record: BuildRecord): Promise<void>;
+  /**
+   * Records a build. A recorded (name, number) is never replaced: MetaConflictError, and
+   * nothing is written. Only delete() frees the number again.
+   */
+  create(record: BuildRecord): Promise<void>;
+  /** Removes the build with its artifacts and dependencies; false when absent. */
+  delete(name: string, number: string): Promise<boolean>;
   get(name: string, number: string): Promise<BuildRecord | undefined>;
   /** Builds of a name (every name when omitted), newest `publishedAt` first. */
   list(options: { name?: string; limit: number }): Promise<BuildRecord[]>;

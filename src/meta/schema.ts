@@ -116,6 +116,8 @@ export interface UploadsTable {
 }
 
 export interface UsersTable {
+  /** Immutable random id (0007); null only in a database mid-migration. */
+  id: string | null;
   name: string;
   email: string;
   password_hash: string | null;
@@ -168,6 +170,8 @@ export interface ApiTokensTable {
   id: string;
   name: string;
   owner: string;
+  /** users.id of the owner when the token was issued. */
+  owner_id: string | null;
   secret_hash: string;
   /** JSON array of permission target names, or null. */
   targets: string | null;
@@ -232,6 +236,10 @@ export interface BuildsTable {
   /** JSON object of strings. */
   properties: string;
   published_by: string;
+  /** users.id of the publisher; null for builds recorded before 0007. */
+  published_by_id: string | null;
+  published_token_id: string | null;
+  published_token_name: string | null;
   published_at: string;
 }
 

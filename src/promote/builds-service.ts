@@ -1,7 +1,8 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { AccessPolicy } from '../auth/access-policy.ts';
 import type { Principal } from '../auth/principal.ts';
-import { badRequest, forbidden, notFound, unauthorized } from '../domain/errors.ts';
-import type { MetadataStore } from '../meta/metadata-store.ts';
+import { badRequest, conflict, forbidden, notFound, unauthorized } from '../domain/errors.ts';
+import { MetaConflictError, type MetadataStore } from '../meta/metadata-store.ts';
 import type { BuildArtifact, BuildDependency, BuildRecord } from '../meta/promotion-records.ts';
 import { type Digest, isDigest } from '../oci/digest.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
@@ -17,7 +18,10 @@ const MAX_BUILD_PROPERTIES = 100;
 export const DEFAULT_BUILD_LIMIT = 100;
 export const MAX_BUILD_LIMIT = 1000;
 
-export type BuildInput = Omit<BuildRecord, 'publishedBy' | 'publishedAt'>;
+export type BuildInput = Omit<
+  BuildRecord,
+  'publishedBy' | 'publishedById' | 'publishedToken' | 'publishedAt'
+>;
 
 const FIELDS = ['startedAt', 'durationMs', 'vcs', 'ciUrl', 'artifacts', 'dependencies', 'properties'];
 const EXAMPLE =
@@ -158,6 +162,8 @@ export interface BuildView {
   dependencies: BuildDependency[];
   properties: Record<string, string>;
   publishedBy: string;
+  /** Name of the API token the build was published through, if any. */
+  publishedByToken: string | null;
   publishedAt: string;
 }
 
@@ -177,9 +183,17 @@ export interface DigestTrace {
 
 /**
  * CI build info: what a build produced and from which commit, so a digest leads back to its
- * build and source, and a build forward to where its images are now. Publishing needs a
- * signed-in caller who may deploy to some repository; a build is visible to such callers and
- * to anyone who may read one of its artifacts where it is now.
+ * build and source, and a build forward to where its images are now.
+ *
+ * Builds are records of the whole instance, guarded through permission targets like everything
+ * else: publishing needs `publish` on some repository (granted to CI identities; neither deploy
+ * nor delete brings it, so pushing an image never makes someone a witness of its build), and
+ * deleting a build needs `publish` and `delete` together on some repository. Where an artifact
+ * is held already, the same actions are needed on one repository holding it: a manager of team
+ * A's repositories cannot vouch for, or erase the record of, team B's images. A recorded number
+ * never changes: only the very same record, from the same user through the same token, may be
+ * sent again (a CI retry). A build is visible to publishers and to anyone who may read one of its
+ * artifacts where it is now; locations are only those the caller may read.
  */
 export class BuildsService {
   constructor(
@@ -188,22 +202,86 @@ export class BuildsService {
     private readonly policy: () => AccessPolicy,
   ) {}
 
-  /** Signed in, and `deploy` on some repository as a whole (an administrator may anyway). */
+  /** Signed in, and `publish` on some repository as a whole (an administrator may anyway). */
   mayPublish(p: Principal): boolean {
+    return this.allowedSomewhere(p, ['publish']);
+  }
+
+  /** `publish` and `delete` on one repository. */
+  mayDelete(p: Principal): boolean {
+    return this.allowedSomewhere(p, ['publish', 'delete']);
+  }
+
+  /**
+   * The first artifact held somewhere, but nowhere the caller has `actions` (on the image), or
+   * undefined when every held artifact has such a place.
+   */
+  private async foreignArtifact(
+    p: Principal,
+    artifacts: readonly BuildArtifact[],
+    actions: readonly ('publish' | 'delete')[],
+  ): Promise<Digest | undefined> {
+    const policy = this.policy();
+    for (const { digest } of artifacts) {
+      const held = await this.meta.promotions.locate(digest);
+      if (held.length === 0) continue;
+      if (!held.some((l) => actions.every((a) => policy.allows(p, a, l.repository, l.image)))) return digest;
+    }
+    return undefined;
+  }
+
+  private allowedSomewhere(p: Principal, actions: readonly ('publish' | 'delete')[]): boolean {
     if (!p.authenticated) return false;
     const policy = this.policy();
-    return this.repos.list().some((r) => policy.allows(p, 'deploy', r.key));
+    return this.repos.list().some((r) => actions.every((a) => policy.allows(p, a, r.key)));
   }
 
   async publish(p: Principal, input: BuildInput): Promise<{ build: BuildView; created: boolean }> {
     if (!p.authenticated) throw unauthorized('sign in to publish builds (Basic credentials or an API token)');
     if (!this.mayPublish(p)) {
-      throw forbidden(`user ${p.name} may not publish builds: that needs deploy on some repository`);
+      throw forbidden(
+        `${p.name} may not publish builds: that needs the publish action on some repository (the default ci group has it)`,
+      );
+    }
+    const foreign = await this.foreignArtifact(p, input.artifacts, ['publish']);
+    if (foreign) {
+      throw forbidden(
+        `${p.name} may not publish a build of ${foreign}: no repository holding it grants you publish`,
+      );
+    }
+    const record: BuildRecord = {
+      ...input,
+      publishedBy: p.name,
+      publishedById: p.id ?? null,
+      publishedToken: p.token ? { id: p.token.id, name: p.token.name } : null,
+      publishedAt: new Date().toISOString(),
+    };
+    try {
+      await this.meta.builds.create(record);
+      return { build: await this.view(p, record), created: true };
+    } catch (error) {
+      if (!(error instanceof MetaConflictError)) throw error;
     }
     const existing = await this.meta.builds.get(input.name, input.number);
-    const record: BuildRecord = { ...input, publishedBy: p.name, publishedAt: new Date().toISOString() };
-    await this.meta.builds.put(record);
-    return { build: await this.view(p, record), created: existing === undefined };
+    if (existing && sameRecord(existing, record))
+      return { build: await this.view(p, existing), created: false };
+    throw conflict(
+      `build ${input.name} #${input.number} is recorded already${existing && (await this.visible(p, existing)) ? ` (published by ${existing.publishedBy} at ${existing.publishedAt})` : ''}; a recorded build never changes: publish a new number`,
+    );
+  }
+
+  /** Deletes a build; 404 as for a missing one when the caller cannot see it. */
+  async delete(p: Principal, name: string, number: string): Promise<BuildRecord> {
+    const record = await this.meta.builds.get(checkBuildName(name), checkBuildNumber(number));
+    if (!record || !(await this.visible(p, record)))
+      throw notFound(`build ${name} #${number} does not exist`);
+    if (!this.mayDelete(p) || (await this.foreignArtifact(p, record.artifacts, ['publish', 'delete']))) {
+      throw forbidden(
+        `${p.name} may not delete build ${record.name} #${record.number}: that needs publish and delete on one repository holding each of its artifacts (an administrator may)`,
+      );
+    }
+    await this.meta.builds.delete(record.name, record.number);
+    return record;
   }
 
   async get(p: Principal, name: string, number: string): Promise<BuildView> {
@@ -287,7 +365,15 @@ export class BuildsService {
       dependencies: record.dependencies,
       properties: record.properties,
       publishedBy: record.publishedBy,
+      publishedByToken: record.publishedToken?.name ?? null,
       publishedAt: record.publishedAt,
     };
   }
+}
+
+/** The same build sent again by the same publisher: everything but the time of publishing. */
+function sameRecord(a: BuildRecord, b: BuildRecord): boolean {
+  const { publishedAt: _a, ...restA } = a;
+  const { publishedAt: _b, ...restB } = b;
+  return isDeepStrictEqual(restA, restB);
 }

@@ -1,13 +1,19 @@
+import envCi from 'env-ci';
+
 /**
  * What a CI system tells a build step about itself through environment variables, turned into
  * Gantry build info, and the `gantry build publish` command line turned into the body of
- * `PUT /api/v1/builds/:name/:number`. Pure: no I/O, the environment and the clock are passed in.
+ * `PUT /api/v1/builds/:name/:number`. The environment and the clock are passed in. The CI system
+ * is recognised by env-ci (about thirty of them); for GitHub Actions, GitLab CI and Jenkins the
+ * mapping below reads more than env-ci does (repository URL, run number, start time). Trap:
+ * where a CI system does not say the commit or branch, env-ci asks git in the working directory.
  *
  * Precedence, per field: command-line flag, then GANTRY_BUILD_NAME / GANTRY_BUILD_NUMBER, then
  * what the detected CI system says.
  */
 
-export type CiSystem = 'github-actions' | 'gitlab' | 'jenkins' | 'generic' | 'none';
+/** env-ci's service name (`circleci`, `buildkite`, …), `generic` or `none`. */
+export type CiSystem = 'github-actions' | 'gitlab' | 'jenkins' | 'generic' | 'none' | (string & {});
 
 export interface CiBuildInfo {
   system: CiSystem;
@@ -30,12 +36,12 @@ export function buildNameFrom(text: string): string {
     .slice(0, 128);
 }
 
-/** Reads the environment of GitHub Actions, GitLab CI or Jenkins, and GANTRY_BUILD_NAME/NUMBER. */
+/** Reads the environment of the CI system env-ci recognises (richer for GitHub Actions, GitLab CI and Jenkins), and GANTRY_BUILD_NAME/NUMBER. */
 export function ciEnvironment(env: Env): CiBuildInfo {
   const v = (name: string) => (env[name] ? env[name] : undefined);
   const defined = (info: CiBuildInfo): CiBuildInfo =>
     Object.fromEntries(Object.entries(info).filter(([, value]) => value !== undefined)) as CiBuildInfo;
-  let info: CiBuildInfo = { system: 'none' };
+  let info: CiBuildInfo = fromEnvCi(env);
   if (v('GITHUB_ACTIONS') === 'true' || (v('GITHUB_RUN_ID') && v('GITHUB_REPOSITORY'))) {
     const server = (v('GITHUB_SERVER_URL') ?? 'https://github.com').replace(/\/+$/, '');
     const repo = v('GITHUB_REPOSITORY');
@@ -87,6 +93,20 @@ export function ciEnvironment(env: Env): CiBuildInfo {
     };
   }
   return defined(info);
+}
+
+/** What env-ci recognises, in Gantry's terms; `none` outside CI. */
+function fromEnvCi(env: Env): CiBuildInfo {
+  const ci = envCi({ env, cwd: process.cwd() });
+  if (!ci.isCi || !ci.service) return { system: 'none' };
+  return {
+    system: ci.service,
+    name: ci.slug ? buildNameFrom(ci.slug) : undefined,
+    number: ci.build,
+    revision: ci.commit,
+    branch: ci.branch,
+    ciUrl: ci.buildUrl ?? ci.jobUrl,
+  };
 }
 
 /** `gantry build publish` flags (all optional; the environment fills the gaps). */

@@ -10,14 +10,34 @@ import { CHECKS, type CheckName, type CheckResult } from './checklist.ts';
  *   repository (and, with notByPromoter, someone other than the promoter);
  * - `{type: promotedFrom, repository}`: the digest is in `repository`, or was promoted into it;
  * - `{type: checklist, checks}`: none of these image checks fails;
- * - `{type: build}`: a recorded CI build produced the digest.
+ * - `{type: build, publishers?: {groups?, tokens?}}`: a recorded CI build produced the digest
+ *   (with publishers: one published by a member of one of the groups, or through one of the
+ *   API tokens, by id; group membership is the publisher's now, and only while the publisher is
+ *   still the same user, by id).
  */
 export type Gate =
   | { type: 'property'; key: string; equals?: string }
   | { type: 'approval'; group: string; notByPromoter?: boolean }
   | { type: 'promotedFrom'; repository: string }
   | { type: 'checklist'; checks: CheckName[] }
-  | { type: 'build' };
+  | { type: 'build'; publishers?: BuildPublishers };
+
+/** Who may have published a build for the build gate to count it. */
+export interface BuildPublishers {
+  groups: string[];
+  /** API token ids. */
+  tokens: string[];
+}
+
+/** A recorded build of the digest, as the build gate sees it. */
+export interface BuildFact {
+  /** `name #number`. */
+  label: string;
+  publisher: string;
+  /** The publisher's groups now; empty when that user was deleted (even if the name is reused). */
+  publisherGroups: readonly string[];
+  token: { id: string; name: string } | null;
+}
 
 /** What gate evaluation reads; lazily, so a dry run with no checklist gate reads no config. */
 export interface GateFacts {
@@ -30,7 +50,7 @@ export interface GateFacts {
   /** Repositories holding the digest now, or that it was promoted into. */
   reached(): Promise<Set<string>>;
   checklist(): Promise<CheckResult[]>;
-  builds(): Promise<string[]>;
+  builds(): Promise<BuildFact[]>;
 }
 
 export function checkGates(raw: unknown): { gates: Gate[]; problems: string[] } {
@@ -81,8 +101,12 @@ export function checkGates(raw: unknown): { gates: Gate[]; problems: string[] } 
         }
         return gates.push({ type: 'checklist', checks: checks as CheckName[] });
       }
-      case 'build':
-        return gates.push({ type: 'build' });
+      case 'build': {
+        if (gate.publishers === undefined) return gates.push({ type: 'build' });
+        const publishers = buildPublishers(gate.publishers);
+        if (typeof publishers === 'string') return problems.push(`${at}.publishers ${publishers}`);
+        return gates.push({ type: 'build', publishers });
+      }
       default:
         return problems.push(
           `${at}.type must be property, approval, promotedFrom, checklist or build; got ${JSON.stringify(gate.type)}`,
@@ -106,8 +130,44 @@ export function describeGate(gate: Gate): string {
     case 'checklist':
       return `checklist: ${gate.checks.join(', ')}`;
     case 'build':
-      return 'built by a recorded CI build';
+      return gate.publishers
+        ? `built by a recorded CI build published by ${describePublishers(gate.publishers)}`
+        : 'built by a recorded CI build';
   }
+}
+
+function describePublishers(p: BuildPublishers): string {
+  const parts = [
+    ...(p.groups.length > 0 ? [`a member of ${p.groups.join(' or ')}`] : []),
+    ...(p.tokens.length > 0 ? [`API token ${p.tokens.join(' or ')}`] : []),
+  ];
+  return parts.join(' or ');
+}
+
+/** `{groups?: [...], tokens?: [...]}` with at least one entry, or what is wrong with it. */
+function buildPublishers(raw: unknown): BuildPublishers | string {
+  const example = 'must be like {"groups": ["ci"], "tokens": ["<API token id>"]}';
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return example;
+  const input = raw as Record<string, unknown>;
+  const unknown = Object.keys(input).filter((k) => k !== 'groups' && k !== 'tokens');
+  if (unknown.length > 0) return `has unknown fields ${unknown.join(', ')}; ${example}`;
+  const list = (v: unknown) =>
+    v === undefined
+      ? []
+      : Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '')
+        ? v
+        : undefined;
+  const groups = list(input.groups);
+  const tokens = list(input.tokens);
+  if (!groups || !tokens) return `groups and tokens must be lists of names; ${example}`;
+  if (groups.length + tokens.length === 0) return `names no group and no token; ${example}`;
+  return { groups, tokens };
+}
+
+function publishedAsRequired(b: BuildFact, p: BuildPublishers): boolean {
+  return (
+    p.groups.some((g) => b.publisherGroups.includes(g)) || (b.token !== null && p.tokens.includes(b.token.id))
+  );
 }
 
 export async function evaluateGates(gates: readonly Gate[], facts: GateFacts): Promise<GateResult[]> {
@@ -167,7 +227,16 @@ async function evaluate(gate: Gate, facts: GateFacts): Promise<[boolean, string,
     }
     case 'build': {
       const builds = await facts.builds();
-      if (builds.length > 0) return [true, `built by ${builds.join(', ')}`];
+      const who = (b: BuildFact) =>
+        `${b.label} (published by ${b.publisher}${b.token ? ` through API token ${b.token.name}` : ''})`;
+      const required = gate.publishers;
+      const counted = required ? builds.filter((b) => publishedAsRequired(b, required)) : builds;
+      if (counted.length > 0) return [true, `built by ${counted.map(who).join(', ')}`];
+      if (required && builds.length > 0)
+        return [
+          false,
+          `${builds.map(who).join(', ')} do not count: this gate wants builds published by ${describePublishers(required)}`,
+        ];
       return [
         false,
         `no recorded CI build produced ${short}…; publish build info from CI (gantry build publish)`,

@@ -55,8 +55,8 @@ export class PromotionService {
 
   async promote(principal: Principal, request: PromotionRequest, address: string): Promise<PromotionResult> {
     const { source, target } = request;
-    const sourceRepo = this.repository(source.repository, 'source');
-    const targetRepo = this.repository(target.repository, 'target');
+    const sourceRepo = this.repository(principal, source.repository, 'source');
+    const targetRepo = this.repository(principal, target.repository, 'target');
     if (sourceRepo.kind === 'virtual')
       throw badRequest(`${source.repository} is virtual; promote from the repository that holds the image`);
     if (targetRepo.kind !== 'local')
@@ -184,7 +184,8 @@ export class PromotionService {
     target: { repository: string; image: string },
     digest: Digest,
   ): Promise<GateResult[]> {
-    const targetRepo = this.repository(target.repository, 'target');
+    const targetRepo = this.repos.get(target.repository);
+    if (!targetRepo) throw notFound(`target repository ${target.repository} does not exist`);
     const request: PromotionRequest = {
       source: { ...source, digest },
       target,
@@ -212,7 +213,16 @@ export class PromotionService {
       },
       checklist: () =>
         this.checklist.evaluate({ repository: source.repository, image: source.image, digest }),
-      builds: async () => (await this.meta.builds.byDigest(digest)).map((b) => `${b.name} #${b.number}`),
+      builds: async () =>
+        (await this.meta.builds.byDigest(digest)).map((b) => {
+          const publisher = this.identity.userWithId(b.publishedBy, b.publishedById ?? undefined);
+          return {
+            label: `${b.name} #${b.number}`,
+            publisher: b.publishedBy,
+            publisherGroups: publisher ? this.identity.groupsOf(publisher.name) : [],
+            token: b.publishedToken,
+          };
+        }),
     };
   }
 
@@ -229,10 +239,15 @@ export class PromotionService {
     return resolved;
   }
 
-  private repository(key: string, role: string) {
+  /**
+   * The repository, when the caller may read something in it: one they cannot read gets the
+   * answer of one that does not exist (not its kind, not a 403 that would confirm it is there).
+   */
+  private repository(p: Principal, key: string, role: string) {
     const repo = this.repos.get(key);
-    if (!repo) throw notFound(`${role} repository ${key} does not exist`);
-    return repo;
+    if (repo && this.identity.policy.readsSomethingIn(p, key)) return repo;
+    if (!p.authenticated) throw unauthorized(`sign in to promote from or into ${key}`);
+    throw notFound(`${role} repository ${key} does not exist or you may not read it`);
   }
 
   /**

@@ -88,7 +88,15 @@ describe('browsing API', () => {
         ((await get('/repositories', auth)).repositories as Json[]).map((r) => [r.key, r.actions]),
       );
     const alice = await actionsOf(ALICE);
-    assert.deepEqual(alice['team-a-local'], ['read', 'annotate', 'deploy', 'delete', 'promote', 'manage']);
+    assert.deepEqual(alice['team-a-local'], [
+      'read',
+      'annotate',
+      'deploy',
+      'delete',
+      'promote',
+      'publish',
+      'manage',
+    ]);
     assert.equal(alice['docker-prod-local'], undefined, 'alice reads nothing else');
     const dev = await actionsOf(DEV);
     assert.deepEqual(dev['docker-dev-local'], ['read', 'annotate', 'deploy', 'delete']);

@@ -65,7 +65,7 @@ describe('builds API and traceability', () => {
   });
   after(() => gantry.stop());
 
-  it('publishing needs a signed-in caller who may deploy somewhere; publishedBy is the caller', async () => {
+  it('publishing needs the publish action (deploy and delete do not bring it); publishedBy is the caller', async () => {
     await expectProblem(
       api(gantry.url, 'PUT', '/builds/team-app/17', build(), ''),
       401,
@@ -74,12 +74,19 @@ describe('builds API and traceability', () => {
     await expectProblem(
       api(gantry.url, 'PUT', '/builds/team-app/17', build(), READER),
       403,
-      /user reader may not publish builds: that needs deploy/,
+      /reader may not publish builds: that needs the publish action/,
     );
-    const created = await api(gantry.url, 'PUT', '/builds/team-app/17', build(), DEV);
+    // A developer may delete images in development, and still not witness a CI build.
+    await expectProblem(
+      api(gantry.url, 'PUT', '/builds/team-app/17', build(), DEV),
+      403,
+      /dev may not publish builds/,
+    );
+    const created = await api(gantry.url, 'PUT', '/builds/team-app/17', build(), `Bearer ${ciToken}`);
     assert.equal(created.status, 201, JSON.stringify(created.json));
     assert.equal(created.headers.get('location'), '/api/v1/builds/team-app/17');
-    assert.equal(created.json.publishedBy, 'dev');
+    assert.equal(created.json.publishedBy, 'ci');
+    assert.equal(created.json.publishedByToken, 'pipeline');
     assert.deepEqual(created.json.vcs, {
       url: 'https://git.example/team/app',
       revision: REVISION,
@@ -91,11 +98,28 @@ describe('builds API and traceability', () => {
       { name: '@scope/lib', version: '2.0.1', digest: null },
     ]);
     assert.deepEqual(created.json.properties, { runner: 'linux-amd64' });
+  });
 
-    // Publishing again replaces it: 200.
-    const replaced = await api(gantry.url, 'PUT', '/builds/team-app/17', build(), `Bearer ${ciToken}`);
-    assert.equal(replaced.status, 200, JSON.stringify(replaced.json));
-    assert.equal(replaced.json.publishedBy, 'ci');
+  it('a recorded build number never changes: the same record again is 200, anything else 409', async () => {
+    const again = await api(gantry.url, 'PUT', '/builds/team-app/17', build(), `Bearer ${ciToken}`);
+    assert.equal(again.status, 200, `a CI retry of the same record: ${JSON.stringify(again.json)}`);
+    assert.equal(again.json.publishedByToken, 'pipeline');
+    await expectProblem(
+      api(
+        gantry.url,
+        'PUT',
+        '/builds/team-app/17',
+        build([{ digest: unpushed.manifest.digest }]),
+        `Bearer ${ciToken}`,
+      ),
+      409,
+      /build team-app #17 is recorded already \(published by ci at .*\); a recorded build never changes/,
+    );
+    // Not even an administrator overwrites it: the same content from another publisher is another record.
+    await expectProblem(api(gantry.url, 'PUT', '/builds/team-app/17', build()), 409, /recorded already/);
+    const kept = await admin(gantry.url, 'GET', '/builds/team-app/17', undefined, 200);
+    assert.equal(kept.publishedBy, 'ci');
+    assert.equal((kept.artifacts as Json[])[0].digest, app.manifest.digest);
   });
 
   it('says what is wrong with a build', async () => {
@@ -221,20 +245,141 @@ describe('builds API and traceability', () => {
     );
   });
 
+  it('deleting a build needs publish and delete on one repository, and is audited', async () => {
+    await admin(gantry.url, 'PUT', '/builds/doomed/1', build(), 201);
+    // A CI identity of the default ci group publishes, and may not take a record back.
+    await admin(gantry.url, 'POST', '/users', { name: 'builder', robot: true, groups: ['ci'] }, 201);
+    const builder = await admin(gantry.url, 'POST', '/tokens', { owner: 'builder', name: 'b' }, 201);
+    await expectProblem(
+      api(gantry.url, 'DELETE', '/builds/doomed/1', undefined, `Bearer ${builder.token}`),
+      403,
+      /builder may not delete build doomed #1: that needs publish and delete on one repository/,
+    );
+    await expectProblem(
+      api(gantry.url, 'DELETE', '/builds/doomed/1', undefined, DEV),
+      403,
+      /dev may not delete build doomed/,
+    );
+    // A customer cannot see the build: the same answer as for one that does not exist.
+    const hidden = await api(gantry.url, 'DELETE', '/builds/doomed/1', undefined, CUSTOMER);
+    const missing = await api(gantry.url, 'DELETE', '/builds/doomed/404', undefined, CUSTOMER);
+    assert.equal(hidden.status, 404, JSON.stringify(hidden.json));
+    assert.equal(missing.status, 404, JSON.stringify(missing.json));
+    assert.equal(
+      String(hidden.json.detail).replace('#1', '#N'),
+      String(missing.json.detail).replace('#404', '#N'),
+    );
+    assert.equal((await api(gantry.url, 'DELETE', '/builds/doomed/1')).status, 204);
+    await expectProblem(api(gantry.url, 'GET', '/builds/doomed/1'), 404, /does not exist/);
+    // The number is free again.
+    await admin(gantry.url, 'PUT', '/builds/doomed/1', build(), 201);
+    const deletions = await auditEvents('build.delete', 1);
+    assert.equal(deletions[0].target, 'doomed#1');
+    assert.equal(deletions[0].actor, 'admin');
+    const refusals = await auditEvents('api.refused', 2);
+    assert.ok(
+      refusals.some(
+        (e) =>
+          e.actor === 'dev' && e.outcome === 'denied' && /DELETE \/api\/v1\/builds\/doomed\/1/.test(e.target),
+      ),
+      `refused deletion audited: ${JSON.stringify(refusals)}`,
+    );
+  });
+
+  it('the build gate can require who published: a group member or one of given API tokens', async () => {
+    await expectProblem(
+      api(gantry.url, 'POST', '/repositories', {
+        key: 'gated-local',
+        kind: 'local',
+        settings: { gates: [{ type: 'build', publishers: { groups: [] } }] },
+      }),
+      400,
+      /gates\[0\]\.publishers names no group and no token/,
+    );
+    const tokens = await admin(gantry.url, 'GET', '/tokens?owner=ci', undefined, 200);
+    const pipeline = (tokens.tokens as Json[]).find((t) => t.name === 'pipeline');
+    await admin(
+      gantry.url,
+      'POST',
+      '/repositories',
+      {
+        key: 'gated-local',
+        kind: 'local',
+        settings: { gates: [{ type: 'build', publishers: { groups: ['ci'] } }] },
+      },
+      201,
+    );
+    await admin(
+      gantry.url,
+      'POST',
+      '/repositories',
+      {
+        key: 'token-gated-local',
+        kind: 'local',
+        settings: { gates: [{ type: 'build', publishers: { tokens: [pipeline.id] } }] },
+      },
+      201,
+    );
+    const image = newImage();
+    await push(gantry.url, image, 'docker-dev-local/team/gated', '1.0');
+    const dryRun = async (target: string) => {
+      const res = await api(gantry.url, 'POST', '/promotions', {
+        source: 'docker-dev-local/team/gated:1.0',
+        target,
+        dryRun: true,
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      return (res.json.gates as Json[])[0];
+    };
+    // The administrator may publish, but is not who the gate asks for.
+    await admin(gantry.url, 'PUT', '/builds/gated/1', build([{ digest: image.manifest.digest }]), 201);
+    let gate = await dryRun('gated-local');
+    assert.equal(gate.gate, 'built by a recorded CI build published by a member of ci');
+    assert.equal(gate.passed, false);
+    assert.equal(
+      gate.reason,
+      'gated #1 (published by admin) do not count: this gate wants builds published by a member of ci',
+    );
+    assert.equal((await dryRun('token-gated-local')).passed, false);
+    // The CI identity's build counts, through its group and through its token.
+    const byCi = await api(
+      gantry.url,
+      'PUT',
+      '/builds/gated/2',
+      build([{ digest: image.manifest.digest }]),
+      `Bearer ${ciToken}`,
+    );
+    assert.equal(byCi.status, 201, JSON.stringify(byCi.json));
+    gate = await dryRun('gated-local');
+    assert.equal(gate.passed, true, JSON.stringify(gate));
+    assert.match(gate.reason, /built by gated #2 \(published by ci through API token pipeline\)/);
+    assert.equal((await dryRun('token-gated-local')).passed, true);
+    // Once ci leaves the group, its builds no longer count for the group gate.
+    await admin(gantry.url, 'PATCH', '/users/ci', { groups: ['developers'] }, 200);
+    assert.equal((await dryRun('gated-local')).passed, false);
+    assert.equal((await dryRun('token-gated-local')).passed, true);
+    await admin(gantry.url, 'PATCH', '/users/ci', { groups: ['developers', 'ci'] }, 200);
+  });
+
   it('publishing is audited as build.publish', async () => {
-    let events: Json[] = [];
-    for (let i = 0; i < 50; i++) {
-      events = (await admin(gantry.url, 'GET', '/audit?action=build.publish', undefined, 200))
-        .events as Json[];
-      if (events.length >= 4) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const first = events.find((e) => e.target === 'team-app#17' && e.actor === 'dev');
-    assert.ok(first, JSON.stringify(events));
+    const events = await auditEvents('build.publish', 4);
+    const mine = events.filter((e) => e.target === 'team-app#17' && e.actor === 'ci').reverse();
+    assert.equal(mine.length, 2, JSON.stringify(events));
+    const [first, again] = mine as [Json, Json];
     assert.equal(first.detail.revision, REVISION);
     assert.deepEqual(first.detail.artifacts, [app.manifest.digest]);
-    assert.equal(first.detail.replaced, false);
-    const again = events.find((e) => e.target === 'team-app#17' && e.actor === 'ci');
-    assert.equal(again?.detail.replaced, true);
+    assert.equal(first.detail.repeated, false);
+    assert.equal(again.detail.repeated, true);
   });
+
+  /** Audit events of an action, newest first, once at least `atLeast` are written (batched). */
+  async function auditEvents(action: string, atLeast: number): Promise<Json[]> {
+    let events: Json[] = [];
+    for (let i = 0; i < 50; i++) {
+      events = (await admin(gantry.url, 'GET', `/audit?action=${action}`, undefined, 200)).events as Json[];
+      if (events.length >= atLeast) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return events;
+  }
 });

@@ -182,7 +182,7 @@ describe('identity API: me, users, groups, permission targets', () => {
     const listed = await call('GET', '/groups', { auth: alice });
     assert.deepEqual(
       listed.body.groups.map((g: Json) => g.name),
-      ['customers', 'developers', 'qa', 'readers', 'release-managers'],
+      ['ci', 'customers', 'developers', 'qa', 'readers', 'release-managers'],
     );
     const changed = await admin('PATCH', '/groups/qa', {
       description: 'Quality',

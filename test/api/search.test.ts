@@ -95,6 +95,20 @@ describe('search by digest prefix and by tag', () => {
       { repositories: ['released-view', 'released'], users: { customer: ['read'] } },
       200,
     );
+    // Both ends must be readable: the customer now reads the target but not the source yet.
+    assert.deepEqual(await seeOnly(), []);
+    await admin(
+      gantry.url,
+      'POST',
+      '/permissions',
+      {
+        name: 'dev-app-readers',
+        repositories: ['docker-dev-local'],
+        images: ['team/app'],
+        users: { customer: ['read'] },
+      },
+      201,
+    );
     assert.deepEqual(await seeOnly(), ['released']);
     const anonymous = await api(
       gantry.url,

@@ -58,7 +58,7 @@ export async function createRoles(url: string): Promise<{ ciToken: string }> {
   for (const [name, group] of people) {
     await admin(url, 'POST', '/users', { name, password: PASSWORD, groups: [group] }, 201);
   }
-  await admin(url, 'POST', '/users', { name: 'ci', robot: true, groups: ['developers'] }, 201);
+  await admin(url, 'POST', '/users', { name: 'ci', robot: true, groups: ['developers', 'ci'] }, 201);
   const token = await admin(
     url,
     'POST',

@@ -176,6 +176,17 @@ describe('gantry props, search, build and trace commands', () => {
       );
       return ((await res.json()) as Json).approvals.map((a: Json) => [a.approver, a.comment]);
     };
+    // Approvals are recorded only from members of a group the gate names.
+    await failed(
+      ['approve', digest, '--for', 'docker-prod-local'],
+      /403 Forbidden: approvals for docker-prod-local count only from members of release-managers/,
+    );
+    const joined = await fetch(`${gantry.url}/api/v1/users/admin`, {
+      method: 'PATCH',
+      headers: { authorization: basicAuth(ADMIN.user, ADMIN.password), 'content-type': 'application/json' },
+      body: JSON.stringify({ groups: ['release-managers'] }),
+    });
+    assert.equal(joined.status, 200);
     const approved = await ok(['approve', digest, '--for', 'docker-prod-local', '--comment', 'go']);
     assert.equal(approved.trim(), `approved ${digest} for docker-prod-local`);
     assert.deepEqual(await approvals(), [['admin', 'go']]);

@@ -69,6 +69,7 @@ it('migrations: names sort in the order they were added', () => {
     '0003-promotion',
     '0004-repository-usage',
     '0005-ended-sessions',
+    '0007-identity-ids',
   ]);
   assert.deepEqual([...names].sort(), names);
 });
@@ -158,6 +159,12 @@ it('migrations: a database at 0001 migrates to the latest, keeping its rows; eac
       assert.ok((await tables()).includes(table), table);
     }
     await migrateToLatest(db); // nothing pending: a no-op
+    const columns = async (table: string) =>
+      (await db.introspection.getTables()).find((t) => t.name === table)?.columns.map((c) => c.name) ?? [];
+    assert.ok((await columns('users')).includes('id'));
+    assert.equal((await migrator.migrateDown()).error, undefined); // 0007
+    assert.equal((await columns('users')).includes('id'), false);
+    assert.equal((await columns('builds')).includes('published_by_id'), false);
     assert.equal((await migrator.migrateDown()).error, undefined); // 0005
     assert.equal((await tables()).includes('ended_sessions'), false);
     assert.ok((await tables()).includes('repository_usage'));
@@ -170,6 +177,32 @@ it('migrations: a database at 0001 migrates to the latest, keeping its rows; eac
     assert.equal((await migrator.migrateDown()).error, undefined); // 0002
     for (const table of IDENTITY_TABLES) assert.equal((await tables()).includes(table), false, table);
     assert.ok((await tables()).includes('repositories'));
+  } finally {
+    await db.destroy();
+  }
+});
+
+// 0007 gives every existing user an id of its own and binds their API tokens to it.
+it('migrations: 0007 backfills user ids and API token owner ids', async () => {
+  const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
+  try {
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
+    assert.equal((await migrator.migrateTo('0005-ended-sessions')).error, undefined);
+    for (const name of ['alice', 'bob']) {
+      await sql`insert into users (name, email, password_hash, admin, disabled, generation, created_at, updated_at)
+        values (${name}, '', null, 0, 0, 0, 't', 't')`.execute(db);
+    }
+    await sql`insert into api_tokens (id, name, owner, secret_hash, targets, actions, expires_at, created_at, last_used_at, revoked_at)
+      values ('t1', 'ci', 'bob', 'h', null, null, null, 't', null, null)`.execute(db);
+    await migrateToLatest(db);
+    const users = (
+      await sql<{ name: string; id: string }>`select name, id from users order by name`.execute(db)
+    ).rows;
+    assert.equal(users.length, 2);
+    assert.match(users[0]?.id ?? '', /^[0-9a-f-]{36}$/);
+    assert.notEqual(users[0]?.id, users[1]?.id);
+    const token = (await sql<{ owner_id: string }>`select owner_id from api_tokens`.execute(db)).rows[0];
+    assert.equal(token?.owner_id, users[1]?.id);
   } finally {
     await db.destroy();
   }

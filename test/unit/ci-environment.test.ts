@@ -104,6 +104,48 @@ describe('CI environment → build info', () => {
     assert.deepEqual(ciEnvironment({ GITHUB_SHA: SHA }), { system: 'none' }, 'one stray variable is no CI');
   });
 
+  it('other CI systems are recognised through env-ci: CircleCI, Buildkite, Azure Pipelines', () => {
+    assert.deepEqual(
+      ciEnvironment({
+        CIRCLECI: 'true',
+        CIRCLE_BUILD_NUM: '311',
+        CIRCLE_PROJECT_USERNAME: 'acme',
+        CIRCLE_PROJECT_REPONAME: 'shop-api',
+        CIRCLE_SHA1: SHA,
+        CIRCLE_BRANCH: 'main',
+        CIRCLE_BUILD_URL: 'https://circleci.com/gh/acme/shop-api/311',
+      }),
+      {
+        system: 'circleci',
+        name: 'acme-shop-api',
+        number: '311',
+        revision: SHA,
+        branch: 'main',
+        ciUrl: 'https://circleci.com/gh/acme/shop-api/311',
+      },
+    );
+    const buildkite = ciEnvironment({
+      BUILDKITE: 'true',
+      BUILDKITE_BUILD_NUMBER: '77',
+      BUILDKITE_COMMIT: SHA,
+      BUILDKITE_BRANCH: 'release',
+      BUILDKITE_BUILD_URL: 'https://buildkite.com/acme/shop/builds/77',
+      BUILDKITE_ORGANIZATION_SLUG: 'acme',
+      BUILDKITE_PROJECT_SLUG: 'shop',
+    });
+    assert.equal(buildkite.system, 'buildkite');
+    assert.equal(buildkite.number, '77');
+    assert.equal(buildkite.revision, SHA);
+    assert.equal(buildkite.branch, 'release');
+    const azure = ciEnvironment({
+      BUILD_BUILDURI: 'vstfs:///Build/Build/9',
+      BUILD_BUILDNUMBER: '20261125.3',
+      BUILD_SOURCEVERSION: SHA,
+    });
+    assert.equal(azure.system, 'azurePipelines');
+    assert.equal(azure.number, '20261125.3');
+  });
+
   it('build names keep to [A-Za-z0-9._-], at most 128', () => {
     assert.equal(buildNameFrom('acme/shop api (main)'), 'acme-shop-api-main');
     assert.equal(buildNameFrom('x'.repeat(200)).length, 128);

@@ -56,8 +56,9 @@ describe('registry tokens', () => {
 
   it('access and refresh tokens do not pass for each other', async () => {
     const tokens = new RegistryTokens(keys, settings, now);
-    const refresh = await tokens.issueRefresh('dan', 3);
-    assert.deepEqual((await tokens.verifyRefresh(refresh)).gen, 3);
+    const refresh = await tokens.issueRefresh('dan', 'id-dan', 3);
+    const claims = await tokens.verifyRefresh(refresh);
+    assert.deepEqual([claims.gen, claims.uid], [3, 'id-dan']);
     await assert.rejects(tokens.verifyAccess(refresh), TokenError);
     const { token } = await tokens.issueAccess('dan', ACCESS);
     await assert.rejects(tokens.verifyRefresh(token), TokenError);

@@ -3,7 +3,7 @@ import type { Digest } from '../../oci/digest.ts';
 import type { BuildRecord } from '../promotion-records.ts';
 import type { BuildMeta } from '../promotion-store.ts';
 import type { BuildsTable, Database } from '../schema.ts';
-import { chunks, type QueryContext } from './context.ts';
+import { chunks, type QueryContext, translateWith } from './context.ts';
 import { fromBuild, toBuild } from './rows.ts';
 
 // Reads take several statements (the build, its artifacts, its dependencies), so they run in a
@@ -12,16 +12,23 @@ import { fromBuild, toBuild } from './rows.ts';
 export class KyselyBuildMeta implements BuildMeta {
   constructor(private readonly ctx: QueryContext) {}
 
-  async put(record: BuildRecord): Promise<void> {
+  /** The builds primary key refuses a recorded number: MetaConflictError, nothing written. */
+  async create(record: BuildRecord): Promise<void> {
     const { build, artifacts, dependencies } = fromBuild(record);
-    await this.ctx.db.transaction().execute(async (trx) => {
-      await deleteBuild(trx, record.name, record.number);
-      await trx.insertInto('builds').values(build).execute();
-      for (const part of chunks(artifacts)) await trx.insertInto('build_artifacts').values(part).execute();
-      for (const part of chunks(dependencies)) {
-        await trx.insertInto('build_dependencies').values(part).execute();
-      }
-    });
+    const on = { conflict: `build ${record.name} #${record.number}`, foreignKey: async (e: unknown) => e };
+    await translateWith(this.ctx, on, () =>
+      this.ctx.db.transaction().execute(async (trx) => {
+        await trx.insertInto('builds').values(build).execute();
+        for (const part of chunks(artifacts)) await trx.insertInto('build_artifacts').values(part).execute();
+        for (const part of chunks(dependencies)) {
+          await trx.insertInto('build_dependencies').values(part).execute();
+        }
+      }),
+    );
+  }
+
+  async delete(name: string, number: string): Promise<boolean> {
+    return this.ctx.db.transaction().execute((trx) => deleteBuild(trx, name, number));
   }
 
   async get(name: string, number: string): Promise<BuildRecord | undefined> {
@@ -72,11 +79,16 @@ function newestFirst(db: Kysely<Database>) {
     .orderBy('number');
 }
 
-async function deleteBuild(trx: Kysely<Database>, name: string, number: string): Promise<void> {
+async function deleteBuild(trx: Kysely<Database>, name: string, number: string): Promise<boolean> {
   for (const table of ['build_artifacts', 'build_dependencies'] as const) {
     await trx.deleteFrom(table).where('build_name', '=', name).where('build_number', '=', number).execute();
   }
-  await trx.deleteFrom('builds').where('name', '=', name).where('number', '=', number).execute();
+  const result = await trx
+    .deleteFrom('builds')
+    .where('name', '=', name)
+    .where('number', '=', number)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
 }
 
 /** The records of the build rows, in their order, with artifacts and dependencies in list order. */

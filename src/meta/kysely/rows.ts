@@ -121,6 +121,7 @@ export function parsePatterns(json: string): PatternSet {
 
 export function toUser(row: Row<'users'>): UserRecord {
   return {
+    id: row.id ?? '',
     name: row.name,
     email: row.email,
     passwordHash: row.password_hash,
@@ -134,6 +135,7 @@ export function toUser(row: Row<'users'>): UserRecord {
 
 export function fromUser(record: UserRecord): NewRow<'users'> {
   return {
+    id: record.id,
     name: record.name,
     email: record.email,
     password_hash: record.passwordHash,
@@ -150,6 +152,7 @@ export function toApiToken(row: Row<'api_tokens'>): ApiTokenRecord {
     id: row.id,
     name: row.name,
     owner: row.owner,
+    ownerId: row.owner_id ?? '',
     secretHash: row.secret_hash,
     targets: row.targets === null ? null : (JSON.parse(row.targets) as string[]),
     actions: row.actions === null ? null : parseActions(row.actions),
@@ -165,6 +168,7 @@ export function fromApiToken(record: ApiTokenRecord): NewRow<'api_tokens'> {
     id: record.id,
     name: record.name,
     owner: record.owner,
+    owner_id: record.ownerId,
     secret_hash: record.secretHash,
     targets: record.targets === null ? null : JSON.stringify(record.targets),
     actions: record.actions === null ? null : JSON.stringify(normaliseActions(record.actions)),
@@ -243,6 +247,11 @@ export function toBuild(
     ),
     properties: JSON.parse(row.properties) as Record<string, string>,
     publishedBy: row.published_by,
+    publishedById: row.published_by_id,
+    publishedToken:
+      row.published_token_id === null
+        ? null
+        : { id: row.published_token_id, name: row.published_token_name ?? '' },
     publishedAt: row.published_at,
   };
 }
@@ -266,6 +275,9 @@ export function fromBuild(record: BuildRecord): {
       ci_url: record.ciUrl,
       properties: JSON.stringify(record.properties),
       published_by: record.publishedBy,
+      published_by_id: record.publishedById,
+      published_token_id: record.publishedToken?.id ?? null,
+      published_token_name: record.publishedToken?.name ?? null,
       published_at: record.publishedAt,
     },
     artifacts: record.artifacts.map((a, position) => ({ ...key, position, digest: a.digest, name: a.name })),

@@ -4,6 +4,7 @@ import { identity } from './0002-identity.ts';
 import { promotion } from './0003-promotion.ts';
 import { repositoryUsage } from './0004-repository-usage.ts';
 import { endedSessions } from './0005-ended-sessions.ts';
+import { identityIds } from './0007-identity-ids.ts';
 
 /**
  * Every migration, by name. Kysely applies them in name order and records each in
@@ -15,6 +16,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0003-promotion': promotion,
   '0004-repository-usage': repositoryUsage,
   '0005-ended-sessions': endedSessions,
+  '0007-identity-ids': identityIds,
 };
 
 /** Applies the pending migrations in one transaction; a no-op when none is pending. */

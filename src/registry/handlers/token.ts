@@ -29,11 +29,10 @@ export const issue: Handler = async (req, ctx) => {
     ctx.auth.identity.policy,
     resolver(req, ctx),
   );
-  const issued = await ctx.auth.tokens.issueAccess(
-    principal.name,
-    access,
-    principal.token ? { tid: principal.token.id } : {},
-  );
+  const issued = await ctx.auth.tokens.issueAccess(principal.name, access, {
+    ...(principal.token ? { tid: principal.token.id } : {}),
+    ...(principal.id ? { uid: principal.id } : {}),
+  });
   const offline = form.get('access_type') === 'offline' || form.get('offline_token') === 'true';
   const body: Record<string, unknown> = {
     token: issued.token,
@@ -68,7 +67,7 @@ async function principalOf(
           };
         }
         const claims = await tokens.verifyRefresh(refresh);
-        const user = ctx.auth.identity.user(claims.sub);
+        const user = ctx.auth.identity.userWithId(claims.sub, claims.uid);
         if (!user || user.disabled || user.generation !== claims.gen) {
           throw new AuthenticationError('invalid', 'the refresh token is no longer valid; log in again');
         }
@@ -116,7 +115,7 @@ async function passwordGrant(
   const record = await authenticator.login(user, password, req.address, options);
   return {
     principal: authenticator.principalOf(record, 'bearer'),
-    refreshToken: await tokens.issueRefresh(record.name, record.generation),
+    refreshToken: await tokens.issueRefresh(record.name, record.id, record.generation),
   };
 }
 

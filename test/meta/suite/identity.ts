@@ -20,6 +20,7 @@ const NAMES_IN_BYTE_ORDER = ['Alice', 'al-ice', 'al_ice', 'alice', 'bob'];
 
 function userRecord(name: string, extra: Partial<UserRecord> = {}): UserRecord {
   return {
+    id: `id-${name}`,
     name,
     email: `${name}@example.com`,
     passwordHash: `$argon2id$v=19$m=65536,t=3,p=4$${name}`,
@@ -54,6 +55,7 @@ function tokenRecord(id: string, owner: string, extra: Partial<ApiTokenRecord> =
     id,
     name: `token ${id}`,
     owner,
+    ownerId: `id-${owner}`,
     secretHash: `sha256-of-${id}`,
     targets: null,
     actions: null,

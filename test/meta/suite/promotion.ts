@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { type MetadataStore, UnknownRepositoryError } from '../../../src/meta/metadata-store.ts';
+import {
+  MetaConflictError,
+  type MetadataStore,
+  UnknownRepositoryError,
+} from '../../../src/meta/metadata-store.ts';
 import type {
   ApprovalRecord,
   BuildRecord,
@@ -326,6 +330,8 @@ function buildRecord(name: string, number: string, publishedAt: string, extra: P
     dependencies: [],
     properties: { runner: 'linux-large' },
     publishedBy: 'ci',
+    publishedById: 'id-ci',
+    publishedToken: { id: 'tok1', name: 'github-actions' },
     publishedAt,
     ...extra,
   };
@@ -358,8 +364,8 @@ function defineBuildTests(define: Define): void {
         artifacts: [],
         properties: {},
       });
-      await store.builds.put(full);
-      await store.builds.put(bare);
+      await store.builds.create(full);
+      await store.builds.create(bare);
       assert.deepEqual(await store.builds.get('app', '42'), full);
       assert.deepEqual(await store.builds.get('app', '43'), bare);
       assert.equal(await store.builds.get('app', '44'), undefined);
@@ -367,17 +373,24 @@ function defineBuildTests(define: Define): void {
     },
   );
 
-  define('builds: put replaces a build with its artifacts and dependencies', async (store) => {
+  define('builds: a recorded number is never replaced; delete frees it with its children', async (store) => {
     const first = buildRecord('app', '1', T1, {
       artifacts: [
         { digest: fakeDigest('old'), name: 'old' },
         { digest: fakeDigest('kept'), name: 'kept' },
       ],
       dependencies: [{ name: 'dep', version: '1', digest: null }],
+      publishedById: null,
+      publishedToken: null,
     });
-    await store.builds.put(first);
+    await store.builds.create(first);
     const second = buildRecord('app', '1', T2, { artifacts: [{ digest: fakeDigest('kept'), name: 'kept' }] });
-    await store.builds.put(second);
+    await assert.rejects(store.builds.create(second), MetaConflictError);
+    assert.deepEqual(await store.builds.get('app', '1'), first, 'the first record stays whole');
+    assert.equal(await store.builds.delete('app', '1'), true);
+    assert.equal(await store.builds.delete('app', '1'), false);
+    assert.equal(await store.builds.get('app', '1'), undefined);
+    await store.builds.create(second);
     assert.deepEqual(await store.builds.get('app', '1'), second);
     assert.deepEqual(await store.builds.byDigest(fakeDigest('old')), []);
     assert.deepEqual(await store.builds.byDigest(fakeDigest('kept')), [second]);
@@ -391,7 +404,7 @@ function defineBuildTests(define: Define): void {
     const a10 = buildRecord('app', '10', T2, { artifacts: [{ digest: shared, name: 'app:10' }] });
     const b1 = buildRecord('Lib', '1', T2);
     const w1 = buildRecord('web', '1', T1, { artifacts: [{ digest: shared, name: 'web:1' }] });
-    for (const build of [a2, w1, b1, a1, a10]) await store.builds.put(build);
+    for (const build of [a2, w1, b1, a1, a10]) await store.builds.create(build);
     // Byte order: 'Lib' < 'app'; '10' < '2'.
     assert.deepEqual(await store.builds.list({ limit: 10 }), [b1, a10, a2, w1, a1]);
     assert.deepEqual(await store.builds.list({ limit: 2 }), [b1, a10]);
