@@ -9,10 +9,11 @@ import {
   sessionCookieOf,
   sessionSetCookie,
 } from '../auth/sessions.ts';
-import { forbidden, tooManyRequests, unauthorized } from '../domain/errors.ts';
+import { DomainError, forbidden, tooManyRequests, unauthorized } from '../domain/errors.ts';
 import type { AuditEntry } from '../events/audit-log.ts';
 import type { Action } from '../meta/identity-records.ts';
 import { ProblemError } from './problem.ts';
+import { problemOf } from './problem-reply.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -78,7 +79,9 @@ export function authenticateRequests(app: FastifyInstance, access: ApiAccess): v
   });
   // Every refused change, in one place: whatever handler or hook said 403 to a POST, PUT, PATCH
   // or DELETE, the audit log has it with the reason the caller was given.
-  app.addHook('onError', async (request, _reply, error) => {
+  app.addHook('onError', async (request, _reply, raised) => {
+    // Domain errors become problems at the edge: judge the refusal by the status it is sent with.
+    const error = raised instanceof DomainError ? problemOf(raised) : raised;
     if (!(error instanceof ProblemError) || error.status !== 403 || !MUTATIONS.has(request.method)) return;
     const route = request.routeOptions.url ?? '';
     if (AUDIT_OWN_REFUSALS.some((r) => r.test(route))) return;

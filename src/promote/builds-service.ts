@@ -192,8 +192,8 @@ export interface DigestTrace {
  * is held already, the same actions are needed on one repository holding it: a manager of team
  * A's repositories cannot vouch for, or erase the record of, team B's images. A recorded number
  * never changes: only the very same record, from the same user through the same token, may be
- * sent again (a CI retry). A build is visible to publishers and to anyone who may read one of its
- * artifacts where it is now; locations are only those the caller may read.
+ * sent again (a CI retry). A build is visible to its publisher, to administrators and to anyone
+ * who may read one of its artifacts where it is now; locations are only those the caller may read.
  */
 export class BuildsService {
   constructor(
@@ -348,7 +348,10 @@ export class BuildsService {
   private async visible(p: Principal, record: BuildRecord): Promise<BuildView | undefined> {
     const view = await this.view(p, record);
     const readable = view.artifacts.some((a) => a.locations.length > 0);
-    return readable || this.mayPublish(p) ? view : undefined;
+    // Its publisher sees it before any artifact is pushed; being allowed to publish somewhere is
+    // not enough (a delegated manager would see every team's builds and digests).
+    const own = p.id !== undefined && record.publishedById === p.id;
+    return readable || own || p.admin ? view : undefined;
   }
 
   private async view(p: Principal, record: BuildRecord): Promise<BuildView> {

@@ -32,7 +32,7 @@ admin      docker-dev-local,docker-staging-local,team-a-local  yes   docker-dev-
 manager    team-a-local                                        yes   team-a-local                                        403      204     0        404      403    404    full
 developer  docker-dev-local,docker-staging-local               yes   docker-dev-local,docker-staging-local               403      403     2        403      403    full   404
 release    docker-dev-local,docker-staging-local               yes   docker-dev-local,docker-staging-local               403      403     2        201      403    full   404
-ci-token   docker,docker-dev-local                             yes   docker-dev-local                                    201      204     2        404      403    full   404
+ci-token   docker-dev-local                                    yes   docker-dev-local                                    201      204     0        404      403    full   404
 narrowed   docker-dev-local,docker-staging-local               yes   docker-dev-local,docker-staging-local               403      403     2        403      403    full   404
 customer   -                                                   no    404                                                 403      404     0        404      403    404    404
 anonymous  -                                                   no    404                                                 401      404     0        401      401    404    404

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { allowDirectWrites } from '../support/direct-writes.ts';
 import { basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import { type PushedImage, RegistryClient } from '../support/http.ts';
 import { ADMIN_AUTH, admin, api, createRoles, PASSWORD } from './support.ts';
@@ -45,6 +46,7 @@ describe('management API refusals reveal nothing', () => {
       201,
     );
     await admin(url, 'POST', '/repositories', { key: 'vault-local', kind: 'local' }, 201);
+    await allowDirectWrites(url, 'docker-staging-local', 'docker-prod-local');
     const client = new RegistryClient(url, { Authorization: ADMIN_AUTH });
     staged = await client.pushImage('docker-staging-local/team/app', '1.0');
     hidden = await client.pushImage('vault-local/secret/app', '1.0');
@@ -70,13 +72,13 @@ describe('management API refusals reveal nothing', () => {
 
   it('approvals are recorded only where they can count, by someone they count from', async () => {
     const digest = staged.manifest.digest;
-    // A customer cannot read the local repository at all: as if it did not exist.
-    const customer = await approve(CUSTOMER, 'docker-prod-local', digest);
+    // A customer cannot read staging at all: as if it did not exist.
+    const customer = await approve(CUSTOMER, 'docker-staging-local', digest);
     const nowhere = await approve(CUSTOMER, 'no-such-local', digest);
     assert.equal(customer.status, 404, JSON.stringify(customer.json));
     assert.equal(nowhere.status, 404, JSON.stringify(nowhere.json));
     assert.equal(
-      String(customer.json.detail).replace('docker-prod-local', 'R'),
+      String(customer.json.detail).replace('docker-staging-local', 'R'),
       String(nowhere.json.detail).replace('no-such-local', 'R'),
     );
     // Not on the virtual key the customer reads production through.
