@@ -29,6 +29,14 @@ export class QuotaGuard {
     throw exceeded(repo.key, used, quota.bytes, { adding: size, digest });
   }
 
+  /** DENIED for a new upload into a repository already full, before the client sends bytes. */
+  async checkRoom(repo: RepositoryRecord): Promise<void> {
+    const quota = quotaOf(repo);
+    if (quota === undefined) return;
+    const used = await this.meta.usedBytes(repo.key);
+    if (used >= quota.bytes) throw exceeded(repo.key, used, quota.bytes, {});
+  }
+
   /** DENIED for a manifest PUT into a repository already over its quota. */
   async checkCommit(repo: RepositoryRecord): Promise<void> {
     const quota = quotaOf(repo);

@@ -171,6 +171,7 @@ export class BlobService {
 
   async startUpload(requested: ResolvedName): Promise<UploadState> {
     const name = this.repos.writeTarget(requested);
+    await this.quota?.checkRoom(name.repository);
     const id = randomUUID();
     await this.blobs.uploads.start(id);
     await this.meta.uploads.create({
