@@ -38,8 +38,8 @@ const DAY_MS = 86_400_000;
 
 /**
  * Decides, without touching anything, what the rules remove from one repository. Pure and
- * linear in tags + manifests (plus a sort per image and keep-last rule), so a dry run over
- * 100,000 tags is a fraction of a second after the inventory is read.
+ * linear in tags + manifests (plus a sort per image and keep-last rule): about a second for
+ * 100,000 tags on two busy cores, after the inventory is read (bench/scenarios/retention.ts).
  *
  * Order of precedence for a tag: protections (floating target, later stage or promoted, hold
  * property, snapshot) > keep rules ("keep if any keep rule matches") > immutable tags (kept
