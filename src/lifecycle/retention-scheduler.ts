@@ -20,8 +20,8 @@ export class RetentionScheduler {
   #running = new Set<string>();
 
   constructor(
-    private readonly repos: RepositoryService,
-    private readonly retention: RetentionService,
+    private readonly repos: Pick<RepositoryService, 'list'>,
+    private readonly retention: Pick<RetentionService, 'run'>,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
   ) {}

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { callApi } from '../api/support.ts';
+import { callApi, problem } from '../api/support.ts';
+import { createRoles, PASSWORD } from '../auth/support.ts';
 import { ADMIN, basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import { RegistryClient } from '../support/http.ts';
 import { type CliResult, runCli } from './support.ts';
@@ -51,6 +52,25 @@ describe('gantry retention run and gantry usage', () => {
     const unknown = await cli(['retention', 'run', 'docker-nope']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /does not exist/);
+  });
+
+  it('running retention needs manage on the repository; usage shows only what the caller reads', async () => {
+    await createRoles(gantry.url);
+    const evaluate = (auth: string) =>
+      callApi(gantry.url, 'POST', '/retention/docker-dev-local/evaluate', { auth, body: { dryRun: true } });
+    await problem(evaluate(''), 401, /sign in to manage in repository docker-dev-local/);
+    await problem(
+      evaluate(basicAuth('dev', PASSWORD)),
+      403,
+      /may not manage in docker-dev-local|may not manage in repository docker-dev-local/,
+    );
+    const usage = await callApi(gantry.url, 'GET', '/usage', { auth: basicAuth('customer', PASSWORD) });
+    assert.equal(usage.status, 200, usage.text);
+    assert.deepEqual(
+      usage.body.repositories.map((r: { key: string }) => r.key),
+      ['docker-prod-local'],
+      'customers read production only',
+    );
   });
 
   it('gantry usage prints each repository and the total', async () => {
