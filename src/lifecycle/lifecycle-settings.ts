@@ -82,25 +82,25 @@ function ruleProblems(rule: unknown): string[] {
   const problems: string[] = [];
   const allowed = (fields: string[]) => {
     for (const k of Object.keys(r))
-      if (!fields.includes(k)) problems.push(`: ${k} is not a field of this rule (use ${fields.join(', ')})`);
+      if (!fields.includes(k)) problems.push(`${k} is not a field of this rule (use ${fields.join(', ')})`);
   };
   const days = () => {
     if (typeof r.days !== 'number' || !Number.isFinite(r.days) || r.days < 0 || r.days > 36500)
-      problems.push(': days must be a number of days from 0 to 36500');
+      problems.push('days must be a number of days from 0 to 36500');
   };
   const tags = () => {
     if (r.tags === undefined) return;
     const problem = patternProblem(r.tags);
-    if (problem) problems.push(`: tags (a glob like "v*") ${problem}`);
+    if (problem) problems.push(`tags (a glob like "v*") ${problem}`);
   };
   if (r.immutable !== undefined && typeof r.immutable !== 'boolean')
-    problems.push(': immutable must be true (the rule may remove immutable tags) or false');
+    problems.push('immutable must be true (the rule may remove immutable tags) or false');
   if (r.keep === 'last') {
     allowed(['keep', 'count', 'tags', 'order', 'immutable']);
     if (typeof r.count !== 'number' || !Number.isInteger(r.count) || r.count < 0 || r.count > 100_000)
-      problems.push(': count must be a whole number of tags from 0 to 100000');
+      problems.push('count must be a whole number of tags from 0 to 100000');
     if (r.order !== undefined && r.order !== 'pushed' && r.order !== 'semver')
-      problems.push(': order must be "pushed" (newest tag move first) or "semver" (highest version first)');
+      problems.push('order must be "pushed" (newest tag move first) or "semver" (highest version first)');
     tags();
   } else if (r.keep === 'newer') {
     allowed(['keep', 'days', 'tags', 'immutable']);
@@ -110,13 +110,13 @@ function ruleProblems(rule: unknown): string[] {
     allowed(['remove', 'days', 'immutable']);
     days();
   } else if (r.keep !== undefined) {
-    problems.push(`: keep must be "last" or "newer"; got ${JSON.stringify(r.keep)}`);
+    problems.push(`keep must be "last" or "newer"; got ${JSON.stringify(r.keep)}`);
   } else if (r.remove !== undefined) {
-    problems.push(`: remove must be "untagged" or "not-pulled"; got ${JSON.stringify(r.remove)}`);
+    problems.push(`remove must be "untagged" or "not-pulled"; got ${JSON.stringify(r.remove)}`);
   } else {
-    problems.push(': needs "keep" ("last", "newer") or "remove" ("untagged", "not-pulled")');
+    problems.push('needs "keep" ("last", "newer") or "remove" ("untagged", "not-pulled")');
   }
-  return problems.map((p) => p.replace(/^: /, ''));
+  return problems;
 }
 
 /** Problems with `settings.quota`, as sentences. */
