@@ -66,7 +66,14 @@ describe('storage quotas and usage', () => {
       error?.message ?? '',
       new RegExp(`^quota exceeded: ${used}/3000 bytes in docker-quota-local`),
     );
-    assert.deepEqual((error?.detail as { limit: number }).limit, 3000);
+    assert.deepEqual(error?.detail, {
+      reason: 'quota',
+      repository: 'docker-quota-local',
+      used,
+      limit: 3000,
+      adding: 2000,
+      digest: big.digest,
+    });
     // Mounting it from elsewhere would pass the limit too.
     await registry.pushBlob('docker-dev-local/big', big);
     const mount = await registry.request(
