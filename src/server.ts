@@ -8,6 +8,10 @@ import { openAccess } from './auth/open-access.ts';
 import { type Config, defaultUiDir } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
 import { ConnectionGuard, originForm } from './http-connections.ts';
+import { PullTracker } from './lifecycle/pull-tracker.ts';
+import { QuotaGuard } from './lifecycle/quota-guard.ts';
+import { RetentionScheduler } from './lifecycle/retention-scheduler.ts';
+import { RetentionService } from './lifecycle/retention-service.ts';
 import { SqliteMetadataStore } from './meta/sqlite/sqlite-metadata-store.ts';
 import { AddressPolicy } from './net/address-policy.ts';
 import { ChecklistService } from './promote/checklist-service.ts';
@@ -27,6 +31,9 @@ import { securePrivateData } from './secrets/file-modes.ts';
 import { loadSecretBox } from './secrets/secret-box.ts';
 import { FsBlobStore } from './storage/fs/fs-blob-store.ts';
 import { uiPlugin } from './ui/ui-plugin.ts';
+
+/** How often pull times are written (PullTracker): one batch, never a write per pull. */
+const PULL_FLUSH_MS = 5_000;
 
 export interface RunningServer {
   url: string;
@@ -81,11 +88,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const tags = new TagService(meta, repos);
   const checklist = new ChecklistService(meta, repos, facts);
   const promotions = new PromotionService(meta, repos, access.identity, tags, checklist, access.audit);
+  const pulls = new PullTracker(meta.lifecycle, log);
+  pulls.start(PULL_FLUSH_MS);
+  const quota = new QuotaGuard(meta.lifecycle);
+  const retention = new RetentionService(meta, repos, access.audit, { pipeline: config.pipeline, pulls });
+  const retentionSchedule = new RetentionScheduler(repos, retention, log);
+  retentionSchedule.start();
   const registry = {
     auth: registryAuth,
     repos,
     addressing,
-    blobs: new BlobService(meta, blobs, repos, pull),
+    blobs: new BlobService(meta, blobs, repos, pull, quota),
     manifests: new ManifestService(
       meta,
       blobs,
@@ -94,6 +107,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       pull,
       facts,
       tags,
+      quota,
+      pulls,
     ),
     tags,
     log,
@@ -132,6 +147,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         checklist,
         facts,
         pipeline: config.pipeline,
+        retention,
       });
     },
     { prefix: '/api/v1' },
@@ -167,7 +183,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           app.close(),
         ]);
       });
-      // After the last request: its audit entries are part of what must reach the database.
+      retentionSchedule.stop();
+      // After the last request: its audit entries and pulls are part of what must reach the database.
+      await pulls.stop();
       await access.audit.flush();
       await meta.close();
     },

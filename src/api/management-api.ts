@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
+import type { RetentionService } from '../lifecycle/retention-service.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import { BrowseService } from '../promote/browse-service.ts';
 import { BuildsService } from '../promote/builds-service.ts';
@@ -17,6 +18,7 @@ import { browseApi, browseRoutes } from './browse-api.ts';
 import { buildsApi } from './builds-api.ts';
 import { identityApi } from './identity-api.ts';
 import { imageRoutes } from './image-routes.ts';
+import { lifecycleApi } from './lifecycle-api.ts';
 import { manifestRoutes, promotionsApi } from './promotions-api.ts';
 import { propertyRoutes, searchApi } from './properties-api.ts';
 import { repositoriesApi } from './repositories-api.ts';
@@ -37,6 +39,7 @@ export async function managementApi(
     facts: ImageFacts;
     /** Repository keys of the pipeline the web UI shows (config `pipeline`). */
     pipeline: readonly string[];
+    retention: RetentionService;
   },
 ): Promise<void> {
   authenticateRequests(app, deps.access);
@@ -45,6 +48,12 @@ export async function managementApi(
   await identityApi(app, deps.access);
   await tokensApi(app, deps.access);
   await auditApi(app, deps.access);
+  await lifecycleApi(app, {
+    access: deps.access,
+    repos: deps.repos,
+    meta: deps.meta,
+    retention: deps.retention,
+  });
   const policy = () => deps.access.identity.policy;
   const properties = new PropertiesService(deps.meta, deps.repos);
   await searchApi(app, new SearchService(deps.meta, deps.repos, policy));

@@ -145,6 +145,14 @@ export async function repositoriesApi(
         "change a remote repository's credentials or the URL its stored credentials are sent to",
       );
     }
+    // A quota limits those who manage the repository: only an administrator sets or lifts it.
+    if (
+      input.settings !== undefined &&
+      JSON.stringify(before?.settings.quota ?? null) !==
+        JSON.stringify((input.settings as Record<string, unknown>).quota ?? null)
+    ) {
+      requireAdmin(request, "change a repository's storage quota");
+    }
     const updated = await repos.update(request.params.key, {
       ...(input.description === undefined ? {} : { description: input.description as string }),
       ...(input.settings === undefined ? {} : { settings: input.settings as Record<string, unknown> }),

@@ -5,6 +5,7 @@ import { CliError, EXIT } from './api-client.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { registerBuildCommands } from './build-commands.ts';
 import { registerGroupCommands } from './group-commands.ts';
+import { registerLifecycleCommands } from './lifecycle-commands.ts';
 import { nginxConfig } from './nginx-config.ts';
 import { exitQuietlyWhenOutputCloses } from './output.ts';
 import { registerPermissionCommands } from './permission-commands.ts';
@@ -114,6 +115,7 @@ registerPropertyCommands(program);
 registerBuildCommands(program);
 registerTagCommands(program);
 registerPromotionCommands(program);
+registerLifecycleCommands(program);
 
 exitQuietlyWhenOutputCloses();
 try {

@@ -8,6 +8,7 @@ import type {
   SigningKeyMeta,
   UserMeta,
 } from './identity-store.ts';
+import type { LifecycleMeta } from './lifecycle-store.ts';
 import type { Location } from './promotion-records.ts';
 import type {
   ApprovalMeta,
@@ -59,6 +60,8 @@ export interface MetadataStore {
   readonly promotions: PromotionMeta;
   /** Tag moves outside a push (floating tags, rollback). */
   readonly tagMoves: TagMoveMeta;
+  /** Retention inventory, pull times, usage figures. */
+  readonly lifecycle: LifecycleMeta;
   /** Applies pending migrations; safe to call on every start. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -153,12 +156,16 @@ export interface ManifestMeta {
   get(repository: string, image: string, digest: Digest): Promise<ManifestRecord | undefined>;
   /** Whether the name holds any manifest at all: what makes an image exist. */
   exists(repository: string, image: string): Promise<boolean>;
-  /** Deletes the manifest and every tag pointing at it (recorded as tag events with `actor`). */
+  /**
+   * Deletes the manifest and every tag pointing at it (recorded as tag events with `actor` and
+   * `cause`, 'delete' unless given).
+   */
   delete(
     repository: string,
     image: string,
     digest: Digest,
     actor: string,
+    cause?: TagCause,
   ): Promise<{ removedTags: string[] } | undefined>;
   /** Manifests in this name whose subject is `subject`, sorted by digest. */
   referrers(repository: string, image: string, subject: Digest): Promise<ManifestRecord[]>;
@@ -184,8 +191,8 @@ export interface TagMeta {
   list(repository: string, image: string, page: Page): Promise<string[]>;
   /** Every tag of the name with its digest and last move, in tag order. */
   entries(repository: string, image: string): Promise<TagEntry[]>;
-  /** Removes the tag and records the event; false when absent. */
-  delete(repository: string, image: string, tag: string, actor: string): Promise<boolean>;
+  /** Removes the tag and records the event (cause 'delete' unless given); false when absent. */
+  delete(repository: string, image: string, tag: string, actor: string, cause?: TagCause): Promise<boolean>;
   /** Newest first. */
   history(repository: string, image: string, tag: string, limit?: number): Promise<TagEvent[]>;
   /** Where a tag of this name points, within `repositories`, sorted; at most `limit`. */

@@ -49,8 +49,11 @@ export interface ManifestReference {
   kind: 'blob' | 'manifest';
 }
 
-/** `cache`: a remote repository's tag moved to what upstream has now. */
-export type TagCause = 'push' | 'delete' | 'promotion' | 'floating' | 'rollback' | 'cache';
+/**
+ * `cache`: a remote repository's tag moved to what upstream has now; `retention`: removed by the
+ * repository's retention rules.
+ */
+export type TagCause = 'push' | 'delete' | 'promotion' | 'floating' | 'rollback' | 'cache' | 'retention';
 
 export interface TagEvent {
   repository: string;

@@ -34,6 +34,7 @@ export interface Database {
   promotions: PromotionsTable;
   repository_usage: RepositoryUsageTable;
   ended_sessions: EndedSessionsTable;
+  manifest_pulls: ManifestPullsTable;
 }
 
 /**
@@ -316,4 +317,11 @@ export interface EndedSessionsTable {
   id: string;
   /** When the session would have expired: the row may go after that. */
   expires_at: string;
+}
+
+/** When a digest was last pulled from a repository, written in batches (lifecycle/pull-tracker.ts). */
+export interface ManifestPullsTable {
+  repository: string;
+  digest: string;
+  last_pulled_at: string;
 }

@@ -1,3 +1,4 @@
+import { checkQuota, checkRetention } from '../lifecycle/lifecycle-settings.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import { type ChecklistLimits, DEFAULT_LIMITS } from './checklist.ts';
 import { checkGates, type Gate } from './gates.ts';
@@ -20,7 +21,7 @@ export interface RepositoryPolicy {
 export type WritePolicy = 'any' | 'promotion-only';
 const WRITE_POLICIES: readonly WritePolicy[] = ['any', 'promotion-only'];
 
-const KNOWN = new Set(['tags', 'gates', 'checklist', 'promotion', 'writes']);
+const KNOWN = new Set(['tags', 'gates', 'checklist', 'promotion', 'writes', 'retention', 'quota']);
 
 export function checkLocalSettings(raw: Record<string, unknown>): {
   settings: Record<string, unknown>;
@@ -30,10 +31,12 @@ export function checkLocalSettings(raw: Record<string, unknown>): {
   for (const key of Object.keys(raw)) {
     if (!KNOWN.has(key))
       problems.push(
-        `${key} is not a setting of local repositories (use tags, gates, checklist, promotion, writes)`,
+        `${key} is not a setting of local repositories (use tags, gates, checklist, promotion, writes, retention, quota)`,
       );
   }
   problems.push(...checkTagRules(raw.tags).problems, ...checkGates(raw.gates).problems);
+  // Lifecycle settings (lifecycle/lifecycle-settings.ts): retention rules and the storage quota.
+  problems.push(...checkRetention(raw.retention), ...checkQuota(raw.quota));
   const checklist = raw.checklist as Record<string, unknown> | undefined;
   if (checklist !== undefined) {
     if (typeof checklist !== 'object' || checklist === null)

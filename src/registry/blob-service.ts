@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { QuotaGuard } from '../lifecycle/quota-guard.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { Digest } from '../oci/digest.ts';
 import { OciError } from '../oci/errors.ts';
@@ -25,6 +26,8 @@ export class BlobService {
     private readonly blobs: BlobStore,
     private readonly repos: RepositoryService,
     private readonly pull: PullThrough,
+    /** Storage quotas; checked before every blob link that can grow a repository. */
+    private readonly quota?: QuotaGuard,
   ) {}
 
   /**
@@ -106,7 +109,9 @@ export class BlobService {
     signal: AbortSignal,
   ) {
     const name = this.repos.writeTarget(requested);
+    if (size !== undefined) await this.quota?.checkAdd(name.repository, digest, size);
     const stored = await this.blobs.put(digest, body, { ...(size === undefined ? {} : { size }), signal });
+    await this.quota?.checkAdd(name.repository, digest, stored.size);
     await this.meta.blobs.link(name.repository.key, name.image, digest, stored.size);
     return stored;
   }
@@ -128,6 +133,7 @@ export class BlobService {
     const name = this.repos.writeTarget(requested);
     const size = (await this.holder(from, digest, readable).catch(() => undefined))?.size;
     if (size === undefined || (await this.blobs.stat(digest)) === undefined) return false;
+    await this.quota?.checkAdd(name.repository, digest, size);
     await this.meta.blobs.link(name.repository.key, name.image, digest, size);
     return true;
   }
@@ -154,6 +160,7 @@ export class BlobService {
         if (member.repository.kind !== 'local' || member.repository.key === name.repository.key) continue;
         const size = await this.meta.blobs.get(member.repository.key, member.image, digest);
         if (size === undefined || (await this.blobs.stat(digest)) === undefined) continue;
+        await this.quota?.checkAdd(name.repository, digest, size);
         await this.meta.blobs.link(name.repository.key, name.image, digest, size);
         linked = true;
         break;
@@ -164,6 +171,7 @@ export class BlobService {
 
   async startUpload(requested: ResolvedName): Promise<UploadState> {
     const name = this.repos.writeTarget(requested);
+    await this.quota?.checkRoom(name.repository);
     const id = randomUUID();
     await this.blobs.uploads.start(id);
     await this.meta.uploads.create({
@@ -220,7 +228,10 @@ export class BlobService {
     digest: Digest,
     signal: AbortSignal,
   ): Promise<{ size: number }> {
-    await this.uploadState(name, id);
+    const state = await this.uploadState(name, id);
+    // Refused before the bytes become a blob; the upload stays open (the client may retry once
+    // space is freed, or cancel) and the janitor ends it when abandoned.
+    await this.quota?.checkAdd(this.repos.writeTarget(name).repository, digest, state.size);
     const { size } = await this.blobs.uploads.finish(id, digest, signal);
     await this.meta.uploads.complete(id, digest, size);
     return { size };

@@ -1,4 +1,6 @@
 import { Readable } from 'node:stream';
+import type { PullTracker } from '../lifecycle/pull-tracker.ts';
+import type { QuotaGuard } from '../lifecycle/quota-guard.ts';
 import { type MetadataStore, MissingReferencesError } from '../meta/metadata-store.ts';
 import { type ManifestRecord, manifestRecord, type Page, type RepositoryRecord } from '../meta/records.ts';
 import { clip, type Digest, digestAlgorithm, digestOf, parseDigest } from '../oci/digest.ts';
@@ -57,11 +59,25 @@ export class ManifestService {
     private readonly pull: PullThrough,
     private readonly facts: ImageFacts,
     private readonly tagRules: TagService,
+    /** Storage quotas: a repository over its limit takes no new manifest. */
+    private readonly quota?: QuotaGuard,
+    /** Notes who pulled what (manifest GETs), for retention. */
+    private readonly pulls?: PullTracker,
   ) {}
 
-  /** The manifest as the first member `readable` accepts serves it (virtual repositories). */
-  async get(name: ResolvedName, ref: Reference, readable: MemberCheck): Promise<StoredManifest> {
+  /**
+   * The manifest as the first member `readable` accepts serves it (virtual repositories).
+   * `pull`: the client downloads it (a GET, not a HEAD): noted for retention at the member that
+   * served it, in memory (PullTracker), never a write on this path.
+   */
+  async get(
+    name: ResolvedName,
+    ref: Reference,
+    readable: MemberCheck,
+    options: { pull?: boolean } = {},
+  ): Promise<StoredManifest> {
     const record = await this.find(name, ref, readable);
+    if (options.pull) this.pulls?.record(record.repository, record.digest);
     const cached = this.cache.get(record.digest);
     if (cached) return { digest: record.digest, mediaType: record.mediaType, bytes: cached };
     const bytes = await this.blobs.read(record.digest);
@@ -91,6 +107,7 @@ export class ManifestService {
     }
     const parsed = parseManifest(input.bytes, input.contentType);
     if ('tag' in ref) await this.refuseTagMove(name, ref.tag, digest, input.mayMoveTag);
+    await this.quota?.checkCommit(name.repository);
     await this.blobs.put(digest, Readable.from([input.bytes]), { size: input.bytes.length });
     await this.recordContentFacts(digest, parsed);
     const record = manifestRecord(

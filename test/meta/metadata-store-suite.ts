@@ -4,6 +4,7 @@ import { defineBlobTests } from './suite/blobs.ts';
 import { defineCatalogTests } from './suite/catalog.ts';
 import type { Define } from './suite/harness.ts';
 import { defineIdentityTests } from './suite/identity.ts';
+import { defineLifecycleTests } from './suite/lifecycle.ts';
 import { defineLookupTests } from './suite/lookups.ts';
 import { defineManifestTests } from './suite/manifests.ts';
 import { definePromotionTests } from './suite/promotion.ts';
@@ -70,5 +71,6 @@ export function describeMetadataStore(
     definePromotionTests(define);
     defineLookupTests(define);
     defineUsageTests(define);
+    defineLifecycleTests(define);
   });
 }

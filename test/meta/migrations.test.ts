@@ -70,6 +70,7 @@ it('migrations: names sort in the order they were added', () => {
     '0004-repository-usage',
     '0005-ended-sessions',
     '0007-identity-ids',
+    '0010-manifest-pulls',
   ]);
   assert.deepEqual([...names].sort(), names);
 });
@@ -155,13 +156,21 @@ it('migrations: a database at 0001 migrates to the latest, keeping its rows; eac
     await migrateToLatest(db);
     const { rows } = await sql<{ key: string }>`select key from repositories`.execute(db);
     assert.deepEqual(rows, [{ key: 'dev' }]);
-    for (const table of [...IDENTITY_TABLES, ...PROMOTION_TABLES, 'repository_usage', 'ended_sessions']) {
+    for (const table of [
+      ...IDENTITY_TABLES,
+      ...PROMOTION_TABLES,
+      'repository_usage',
+      'ended_sessions',
+      'manifest_pulls',
+    ]) {
       assert.ok((await tables()).includes(table), table);
     }
     await migrateToLatest(db); // nothing pending: a no-op
     const columns = async (table: string) =>
       (await db.introspection.getTables()).find((t) => t.name === table)?.columns.map((c) => c.name) ?? [];
     assert.ok((await columns('users')).includes('id'));
+    assert.equal((await migrator.migrateDown()).error, undefined); // 0010
+    assert.equal((await tables()).includes('manifest_pulls'), false);
     assert.equal((await migrator.migrateDown()).error, undefined); // 0007
     assert.equal((await columns('users')).includes('id'), false);
     assert.equal((await columns('builds')).includes('published_by_id'), false);

@@ -69,12 +69,13 @@ export class KyselyManifestMeta implements ManifestMeta {
     image: string,
     digest: Digest,
     actor: string,
+    cause: TagCause = 'delete',
   ): Promise<{ removedTags: string[] } | undefined> {
     const at = this.ctx.now().toISOString();
     return this.ctx.db.transaction().execute(async (trx) => {
       const result = await deleteManifests(trx, { repository, image }, [digest], {
         actor,
-        cause: 'delete',
+        cause,
         at,
       });
       // Nothing was written when the manifest is absent: no tag can point at a missing row.

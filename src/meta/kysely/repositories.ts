@@ -19,6 +19,7 @@ const REPOSITORY_CHILDREN = [
   'uploads',
   'approvals',
   'repository_usage',
+  'manifest_pulls',
 ] as const satisfies readonly (keyof Database)[];
 
 export class KyselyRepositoryMeta implements RepositoryMeta {

@@ -108,7 +108,13 @@ export class KyselyTagMeta implements TagMeta {
     return rows.map((r) => ({ tag: r.tag, digest: r.digest as Digest, updatedAt: r.updated_at }));
   }
 
-  async delete(repository: string, image: string, tag: string, actor: string): Promise<boolean> {
+  async delete(
+    repository: string,
+    image: string,
+    tag: string,
+    actor: string,
+    cause: TagCause = 'delete',
+  ): Promise<boolean> {
     const at = this.ctx.now().toISOString();
     return this.ctx.db.transaction().execute(async (trx) => {
       const before = await selectTag(trx, repository, image, tag);
@@ -119,7 +125,7 @@ export class KyselyTagMeta implements TagMeta {
         .where('image', '=', image)
         .where('tag', '=', tag)
         .execute();
-      await appendTagEvents(trx, [{ repository, image, tag, oldDigest: before, actor, cause: 'delete', at }]);
+      await appendTagEvents(trx, [{ repository, image, tag, oldDigest: before, actor, cause, at }]);
       return true;
     });
   }

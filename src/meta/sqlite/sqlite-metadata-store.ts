@@ -8,6 +8,7 @@ import { KyselyContentFactMeta } from '../kysely/content-facts.ts';
 import type { QueryContext } from '../kysely/context.ts';
 import { KyselyEndedSessionMeta } from '../kysely/ended-sessions.ts';
 import { KyselyGroupMeta } from '../kysely/groups.ts';
+import { KyselyLifecycleMeta } from '../kysely/lifecycle.ts';
 import { KyselyManifestMeta } from '../kysely/manifests.ts';
 import { KyselyPermissionTargetMeta } from '../kysely/permission-targets.ts';
 import { KyselyPromotionMeta } from '../kysely/promotions.ts';
@@ -63,6 +64,7 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly approvals: KyselyApprovalMeta;
   readonly promotions: KyselyPromotionMeta;
   readonly tagMoves: KyselyTagMoveMeta;
+  readonly lifecycle: KyselyLifecycleMeta;
 
   private constructor(
     private readonly db: Kysely<Database>,
@@ -89,6 +91,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.approvals = new KyselyApprovalMeta(ctx);
     this.promotions = new KyselyPromotionMeta(ctx);
     this.tagMoves = new KyselyTagMoveMeta(ctx);
+    this.lifecycle = new KyselyLifecycleMeta(ctx);
   }
 
   /** Opens (creating if needed) the database and, unless told otherwise, migrates it. */

@@ -22,7 +22,9 @@ export const read: Handler = async (req, ctx) => {
       reference: clip(reference),
     });
   }
-  const manifest = await ctx.manifests.get(name, ref, ctx.auth.control.memberReader(req));
+  const manifest = await ctx.manifests.get(name, ref, ctx.auth.control.memberReader(req), {
+    pull: req.method === 'GET',
+  });
   const headers = {
     'Content-Type': manifest.mediaType,
     'Docker-Content-Digest': manifest.digest,
