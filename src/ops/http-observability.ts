@@ -14,7 +14,7 @@ declare module 'fastify' {
   }
 }
 
-/** Probes and scrapes: logged at debug so a load balancer polling every second floods nothing. */
+/** Routes of probes and scrapes: logged at debug so a load balancer polling every second floods nothing. */
 const QUIET = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Connection counters at the end of the previous response on the same socket (keep-alive). */
@@ -39,10 +39,12 @@ export function observeRequests<Log extends FastifyBaseLogger>(
 ): void {
   const counted = new WeakMap<Socket, Counted>();
   app.decorateRequest('metricsRoute', null);
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks, not async ones: they run on every request, and a promise each costs.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = routeOf(request);
     const socket = request.raw.socket;
     let received = 0;
@@ -54,26 +56,24 @@ export function observeRequests<Log extends FastifyBaseLogger>(
       sent = now.written - before.written;
       counted.set(socket, now);
     }
-    const seconds = reply.elapsedTime / 1000;
-    options.metrics.request({
-      route,
-      method: request.method,
-      status: reply.statusCode,
-      seconds,
-      received,
-      sent,
-    });
-    const path = request.url.split('?', 1)[0] ?? '';
-    const line = {
-      method: request.method,
-      path: path.slice(0, 300),
-      route,
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 10) / 10,
-    };
-    if (QUIET.has(path)) request.log.debug(line, 'request');
-    else request.log.info(line, 'request');
+    const ms = reply.elapsedTime;
+    const status = reply.statusCode;
+    options.metrics.request({ route, method: request.method, status, seconds: ms / 1000, received, sent });
+    const level = QUIET.has(route) ? 'debug' : 'info';
+    if (enabled(request.log.level, level)) {
+      const path = (request.url.split('?', 1)[0] ?? '').slice(0, 300);
+      const line = { method: request.method, path, route, status, ms: Math.round(ms * 10) / 10 };
+      request.log[level](line, 'request');
+    }
+    done();
   });
+}
+
+/** pino's level numbers: a line is written when its level is at least the logger's. */
+const RANK: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
+function enabled(loggerLevel: string, line: 'debug' | 'info'): boolean {
+  return (RANK[line] ?? 0) >= (RANK[loggerLevel] ?? Number.POSITIVE_INFINITY);
 }
 
 function routeOf(request: FastifyRequest): string {
