@@ -14,6 +14,10 @@ import { RetentionScheduler } from './lifecycle/retention-scheduler.ts';
 import { RetentionService } from './lifecycle/retention-service.ts';
 import { SqliteMetadataStore } from './meta/sqlite/sqlite-metadata-store.ts';
 import { AddressPolicy } from './net/address-policy.ts';
+import { observeRequests } from './ops/http-observability.ts';
+import { dbQueryLogger, Metrics } from './ops/metrics.ts';
+import { listenForMetrics, opsRoutes } from './ops/ops-routes.ts';
+import { requestIdOf } from './ops/request-id.ts';
 import { ChecklistService } from './promote/checklist-service.ts';
 import { ImageFacts } from './promote/image-facts.ts';
 import { PromotionService } from './promote/promotion-service.ts';
@@ -53,9 +57,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log,
   });
   const addresses = new AddressPolicy({ allow: config.upstreamAllow, deny: config.upstreamDeny });
+  const metrics = new Metrics({ log });
   const blobs = await FsBlobStore.open({ root: join(config.data, 'storage') });
-  const meta = await SqliteMetadataStore.open({ file: join(config.data, 'gantry.db') });
+  const meta = await SqliteMetadataStore.open({
+    file: join(config.data, 'gantry.db'),
+    log: dbQueryLogger(metrics),
+  });
   await meta.migrate();
+  wireContentMetrics(metrics, meta);
   const repos = new RepositoryService(meta, {
     defaultRepository: config.defaultRepository,
     addresses,
@@ -64,6 +73,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await repos.init();
   const pull = new PullThrough(meta, blobs, log, addresses, {
     unreachableSeconds: config.upstreamUnreachableSeconds,
+    metrics,
   });
   const addressing = new Addressing({ hosts: config.repositoryHosts, ports: config.repositoryPorts });
   const access = await openAccess(config, meta, log, secrets);
@@ -87,7 +97,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const facts = new ImageFacts(blobs);
   const tags = new TagService(meta, repos);
   const checklist = new ChecklistService(meta, repos, facts);
-  const promotions = new PromotionService(meta, repos, access.identity, tags, checklist, access.audit);
+  const promotions = new PromotionService(
+    meta,
+    repos,
+    access.identity,
+    tags,
+    checklist,
+    access.audit,
+    metrics,
+  );
   const pulls = new PullTracker(meta.lifecycle, log);
   pulls.start(PULL_FLUSH_MS);
   const quota = new QuotaGuard(meta.lifecycle);
@@ -126,13 +144,20 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     routerOptions: { maxParamLength: 4096 },
     clientErrorHandler: guard.rejectMalformedRequest,
     rewriteUrl: originForm,
+    genReqId: (req) => requestIdOf(req.headers),
   });
   guard.watch(app.server);
-  // Readiness for load balancers and orchestrators: false once shutdown begins.
-  app.get('/readyz', async (_request, reply) =>
-    guard.draining
-      ? reply.code(503).send({ ready: false, reason: 'shutting down' })
-      : reply.send({ ready: true }),
+  observeRequests(app, { metrics });
+  await app.register(async (scope) =>
+    opsRoutes(scope, {
+      metrics,
+      meta,
+      blobs,
+      authenticator: access.authenticator,
+      draining: () => guard.draining,
+      metricsToken: config.metricsToken,
+      log,
+    }),
   );
   await app.register(async (scope) => registryPlugin(scope, registry));
   await app.register(
@@ -160,7 +185,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     { prefix: '/api/docker' },
   );
   await app.register(async (scope) => uiPlugin(scope, { dir: config.uiDir ?? defaultUiDir() }));
-  const janitor = startUploadJanitor({ meta, blobs, ttlHours: config.uploadTtlHours, log });
+  const janitor = startUploadJanitor({ meta, blobs, ttlHours: config.uploadTtlHours, log, metrics });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -169,6 +194,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const extra = await listenOnMappedPorts(app.routing, addressing, config.host, guard);
   for (const { port: p, repository } of addressing.extraPorts)
     log.info({ port: p, repository }, 'listening for one repository');
+  if (config.metricsPort !== undefined) {
+    extra.push(await listenForMetrics({ metrics, host: config.host, port: config.metricsPort, log }));
+    log.info({ port: config.metricsPort }, 'serving /metrics without credentials');
+  }
   return {
     url,
     async close() {
@@ -214,4 +243,21 @@ async function listenOnMappedPorts(
     servers.push(server);
   }
   return servers;
+}
+
+/** The gauges read from the metadata at scrape time: per-repository content and open uploads. */
+function wireContentMetrics(metrics: Metrics, meta: SqliteMetadataStore): void {
+  metrics.readGauge('uploads_in_progress', () => meta.uploads.count());
+  metrics.readRepositories(async () => {
+    const [stats, counts] = await Promise.all([meta.repositories.stats(), meta.repositories.contentCounts()]);
+    return new Map(
+      [...stats].map(([key, s]) => {
+        const c = counts.get(key);
+        return [
+          key,
+          { images: s.imageCount, manifests: c?.manifests ?? 0, blobs: c?.blobs ?? 0, bytes: s.sizeBytes },
+        ];
+      }),
+    );
+  });
 }

@@ -46,7 +46,10 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
     if (typeof e.statusCode === 'number' && e.statusCode < 500) {
       problem = new ProblemError(e.statusCode, 'Bad Request', e.message ?? 'bad request');
     } else {
-      log.error({ err: error, method: request.method, url: request.url }, 'api request failed');
+      (request.log ?? log).error(
+        { err: error, method: request.method, url: request.url },
+        'api request failed',
+      );
       problem = new ProblemError(
         500,
         'Internal Server Error',
@@ -64,5 +67,7 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
       status: problem.status,
       detail: problem.detail,
       ...problem.extra,
+      // RFC 9457 extension member: what to quote to an operator, who finds it in the log lines.
+      requestId: request.id,
     });
 }

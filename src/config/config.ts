@@ -93,6 +93,13 @@ export const ConfigSchema = z
       .optional(),
     /** File holding that key (generated on first start when absent); default `<data>/secret.key`. */
     secretKeyFile: z.string().min(1).optional(),
+    /**
+     * Bearer token that may read GET /metrics on the main port (administrators always may);
+     * at least 16 characters.
+     */
+    metricsToken: z.string().min(16, 'must be at least 16 characters (openssl rand -hex 32)').optional(),
+    /** A listener of its own (on `host`) serving GET /metrics without credentials; off when absent. */
+    metricsPort: z.coerce.number().int().min(1).max(65535).optional(),
   })
   .strict();
 
@@ -127,10 +134,12 @@ const ENV_NAMES: Record<keyof Config, string> = {
   upstreamDeny: 'GANTRY_UPSTREAM_DENY',
   secretKey: 'GANTRY_SECRET_KEY',
   secretKeyFile: 'GANTRY_SECRET_KEY_FILE',
+  metricsToken: 'GANTRY_METRICS_TOKEN',
+  metricsPort: 'GANTRY_METRICS_PORT',
 };
 
 /** Values never repeated in error messages. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(['adminPassword', 'secretKey']);
+const SECRET_KEYS: ReadonlySet<string> = new Set(['adminPassword', 'secretKey', 'metricsToken']);
 
 /** A list of address entries, from YAML as a sequence or from the environment as `a,b,c`. */
 function addressList(options: { names: boolean }) {

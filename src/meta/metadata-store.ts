@@ -64,6 +64,11 @@ export interface MetadataStore {
   readonly lifecycle: LifecycleMeta;
   /** Applies pending migrations; safe to call on every start. */
   migrate(): Promise<void>;
+  /**
+   * Readiness: one trivial read of a real table, resolving when the database answers and
+   * rejecting with its error otherwise. Called by every `GET /readyz`: an indexed seek, no scan.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -92,6 +97,11 @@ export interface RepositoryMeta {
    * than stats()' (or null).
    */
   recountStats(): Promise<Map<string, RepositoryStats>>;
+  /**
+   * Manifests and distinct blobs per repository (repositories holding none are absent), for the
+   * metrics scrape: one grouped count over each table's repository index, never per request.
+   */
+  contentCounts(): Promise<Map<string, { manifests: number; blobs: number }>>;
 }
 
 export interface RepositoryStats {
@@ -211,6 +221,8 @@ export interface UploadMeta {
   complete(id: string, digest: Digest, size: number): Promise<boolean>;
   /** Uploads started before `before`, for cleaning up abandoned ones. */
   listStartedBefore(before: Date): Promise<UploadRecord[]>;
+  /** How many uploads are open (for metrics; a count over the table, read per scrape). */
+  count(): Promise<number>;
 }
 
 export class MetaConflictError extends Error {

@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal.ts';
 import {
   badRequest,
   conflict,
+  DomainError,
   ForbiddenError,
   forbidden,
   notFound,
@@ -16,6 +17,7 @@ import type { GateResult, PromotionRecord } from '../meta/promotion-records.ts';
 import { UnknownManifestError } from '../meta/promotion-store.ts';
 import type { Digest } from '../oci/digest.ts';
 import { OciError } from '../oci/errors.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import type { ChecklistService } from './checklist-service.ts';
 import { evaluateGates, type GateFacts } from './gates.ts';
@@ -51,9 +53,22 @@ export class PromotionService {
     private readonly tags: TagService,
     private readonly checklist: ChecklistService,
     private readonly audit: AuditLog,
+    /** Counts promotions by result (ops/metrics.ts); dry runs are questions and not counted. */
+    private readonly metrics: Pick<Metrics, 'promotion'> = { promotion: () => {} },
   ) {}
 
   async promote(principal: Principal, request: PromotionRequest, address: string): Promise<PromotionResult> {
+    try {
+      const result = await this.#promote(principal, request, address);
+      if (!request.dryRun) this.metrics.promotion('promoted');
+      return result;
+    } catch (error) {
+      if (!request.dryRun) this.metrics.promotion(promotionResultOf(error));
+      throw error;
+    }
+  }
+
+  async #promote(principal: Principal, request: PromotionRequest, address: string): Promise<PromotionResult> {
     const { source, target } = request;
     const sourceRepo = this.repository(principal, source.repository, 'source');
     const targetRepo = this.repository(principal, target.repository, 'target');
@@ -313,4 +328,12 @@ interface MovedTag {
 function asConflict(error: unknown): never {
   if (error instanceof OciError) throw conflict(error.message);
   throw error;
+}
+
+/** A failed promotion's metrics result: a rule or gate said no, the caller may not, or else. */
+function promotionResultOf(error: unknown): 'refused' | 'denied' | 'failed' {
+  if (!(error instanceof DomainError)) return 'failed';
+  if (error.kind === 'refused' || error.kind === 'conflict') return 'refused';
+  if (error.kind === 'forbidden' || error.kind === 'unauthenticated') return 'denied';
+  return 'failed';
 }

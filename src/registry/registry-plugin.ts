@@ -17,7 +17,7 @@ const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 export async function registryPlugin(app: FastifyInstance, ctx: RegistryContext): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
-  app.setErrorHandler((error, request, reply) => sendError(reply, request, error, ctx));
+  app.setErrorHandler((error, request, reply) => sendError(reply, request, error));
   const methods = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS'] as const;
   const handle = (request: FastifyRequest, reply: FastifyReply) => dispatch(request, reply, ctx);
   app.route({ method: [...methods], url: '/v2', handler: handle });
@@ -44,6 +44,7 @@ async function dispatch(
       404,
     );
   }
+  request.metricsRoute = match.route.name;
   const handler = match.route.methods[request.method as keyof typeof match.route.methods];
   if (!handler) {
     reply.header('Allow', Object.keys(match.route.methods).join(', '));
@@ -87,22 +88,25 @@ function send(reply: FastifyReply, result: Reply): FastifyReply {
   return reply.header('Content-Type', 'application/json').header('Content-Length', json.length).send(json);
 }
 
-function sendError(reply: FastifyReply, request: FastifyRequest, error: unknown, ctx: RegistryContext): void {
+function sendError(reply: FastifyReply, request: FastifyRequest, error: unknown): void {
   const { error: oci, internal } = toOciError(error);
   if (reply.raw.destroyed || request.raw.socket?.destroyed) {
     // The client went away mid-request: nobody to answer, and no fault of ours.
-    ctx.log.debug({ method: request.method, url: request.url }, 'client disconnected');
+    request.log.debug({ method: request.method, url: request.url }, 'client disconnected');
     return;
   }
-  if (internal) ctx.log.error({ err: error, method: request.method, url: request.url }, 'request failed');
-  else ctx.log.debug({ code: oci.code, method: request.method, url: request.url }, oci.message);
+  // request.log carries the request id, which the client gets too (header and body).
+  if (internal) request.log.error({ err: error, method: request.method, url: request.url }, 'request failed');
+  else request.log.debug({ code: oci.code, method: request.method, url: request.url }, oci.message);
   if (reply.sent || reply.raw.headersSent) {
     reply.raw.destroy();
     return;
   }
   // The client may still be sending a body we will not read: close rather than desynchronise.
   if (!request.raw.complete) reply.header('Connection', 'close');
-  const json = Buffer.from(JSON.stringify(oci.toBody()));
+  // The id goes next to `errors`, not into `detail`: detail's shape belongs to each code (some
+  // carry structured data clients read), and clients ignore members they do not know.
+  const json = Buffer.from(JSON.stringify({ ...oci.toBody(), requestId: request.id }));
   reply.code(oci.status).headers({
     ...API_VERSION,
     ...oci.headers,

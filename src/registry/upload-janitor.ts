@@ -1,5 +1,6 @@
 import type { Logger } from '../config/logger.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 
 /**
@@ -13,6 +14,8 @@ export function startUploadJanitor(options: {
   blobs: BlobStore;
   ttlHours: number;
   log: Logger;
+  /** Each sweep's duration and result, as job `upload-cleanup`. */
+  metrics?: Pick<Metrics, 'timeJob'>;
 }): { stop(): void } {
   const sweep = async () => {
     const before = new Date(Date.now() - options.ttlHours * 3_600_000);
@@ -34,7 +37,8 @@ export function startUploadJanitor(options: {
     }
     if (removed > 0) options.log.info({ removed }, 'discarded abandoned uploads');
   };
-  const run = () => sweep().catch((err: unknown) => options.log.warn({ err }, 'upload cleanup failed'));
+  const timed = () => options.metrics?.timeJob('upload-cleanup', sweep) ?? sweep();
+  const run = () => timed().catch((err: unknown) => options.log.warn({ err }, 'upload cleanup failed'));
   void run();
   const timer = setInterval(run, 3_600_000);
   timer.unref();

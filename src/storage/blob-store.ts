@@ -47,6 +47,12 @@ export interface BlobStore {
   /** Every blob with its size, in no particular order. For garbage collection and fsck. */
   list(signal?: AbortSignal): AsyncIterable<{ digest: Digest; size: number }>;
 
+  /**
+   * Readiness: resolves when the store can take writes now, rejects with the driver's error
+   * when it cannot. Called by every `GET /readyz`, so it must cost little (no scan).
+   */
+  probe(signal?: AbortSignal): Promise<void>;
+
   readonly uploads: UploadArea;
 }
 

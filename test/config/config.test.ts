@@ -108,6 +108,23 @@ describe('configuration', () => {
     });
   });
 
+  it('metrics: off by default; a token too short is refused without echoing it', async () => {
+    const defaults = await loadConfig({ env: {} });
+    assert.equal(defaults.metricsToken, undefined);
+    assert.equal(defaults.metricsPort, undefined);
+    const set = await loadConfig({
+      env: { GANTRY_METRICS_TOKEN: 'a'.repeat(32), GANTRY_METRICS_PORT: '9464' },
+    });
+    assert.equal(set.metricsToken, 'a'.repeat(32));
+    assert.equal(set.metricsPort, 9464);
+    await assert.rejects(loadConfig({ env: { GANTRY_METRICS_TOKEN: 'short-secret' } }), (e: Error) => {
+      assert.match(e.message, /metricsToken: must be at least 16 characters/);
+      assert.doesNotMatch(e.message, /short-secret/);
+      return true;
+    });
+    await assert.rejects(loadConfig({ env: { GANTRY_METRICS_PORT: '70000' } }), /metricsPort/);
+  });
+
   it('reports unreadable and malformed files', async () => {
     await assert.rejects(loadConfig({ file: join(dir, 'absent.yaml'), env: {} }), /cannot read config file/);
     const file = join(dir, 'broken.yaml');

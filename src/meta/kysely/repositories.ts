@@ -110,6 +110,28 @@ export class KyselyRepositoryMeta implements RepositoryMeta {
     return new Map(rows.map((row) => [row.key, toStats(row)]));
   }
 
+  async contentCounts(): Promise<Map<string, { manifests: number; blobs: number }>> {
+    const db = this.ctx.db;
+    const manifests = await db
+      .selectFrom('manifests')
+      .select((eb) => ['repository', eb.fn.countAll<number | string>().as('n')])
+      .groupBy('repository')
+      .execute();
+    const blobs = await db
+      .selectFrom('blob_links')
+      .select((eb) => ['repository', eb.fn.count<number | string>('digest').distinct().as('n')])
+      .groupBy('repository')
+      .execute();
+    const out = new Map<string, { manifests: number; blobs: number }>();
+    for (const row of manifests) out.set(row.repository, { manifests: Number(row.n), blobs: 0 });
+    for (const row of blobs) {
+      const counts = out.get(row.repository) ?? { manifests: 0, blobs: 0 };
+      counts.blobs = Number(row.n);
+      out.set(row.repository, counts);
+    }
+    return out;
+  }
+
   /** Deletes the children explicitly (no ON DELETE CASCADE), so every dialect behaves alike. */
   async delete(key: string): Promise<boolean> {
     return this.ctx.db.transaction().execute(async (trx) => {

@@ -54,6 +54,14 @@ export class KyselyUploadMeta implements UploadMeta {
       .execute();
     return rows.map(toUpload);
   }
+
+  async count(): Promise<number> {
+    const row = await this.ctx.db
+      .selectFrom('uploads')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
 }
 
 function toUpload(row: Selectable<UploadsTable>): UploadRecord {

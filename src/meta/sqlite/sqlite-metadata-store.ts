@@ -118,6 +118,10 @@ export class SqliteMetadataStore implements MetadataStore {
     return migrateToLatest(this.db);
   }
 
+  async ping(): Promise<void> {
+    await this.db.selectFrom('repositories').select('key').limit(1).execute();
+  }
+
   /** Lets the call holding the connection finish, then closes the file (checkpointing the WAL). */
   async close(): Promise<void> {
     await this.db.destroy();

@@ -6,6 +6,7 @@ import type { AddressPolicy } from '../../net/address-policy.ts';
 import type { Digest } from '../../oci/digest.ts';
 import { OciError } from '../../oci/errors.ts';
 import { parseManifest } from '../../oci/manifest.ts';
+import type { Metrics } from '../../ops/metrics.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
 import type { ResolvedName } from '../repository-service.ts';
 import { BlobFanout, type Transfer } from './blob-fanout.ts';
@@ -38,7 +39,11 @@ export class PullThrough {
     private readonly log: Logger,
     /** The server's upstream address policy (config upstreamAllow / upstreamDeny). */
     private readonly addresses: AddressPolicy,
-    private readonly options: { unreachableSeconds: number } = { unreachableSeconds: 30 },
+    private readonly options: {
+      unreachableSeconds: number;
+      /** Cache hits and misses, upstream failures (ops/metrics.ts). */
+      metrics?: Pick<Metrics, 'remote' | 'upstreamError'>;
+    } = { unreachableSeconds: 30 },
   ) {}
 
   /** The manifest for a tag or digest, cached or fetched; undefined when upstream does not have it. */
@@ -49,7 +54,11 @@ export class PullThrough {
     const { key } = target.repository;
     if ('digest' in ref) {
       const cached = await this.meta.manifests.get(key, target.image, ref.digest);
-      if (cached || this.#settings(target.repository).offline) return cached;
+      if (cached || this.#settings(target.repository).offline) {
+        this.#count(key, 'manifest', 'hit');
+        return cached;
+      }
+      this.#count(key, 'manifest', 'miss');
       return this.#once(`${key}\0${target.image}\0${ref.digest}`, () => this.#fetch(target, ref.digest));
     }
     const tagKey = `${key}\0${target.image}\0${ref.tag}`;
@@ -57,9 +66,11 @@ export class PullThrough {
     const settings = this.#settings(target.repository);
     const checked = this.#tagChecked.get(tagKey);
     const fresh = checked !== undefined && Date.now() - checked < settings.ttlSeconds * 1000;
-    if (cachedDigest && (fresh || settings.offline))
-      return this.meta.manifests.get(key, target.image, cachedDigest);
-    if (settings.offline) return undefined;
+    if (settings.offline || (cachedDigest && fresh)) {
+      this.#count(key, 'manifest', 'hit');
+      return cachedDigest ? this.meta.manifests.get(key, target.image, cachedDigest) : undefined;
+    }
+    this.#count(key, 'manifest', 'miss');
     return this.#once(tagKey, () => this.#refreshTag(target, ref.tag, cachedDigest, tagKey));
   }
 
@@ -72,7 +83,10 @@ export class PullThrough {
 
   /** The blob's bytes: from the cache, or streamed from upstream while they are stored. */
   async openBlob(target: ResolvedName, digest: Digest, signal: AbortSignal): Promise<Readable | undefined> {
+    // Counted here, once per download of the content (a GET asks blobSize twice before, and a
+    // HEAD moves no content): a miss is a blob not stored yet, fetched now or joining a fetch.
     const cached = await this.meta.blobs.get(target.repository.key, target.image, digest);
+    this.#count(target.repository.key, 'blob', cached === undefined ? 'miss' : 'hit');
     if (cached !== undefined) return this.blobs.open(digest, undefined, signal);
     const transfer = await this.#transfer(target, digest);
     return transfer?.follow((range) => this.blobs.open(digest, range, signal));
@@ -92,12 +106,19 @@ export class PullThrough {
     const settings = this.#settings(target.repository);
     const listKey = `${key}\0${target.image}`;
     const kept = this.#tagLists.get(listKey);
-    if (kept && Date.now() - kept.at < settings.ttlSeconds * 1000) return kept.tags;
+    if (kept && Date.now() - kept.at < settings.ttlSeconds * 1000) {
+      this.#count(key, 'tags', 'hit');
+      return kept.tags;
+    }
     const cached = async () => {
       const tags = await this.meta.tags.list(key, target.image, {});
       return tags.length > 0 ? tags : undefined;
     };
-    if (settings.offline) return cached();
+    if (settings.offline) {
+      this.#count(key, 'tags', 'hit');
+      return cached();
+    }
+    this.#count(key, 'tags', 'miss');
     try {
       const tags = await this.#ask(target.repository, (c) => c.listTags(target.image));
       if (tags) this.#tagLists.set(listKey, { at: Date.now(), tags: [...tags].sort() });
@@ -189,6 +210,11 @@ export class PullThrough {
     return started;
   }
 
+  /** One read of the cache: `hit` answered without asking upstream, `miss` asks upstream. */
+  #count(repository: string, kind: 'manifest' | 'blob' | 'tags', result: 'hit' | 'miss'): void {
+    this.options.metrics?.remote(repository, kind, result);
+  }
+
   #stale<T>(target: ResolvedName, error: unknown, cached: T): T {
     this.log.warn(
       { repository: target.repository.key, image: target.image, err: (error as Error).message },
@@ -213,6 +239,7 @@ export class PullThrough {
     try {
       return await request(client);
     } catch (error) {
+      this.options.metrics?.upstreamError(repo.key, error instanceof UpstreamError ? error.kind : 'other');
       const unreachable =
         error instanceof UpstreamError && (error.kind === 'unreachable' || error.kind === 'timeout');
       if (unreachable && this.options.unreachableSeconds > 0) {

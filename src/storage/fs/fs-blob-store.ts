@@ -139,6 +139,18 @@ export class FsBlobStore implements BlobStore {
     await fs.rm(this.#paths.blob(digest), { force: true });
   }
 
+  /**
+   * Creates and removes an empty file in tmp/, where puts begin: a missing or read-only tree,
+   * a full inode table or a dead mount fails here as a put would. Unique names keep concurrent
+   * probes apart; no fsync, so a probe costs two metadata operations.
+   */
+  async probe(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const file = this.#paths.newTempFile();
+    await fs.writeFile(file, '', { flag: 'wx' });
+    await fs.rm(file, { force: true });
+  }
+
   async *list(signal?: AbortSignal): AsyncIterable<{ digest: Digest; size: number }> {
     for (const algorithm of this.#paths.algorithms) {
       for (const fanOut of await readdirOrEmpty(this.#paths.algorithmDir(algorithm))) {

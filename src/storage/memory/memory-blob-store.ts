@@ -80,6 +80,10 @@ export class MemoryBlobStore implements BlobStore {
     this.#blobs.delete(checked(digest));
   }
 
+  async probe(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+  }
+
   async *list(signal?: AbortSignal): AsyncIterable<{ digest: Digest; size: number }> {
     for (const [digest, bytes] of [...this.#blobs]) {
       signal?.throwIfAborted();

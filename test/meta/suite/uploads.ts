@@ -37,6 +37,28 @@ export function defineUploadTests(define: Define): void {
     );
   });
 
+  define(
+    'uploads: count is the number of open uploads (metrics); contentCounts per repository',
+    async (store) => {
+      await ensureRepository(store, 'dev');
+      await ensureRepository(store, 'empty');
+      assert.equal(await store.uploads.count(), 0);
+      await store.uploads.create(upload('count-1', '2024-05-01T10:00:00.000Z'));
+      await store.uploads.create(upload('count-2', '2024-05-01T10:00:00.000Z'));
+      assert.equal(await store.uploads.count(), 2);
+      await store.uploads.delete('count-1');
+      assert.equal(await store.uploads.count(), 1);
+      // Two images sharing their config and layer (same labels): two manifests, two distinct blobs.
+      await pushImage(store, { repository: 'dev', image: 'app', label: 'shared' });
+      await pushImage(store, { repository: 'dev', image: 'other', label: 'shared' });
+      await pushImage(store, { repository: 'dev', image: 'app', label: 'second' });
+      const counts = await store.repositories.contentCounts();
+      assert.deepEqual(counts.get('dev'), { manifests: 3, blobs: 4 });
+      assert.equal(counts.get('empty'), undefined);
+      await store.ping();
+    },
+  );
+
   define('uploads: listStartedBefore returns the older ones, oldest first', async (store) => {
     await ensureRepository(store, 'dev');
     const records = [
