@@ -23,25 +23,10 @@ import {
   socketExchange,
   uniqueName,
 } from '../support/http.ts';
+import { SPEC_ERROR_CODES } from '../support/spec-error-codes.ts';
 
 /** The distribution-spec's error codes, and UNKNOWN for faults of ours (see README). */
-const ALLOWED = new Set([
-  'BLOB_UNKNOWN',
-  'BLOB_UPLOAD_INVALID',
-  'BLOB_UPLOAD_UNKNOWN',
-  'DIGEST_INVALID',
-  'MANIFEST_BLOB_UNKNOWN',
-  'MANIFEST_INVALID',
-  'MANIFEST_UNKNOWN',
-  'NAME_INVALID',
-  'NAME_UNKNOWN',
-  'SIZE_INVALID',
-  'UNAUTHORIZED',
-  'DENIED',
-  'UNSUPPORTED',
-  'TOOMANYREQUESTS',
-  'UNKNOWN',
-]);
+const ALLOWED = new Set<string>([...SPEC_ERROR_CODES, 'UNKNOWN']);
 
 let gantry: RunningGantry;
 let client: RegistryClient;
