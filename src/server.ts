@@ -30,7 +30,16 @@ import { uiPlugin } from './ui/ui-plugin.ts';
 
 export interface RunningServer {
   url: string;
+  /** Every route this server registered, as fastify saw it (the OpenAPI test checks each is documented). */
+  routes: readonly ServedRoute[];
   close(): Promise<void>;
+}
+
+export interface ServedRoute {
+  method: string;
+  url: string;
+  /** Left out of the OpenAPI document on purpose (`schema.hide`): the docs page, a wildcard dispatch. */
+  hidden: boolean;
 }
 
 /**
@@ -113,6 +122,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     rewriteUrl: originForm,
   });
   guard.watch(app.server);
+  const routes: ServedRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true;
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, hidden });
+  });
   // Readiness for load balancers and orchestrators: false once shutdown begins.
   app.get('/readyz', async (_request, reply) =>
     guard.draining
@@ -132,6 +146,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         checklist,
         facts,
         pipeline: config.pipeline,
+        validateResponses: config.validateResponses,
       });
     },
     { prefix: '/api/v1' },
@@ -155,6 +170,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log.info({ port: p, repository }, 'listening for one repository');
   return {
     url,
+    routes,
     async close() {
       janitor.stop();
       await guard.drain(config.shutdownDrainSeconds * 1000, async () => {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { ApiAccess } from '../auth/open-access.ts';
 import { badRequest, notFound } from '../domain/errors.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
@@ -8,7 +9,44 @@ import type { BrowseService } from '../promote/browse-service.ts';
 import type { PipelineService } from '../promote/pipeline-service.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { requireAction } from './api-auth.ts';
+import { DigestString, Timestamp } from './api-schema.ts';
 import type { ImageRoute } from './image-routes.ts';
+
+const Tag = z.object({
+  tag: z.string(),
+  digest: DigestString,
+  kind: z.enum(['immutable', 'floating', 'mutable']),
+  rule: z.string().optional(),
+  updatedAt: Timestamp,
+});
+const Manifest = z.object({
+  digest: DigestString,
+  repository: z.string(),
+  mediaType: z.string(),
+  size: z.number(),
+  tags: z.array(z.string()),
+  platforms: z.array(z.object({ platform: z.string(), digest: DigestString })),
+  layers: z.array(z.object({ digest: DigestString, size: z.number(), mediaType: z.string() })),
+  config: z.looseObject({}).nullable().describe('the image config, secret-looking environment values masked'),
+  annotations: z.record(z.string(), z.string()),
+  referrers: z.array(
+    z.object({
+      digest: DigestString,
+      artifactType: z.string().nullable(),
+      mediaType: z.string(),
+      size: z.number(),
+    }),
+  ),
+  properties: z.record(z.string(), z.array(z.string())),
+  builds: z.array(
+    z.object({
+      name: z.string(),
+      number: z.string(),
+      vcsUrl: z.string().nullable(),
+      revision: z.string().nullable(),
+    }),
+  ),
+});
 
 export interface BrowseDeps {
   repos: RepositoryService;
@@ -81,6 +119,11 @@ export function browseRoutes(access: ApiAccess, deps: BrowseDeps): ImageRoute[] 
     {
       method: 'GET',
       suffix: '/tags',
+      schema: {
+        summary: 'Every tag of an image with its digest, kind and last move',
+        tags: ['browse'],
+        response: { 200: z.object({ tags: z.array(Tag) }) },
+      },
       handle: async (request, _reply, m) => {
         const repo = readable(request, access, deps, m.repository, m.image);
         return { tags: await deps.browse.tags(request.principal, repo, m.image) };
@@ -89,6 +132,12 @@ export function browseRoutes(access: ApiAccess, deps: BrowseDeps): ImageRoute[] 
     {
       method: 'GET',
       suffix: '/manifests/:digest',
+      schema: {
+        summary: 'A manifest in detail: platforms, layers, config, referrers, properties, builds',
+        tags: ['browse'],
+        params: z.object({ digest: DigestString }),
+        response: { 200: Manifest },
+      },
       handle: async (request, _reply, m) => {
         const digest = m.params.digest ?? '';
         if (!isDigest(digest))

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { ApiAccess } from '../auth/open-access.ts';
 import type { Principal } from '../auth/principal.ts';
 import { badRequest, forbidden, notFound } from '../domain/errors.ts';
@@ -6,13 +7,17 @@ import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { PromotionQuery, PromotionRecord } from '../meta/promotion-records.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import { type Digest, isDigest } from '../oci/digest.ts';
+import { CHECKS } from '../promote/checklist.ts';
 import type { ChecklistService } from '../promote/checklist-service.ts';
 import { parsePromotionRequest } from '../promote/promotion-request.ts';
 import type { PromotionService } from '../promote/promotion-service.ts';
 import { policyOf } from '../promote/repository-policy.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { auditChange, requireAction, requireSignedIn } from './api-auth.ts';
+import { DigestString } from './api-schema.ts';
 import type { ImageRoute } from './image-routes.ts';
+
+const CheckStatus = z.enum(['pass', 'warn', 'fail']);
 
 export interface PromotionDeps {
   meta: MetadataStore;
@@ -168,12 +173,34 @@ export function manifestRoutes(access: ApiAccess, deps: PromotionDeps): ImageRou
     {
       method: 'GET',
       suffix: '/manifests/:digest/checklist',
+      schema: {
+        summary: 'The image checklist of a manifest',
+        tags: ['promotion'],
+        params: z.object({ digest: DigestString }),
+        response: {
+          200: z.object({
+            repository: z.string(),
+            image: z.string(),
+            digest: DigestString,
+            verdict: CheckStatus,
+            results: z.array(z.object({ check: z.enum(CHECKS), status: CheckStatus, reason: z.string() })),
+          }),
+        },
+      },
       handle: (request, _reply, m) =>
         checklistOf(deps, access, request, { ...m, digest: m.params.digest ?? '' }),
     },
     {
       method: 'GET',
       suffix: '/tags/:tag',
+      schema: {
+        summary: 'Where a tag points',
+        tags: ['tags'],
+        params: z.object({ tag: z.string() }),
+        response: {
+          200: z.object({ repository: z.string(), image: z.string(), tag: z.string(), digest: DigestString }),
+        },
+      },
       handle: async (request, _reply, m) => {
         requireAction(request, access, 'read', m.repository, m.image);
         const digest = await deps.meta.tags.resolve(m.repository, m.image, m.params.tag ?? '');

@@ -93,6 +93,16 @@ export const ConfigSchema = z
       .optional(),
     /** File holding that key (generated on first start when absent); default `<data>/secret.key`. */
     secretKeyFile: z.string().min(1).optional(),
+    /**
+     * Check every /api/v1 response against its documented schema; a mismatch is logged and
+     * answered 500. For tests and staging: it costs a schema check per response.
+     */
+    validateResponses: z
+      .preprocess(
+        (v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v),
+        z.boolean(),
+      )
+      .default(false),
   })
   .strict();
 
@@ -127,6 +137,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   upstreamDeny: 'GANTRY_UPSTREAM_DENY',
   secretKey: 'GANTRY_SECRET_KEY',
   secretKeyFile: 'GANTRY_SECRET_KEY_FILE',
+  validateResponses: 'GANTRY_VALIDATE_RESPONSES',
 };
 
 /** Values never repeated in error messages. */
