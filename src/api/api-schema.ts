@@ -155,6 +155,15 @@ function issuesMessage(
 export const Timestamp = z.string().describe('ISO 8601 time');
 export const DigestString = z.string().describe('content digest, sha256:<64 hex>');
 export const ActionName = z.enum(ACTIONS);
+/** One gate's verdict, in promotions and their dry runs. */
+export const GateResult = z.object({
+  gate: z.string(),
+  type: z.string(),
+  passed: z.boolean(),
+  reason: z.string(),
+  approvers: z.array(z.string()).optional(),
+});
+
 /** 204: no body. */
 export const NoContent = z.null().describe('no content');
 
@@ -173,3 +182,13 @@ export function strictBody<S extends z.ZodRawShape>(
         : words.send,
   });
 }
+
+/** Field types answered with the words the domain parsers use ("email must be a string"). */
+export const field = {
+  string: (name: string) => z.string({ error: `${name} must be a string` }),
+  boolean: (name: string) => z.boolean({ error: `${name} must be true or false` }),
+  strings: (name: string) =>
+    z.array(z.string({ error: `${name} must be a list of strings` }), {
+      error: `${name} must be a list of strings`,
+    }),
+};

@@ -14,10 +14,64 @@ import type { PromotionService } from '../promote/promotion-service.ts';
 import { policyOf } from '../promote/repository-policy.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { auditChange, requireAction, requireSignedIn } from './api-auth.ts';
-import { DigestString } from './api-schema.ts';
+import { DigestString, GateResult, NoContent, Timestamp } from './api-schema.ts';
 import type { ImageRoute } from './image-routes.ts';
 
 const CheckStatus = z.enum(['pass', 'warn', 'fail']);
+const TAGS = ['promotion'];
+const Where = z.object({ repository: z.string(), image: z.string() });
+/** What POST /promotions answers (PromotionResult). */
+export const PromotionResultSchema = z.object({
+  promoted: z.boolean(),
+  dryRun: z.boolean(),
+  digest: DigestString,
+  source: Where,
+  target: Where,
+  mode: z.enum(['copy', 'move']),
+  tags: z.array(z.object({ tag: z.string(), previousDigest: DigestString.optional() })),
+  gates: z.array(GateResult),
+  copied: z.array(DigestString).describe('digests newly held by the target'),
+  floating: z
+    .array(z.object({ tag: z.string(), digest: DigestString }))
+    .describe('floating tags moved afterwards'),
+});
+const Promotion = z.object({
+  id: z.number().optional(),
+  at: Timestamp,
+  actor: z.string(),
+  sourceRepository: z.string(),
+  sourceImage: z.string(),
+  targetRepository: z.string(),
+  targetImage: z.string(),
+  digest: DigestString,
+  tags: z.array(z.string()),
+  mode: z.enum(['copy', 'move']),
+  comment: z.string(),
+  gates: z.array(GateResult),
+  outcome: z.enum(['promoted', 'refused']),
+});
+/** Names and references are checked by parsePromotionRequest (promotion-request.ts). */
+const PromotionBody = z.looseObject({
+  source: z
+    .union([z.string(), z.looseObject({})])
+    .describe('"<repository>/<image>:<tag>" (or @digest), or {repository, image, tag or digest}'),
+  target: z.union([z.string(), z.looseObject({})]).describe('a repository key, or {repository, image}'),
+  tags: z.array(z.string()).optional().describe('tags to set in the target; default the source tag'),
+  mode: z.enum(['copy', 'move'], { error: 'mode must be "copy" or "move"' }).optional(),
+  comment: z.string({ error: 'comment must be a string' }).optional(),
+  dryRun: z.boolean({ error: 'dryRun must be true or false' }).optional(),
+});
+const Approval = z.object({
+  digest: DigestString,
+  repository: z.string(),
+  approver: z.string(),
+  comment: z.string(),
+  at: Timestamp,
+});
+const ApprovalQuery = z.object({
+  digest: z.string().optional().describe('sha256:…'),
+  repository: z.string().optional().describe('the target repository'),
+});
 
 export interface PromotionDeps {
   meta: MetadataStore;
@@ -37,7 +91,13 @@ export async function promotionsApi(
   access: ApiAccess,
   deps: PromotionDeps,
 ): Promise<void> {
-  app.post('/promotions', async (request, reply) => {
+  const promoteSchema = {
+    summary: 'Promote an image into another repository through its gates, or try it (dryRun)',
+    tags: TAGS,
+    body: PromotionBody,
+    response: { 200: PromotionResultSchema, 201: PromotionResultSchema },
+  };
+  app.post('/promotions', { schema: promoteSchema }, async (request, reply) => {
     const result = await deps.promotions.promote(
       request.principal,
       parsePromotionRequest(request.body),
@@ -47,7 +107,19 @@ export async function promotionsApi(
     return result;
   });
 
-  app.get<{ Querystring: HistoryParams }>('/promotions', async (request) => {
+  const historySchema = {
+    summary: 'Promotions and refusals, newest first',
+    tags: TAGS,
+    querystring: z.object({
+      image: z.string().optional(),
+      digest: z.string().optional(),
+      repository: z.string().optional().describe('source or target'),
+      limit: z.string().optional().describe('1 to 1000, default 100'),
+      before: z.string().optional().describe('a promotion id: the page after it'),
+    }),
+    response: { 200: z.object({ promotions: z.array(Promotion) }) },
+  };
+  app.get<{ Querystring: HistoryParams }>('/promotions', { schema: historySchema }, async (request) => {
     const q = request.query;
     const query: PromotionQuery = { limit: boundedLimit(q.limit) };
     if (q.digest !== undefined) query.digest = digestParam(q.digest);
@@ -67,7 +139,16 @@ export async function promotionsApi(
     return { promotions };
   });
 
-  app.post('/approvals', async (request, reply) => {
+  const approveSchema = {
+    summary: "Approve a digest for a target repository (members of its approval gate's group)",
+    tags: TAGS,
+    body: z.object(
+      { repository: z.string(), digest: z.string(), comment: z.string().optional() },
+      { error: 'send {"repository": "<target repository>", "digest": "sha256:…", "comment": "…"}' },
+    ),
+    response: { 201: Approval },
+  };
+  app.post('/approvals', { schema: approveSchema }, async (request, reply) => {
     const p = requireSignedIn(request);
     const body = (request.body ?? {}) as Record<string, unknown>;
     if (typeof body.repository !== 'string' || typeof body.digest !== 'string') {
@@ -106,17 +187,35 @@ export async function promotionsApi(
     return record;
   });
 
-  app.get<{ Querystring: { digest?: string; repository?: string } }>('/approvals', async (request) => {
-    const { digest, repository } = request.query;
-    if (!digest || !repository) throw badRequest('give ?digest=sha256:…&repository=<target repository>');
-    requireAction(request, access, 'read', repository);
-    return { approvals: await deps.meta.approvals.list(digestParam(digest), repository) };
-  });
+  const approvalsSchema = {
+    summary: 'Approvals of a digest for a target repository',
+    tags: TAGS,
+    querystring: ApprovalQuery,
+    response: { 200: z.object({ approvals: z.array(Approval) }) },
+  };
+  app.get<{ Querystring: { digest?: string; repository?: string } }>(
+    '/approvals',
+    { schema: approvalsSchema },
+    async (request) => {
+      const { digest, repository } = request.query;
+      if (!digest || !repository) throw badRequest('give ?digest=sha256:…&repository=<target repository>');
+      requireAction(request, access, 'read', repository);
+      return { approvals: await deps.meta.approvals.list(digestParam(digest), repository) };
+    },
+  );
 
   // Withdrawing: one's own approval, or anybody's with manage on the repository. Gates that
   // counted it fail again from now on; promotions it already allowed stay as recorded.
   app.delete<{ Querystring: { digest?: string; repository?: string; approver?: string } }>(
     '/approvals',
+    {
+      schema: {
+        summary: "Withdraw one's own approval, or anybody's with manage on the repository",
+        tags: TAGS,
+        querystring: ApprovalQuery.extend({ approver: z.string().optional() }),
+        response: { 204: NoContent },
+      },
+    },
     async (request, reply) => {
       const p = requireSignedIn(request);
       const { digest, repository } = request.query;

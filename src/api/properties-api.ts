@@ -151,7 +151,45 @@ function propertiesOf(body: unknown): unknown {
  * meeting every condition, within what the caller may read.
  */
 export async function searchApi(app: FastifyInstance, search: SearchService): Promise<void> {
-  app.get('/search', async (request) => {
+  const searchSchema = {
+    summary: 'Manifests meeting every condition, within what the caller may read',
+    tags: ['properties'],
+    // Repeated and `k=v` parameters are read by parseSearchQuery (search-service.ts).
+    querystring: z.looseObject({
+      property: z
+        .union([z.string(), z.array(z.string())])
+        .optional()
+        .describe('k=v or k; repeatable'),
+      label: z
+        .union([z.string(), z.array(z.string())])
+        .optional()
+        .describe('k=v; repeatable'),
+      annotation: z
+        .union([z.string(), z.array(z.string())])
+        .optional()
+        .describe('k=v; repeatable'),
+      name: z.string().optional().describe('part of repository/image'),
+      digest: z.string().optional().describe('start of a digest'),
+      tag: z.string().optional(),
+      repository: z.string().optional(),
+      limit: z.string().optional(),
+    }),
+    response: {
+      200: z.object({
+        results: z.array(
+          z.object({
+            repository: z.string(),
+            image: z.string(),
+            digest: DigestString,
+            tags: z.array(z.string()),
+            properties: z.record(z.string(), z.array(z.string())),
+          }),
+        ),
+        truncated: z.boolean(),
+      }),
+    },
+  };
+  app.get('/search', { schema: searchSchema }, async (request) => {
     const query = parseSearchQuery(request.query as Record<string, string | string[] | undefined>);
     return search.search(request.principal, query);
   });
