@@ -192,3 +192,11 @@ export const field = {
       error: `${name} must be a list of strings`,
     }),
 };
+
+/**
+ * A JSON object body whose fields a domain parser reads after this: unknown fields are kept for
+ * it (it names them); anything but an object is answered with `send a JSON object like <example>`.
+ */
+export function looseBody<S extends z.ZodRawShape>(example: string, shape: S) {
+  return z.looseObject(shape, { error: `send a JSON object like ${example}` });
+}

@@ -5,7 +5,7 @@ import type { ApiAccess } from '../auth/open-access.ts';
 import { badRequest } from '../domain/errors.ts';
 import type { AuditOutcome, AuditQuery } from '../meta/identity-records.ts';
 import { auditChange, requireAdmin } from './api-auth.ts';
-import { Timestamp } from './api-schema.ts';
+import { field, Timestamp } from './api-schema.ts';
 
 const AuditEvent = z.object({
   id: z.number().optional(),
@@ -84,7 +84,13 @@ export async function auditApi(app: FastifyInstance, access: ApiAccess): Promise
   const rotateSchema = {
     summary: 'Start signing with a new key; dropRetired also drops the retired ones (administrators)',
     tags: ['audit'],
-    body: z.object({ dropRetired: z.boolean().optional() }).nullable().optional(),
+    body: z
+      .looseObject(
+        { dropRetired: field.boolean('dropRetired').optional() },
+        { error: 'send a JSON object like {"dropRetired": true}' },
+      )
+      .nullable()
+      .optional(),
     response: { 200: z.object({ kid: z.string(), dropped: z.array(z.string()).optional() }) },
   };
   app.post('/auth/keys/rotate', { schema: rotateSchema }, async (request) => {

@@ -42,7 +42,7 @@ const text = (what: string) =>
     .nullable()
     .optional();
 /** Limits, formats and their messages are parseBuild's (builds-service.ts). */
-const BuildBody = z.object(
+const BuildBody = z.looseObject(
   {
     startedAt: z.string().describe('ISO 8601 time the build started').optional(),
     durationMs: z
@@ -50,7 +50,7 @@ const BuildBody = z.object(
       .nullable()
       .optional(),
     vcs: z
-      .object(
+      .looseObject(
         { url: text('vcs.url'), revision: text('vcs.revision'), branch: text('vcs.branch') },
         { error: 'vcs must be an object' },
       )
@@ -72,7 +72,10 @@ const BuildBody = z.object(
       .nullable()
       .optional(),
   },
-  { error: 'send a JSON object describing the build' },
+  {
+    error:
+      'send a JSON object like {"startedAt": "2026-11-25T10:00:00Z", "artifacts": [{"digest": "sha256:…"}]}',
+  },
 );
 
 /**

@@ -6,7 +6,7 @@ import type { ApiAccess } from '../auth/open-access.ts';
 import { badRequest, forbidden, notFound, tooManyRequests } from '../domain/errors.ts';
 import type { GroupRecord, PermissionTargetRecord, UserRecord } from '../meta/identity-records.ts';
 import { auditChange, requireAdmin, requireSignedIn } from './api-auth.ts';
-import { ActionName, field, NoContent, Timestamp } from './api-schema.ts';
+import { ActionName, field, looseBody, NoContent, Timestamp } from './api-schema.ts';
 
 type Named = { Params: { name: string } };
 
@@ -52,15 +52,18 @@ const PatternsInput = z
   )
   .describe('["docker-*"] or {"include": [...], "exclude": [...]}');
 /** Names, patterns and actions are checked by IdentityService, which says which one is wrong. */
-const TargetBody = z.looseObject({
-  name: z.string().optional().describe('on PUT, the name in the path'),
-  description: field.string('description').optional(),
-  repositories: PatternsInput.optional(),
-  images: PatternsInput.optional(),
-  users: z.record(z.string(), z.array(z.string())).optional().describe('{"alice": ["read", "deploy"]}'),
-  groups: z.record(z.string(), z.array(z.string())).optional().describe('{"developers": ["read"]}'),
-  anonymous: z.array(z.string()).optional(),
-});
+const TargetBody = looseBody(
+  '{"name": "release", "repositories": ["docker-prod-local"], "groups": {"release-managers": ["promote"]}}',
+  {
+    name: z.string().optional().describe('on PUT, the name in the path'),
+    description: field.string('description').optional(),
+    repositories: PatternsInput.optional(),
+    images: PatternsInput.optional(),
+    users: z.record(z.string(), z.array(z.string())).optional().describe('{"alice": ["read", "deploy"]}'),
+    groups: z.record(z.string(), z.array(z.string())).optional().describe('{"developers": ["read"]}'),
+    anonymous: z.array(z.string()).optional(),
+  },
+);
 const USERS = ['users'];
 const GROUPS = ['groups'];
 const PERMISSIONS = ['permissions'];
@@ -138,7 +141,10 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
     summary: 'Change your own password',
     tags: USERS,
     // Loose: the handler says that only the password can be changed here.
-    body: z.looseObject({ currentPassword: z.string().optional(), password: z.string().optional() }),
+    body: looseBody('{"currentPassword": "…", "password": "…"}', {
+      currentPassword: z.string().optional(),
+      password: z.string().optional(),
+    }),
     response: { 200: User },
   };
   app.patch('/me', { schema: passwordSchema }, async (request) => {
@@ -195,7 +201,7 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
   const createUserSchema = {
     summary: 'Create a user, or a robot account without a password (administrators)',
     tags: USERS,
-    body: z.looseObject({
+    body: looseBody('{"name": "alice", "password": "…", "email": "alice@example.com"}', {
       name: z.string().optional(),
       password: z.string().optional().describe('not for robot accounts'),
       email: field.string('email').optional(),
@@ -220,7 +226,7 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
     summary: 'Change a user (administrators)',
     tags: USERS,
     params: Name,
-    body: z.looseObject({
+    body: looseBody('{"email": "…", "password": "…", "admin": false, "disabled": false}', {
       email: field.string('email').optional(),
       password: z.string().optional(),
       admin: field.boolean('admin').optional(),
@@ -265,7 +271,7 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
   const createGroupSchema = {
     summary: 'Create a group (administrators)',
     tags: GROUPS,
-    body: z.looseObject({
+    body: looseBody('{"name": "developers", "members": ["alice"]}', {
       name: z.string().optional(),
       description: field.string('description').optional(),
       members: field.strings('members').optional(),
@@ -288,7 +294,7 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
     summary: 'Change a group (administrators)',
     tags: GROUPS,
     params: Name,
-    body: z.looseObject({
+    body: looseBody('{"description": "…", "members": ["alice", "bob"]}', {
       description: field.string('description').optional(),
       members: field.strings('members').optional(),
     }),

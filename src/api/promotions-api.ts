@@ -142,7 +142,7 @@ export async function promotionsApi(
   const approveSchema = {
     summary: "Approve a digest for a target repository (members of its approval gate's group)",
     tags: TAGS,
-    body: z.object(
+    body: z.looseObject(
       { repository: z.string(), digest: z.string(), comment: z.string().optional() },
       { error: 'send {"repository": "<target repository>", "digest": "sha256:…", "comment": "…"}' },
     ),

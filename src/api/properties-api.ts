@@ -23,7 +23,7 @@ const PropertiesReply = z.object({
   properties: z.record(z.string(), z.array(z.string())),
 });
 /** Values are checked by parseProperties (properties-service.ts), which says which key is wrong. */
-const PropertiesBody = z.object(
+const PropertiesBody = z.looseObject(
   {
     properties: z
       .record(z.string(), z.unknown())

@@ -19,7 +19,7 @@ export async function sessionApi(app: FastifyInstance, access: ApiAccess): Promi
   const startSchema = {
     summary: 'Sign in (web UI): sets the session cookie and returns the CSRF token',
     tags: ['session'],
-    body: z.object(
+    body: z.looseObject(
       { user: z.string({ error: signIn }).min(1, signIn), password: z.string({ error: signIn }) },
       { error: signIn },
     ),

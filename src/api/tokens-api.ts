@@ -5,7 +5,7 @@ import type { ApiAccess } from '../auth/open-access.ts';
 import { badRequest, forbidden, notFound } from '../domain/errors.ts';
 import type { ApiTokenRecord } from '../meta/identity-records.ts';
 import { auditChange, requireAdmin, requireSignedIn } from './api-auth.ts';
-import { ActionName, Timestamp } from './api-schema.ts';
+import { ActionName, field, Timestamp } from './api-schema.ts';
 
 const TAGS = ['tokens'];
 
@@ -76,13 +76,22 @@ export async function tokensApi(app: FastifyInstance, access: ApiAccess): Promis
   const createSchema = {
     summary: 'Create an API token; its value is in this reply and nowhere else',
     tags: TAGS,
-    body: z.looseObject({
-      name: z.string().describe('a name to recognise it by'),
-      owner: z.string({ error: 'owner must be a user name' }).optional().describe('administrators only'),
-      targets: z.array(z.string()).optional().describe('narrow it to these permission targets'),
-      actions: z.array(z.string()).optional().describe('narrow it to these actions'),
-      expiresInDays: z.number().optional(),
-    }),
+    body: z.looseObject(
+      {
+        name: z
+          .string({ error: 'name must be 1-128 characters that say what the token is for' })
+          .describe('what the token is for'),
+        owner: z.string({ error: 'owner must be a user name' }).optional().describe('administrators only'),
+        targets: field.strings('targets').optional().describe('narrow it to these permission targets'),
+        actions: z.array(z.string()).optional().describe('narrow it to these actions'),
+        expiresInDays: z
+          .number({ error: 'expiresInDays must be a whole number of days from 0 (never) to 3650' })
+          .optional(),
+      },
+      {
+        error: 'send a JSON object like {"name": "ci-main", "targets": ["development"], "expiresInDays": 90}',
+      },
+    ),
     response: { 201: Token.extend({ token: z.string().describe('the secret value, shown once') }) },
   };
   app.post('/tokens', { schema: createSchema }, async (request, reply) => {
