@@ -14,7 +14,7 @@ import type { PromotionService } from '../promote/promotion-service.ts';
 import { policyOf } from '../promote/repository-policy.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { auditChange, requireAction, requireSignedIn } from './api-auth.ts';
-import { DigestString, GateResult, NoContent, Timestamp } from './api-schema.ts';
+import { DigestString, GateResult, looseBody, NoContent, Timestamp } from './api-schema.ts';
 import type { ImageRoute } from './image-routes.ts';
 
 const CheckStatus = z.enum(['pass', 'warn', 'fail']);
@@ -51,16 +51,28 @@ const Promotion = z.object({
   outcome: z.enum(['promoted', 'refused']),
 });
 /** Names and references are checked by parsePromotionRequest (promotion-request.ts). */
-const PromotionBody = z.looseObject({
-  source: z
-    .union([z.string(), z.looseObject({})])
-    .describe('"<repository>/<image>:<tag>" (or @digest), or {repository, image, tag or digest}'),
-  target: z.union([z.string(), z.looseObject({})]).describe('a repository key, or {repository, image}'),
-  tags: z.array(z.string()).optional().describe('tags to set in the target; default the source tag'),
-  mode: z.enum(['copy', 'move'], { error: 'mode must be "copy" or "move"' }).optional(),
-  comment: z.string({ error: 'comment must be a string' }).optional(),
-  dryRun: z.boolean({ error: 'dryRun must be true or false' }).optional(),
-});
+const PromotionBody = looseBody(
+  '{"source": "docker-dev-local/team/app:1.4.2", "target": "docker-staging-local"}',
+  {
+    source: z
+      .union([z.string(), z.looseObject({})], {
+        error: 'source must be "<repository>/<image>:<tag>" or {"repository", "image", "tag" or "digest"}',
+      })
+      .describe('"<repository>/<image>:<tag>" (or @digest), or {repository, image, tag or digest}'),
+    target: z
+      .union([z.string(), z.looseObject({})], {
+        error: 'target must be a repository key or {"repository", "image"}',
+      })
+      .describe('a repository key, or {repository, image}'),
+    tags: z
+      .array(z.string({ error: 'tags must be a list of tags' }), { error: 'tags must be a list of tags' })
+      .optional()
+      .describe('tags to set in the target; default the source tag'),
+    mode: z.enum(['copy', 'move'], { error: 'mode must be "copy" or "move"' }).optional(),
+    comment: z.string({ error: 'comment must be a string' }).optional(),
+    dryRun: z.boolean({ error: 'dryRun must be true or false' }).optional(),
+  },
+);
 const Approval = z.object({
   digest: DigestString,
   repository: z.string(),

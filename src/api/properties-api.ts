@@ -23,13 +23,14 @@ const PropertiesReply = z.object({
   properties: z.record(z.string(), z.array(z.string())),
 });
 /** Values are checked by parseProperties (properties-service.ts), which says which key is wrong. */
+const SEND_PROPERTIES = 'send {"properties": {"qa.status": "passed", "jira": ["APP-1", "APP-2"]}}';
 const PropertiesBody = z.looseObject(
   {
     properties: z
-      .record(z.string(), z.unknown())
+      .record(z.string(), z.unknown(), { error: SEND_PROPERTIES })
       .describe('key: a string or a list of strings; in a PATCH, null or [] removes the key'),
   },
-  { error: 'send {"properties": {"qa.status": "passed", "jira": ["APP-1", "APP-2"]}}' },
+  { error: SEND_PROPERTIES },
 );
 
 /**
