@@ -200,3 +200,60 @@ export const field = {
 export function looseBody<S extends z.ZodRawShape>(example: string, shape: S) {
   return z.looseObject(shape, { error: `send a JSON object like ${example}` });
 }
+
+/** A route's schema where fastify does not see it as one (image routes, the compat endpoint). */
+export interface OperationSchema {
+  summary: string;
+  description?: string;
+  tags: string[];
+  params?: ZodType;
+  querystring?: ZodType;
+  body?: ZodType;
+  /** By status code. */
+  response: Record<number, ZodType>;
+}
+
+/** The OpenAPI operation of such a schema; `parameters` come first (those of a path prefix). */
+export function openApiOperation(
+  schema: OperationSchema,
+  parameters: readonly Record<string, unknown>[] = [],
+): Record<string, unknown> {
+  const { summary, description, tags, params, querystring, body, response } = schema;
+  const responses = Object.fromEntries(
+    Object.entries(response).map(([status, s]) => [
+      status,
+      {
+        description: 'Default Response',
+        content: { 'application/json': { schema: toJsonSchema(s, 'output') } },
+      },
+    ]),
+  );
+  return {
+    summary,
+    ...(description ? { description } : {}),
+    tags,
+    parameters: [...parameters, ...parameterList(params, 'path'), ...parameterList(querystring, 'query')],
+    ...(body
+      ? { requestBody: { content: { 'application/json': { schema: toJsonSchema(body, 'input') } } } }
+      : {}),
+    responses,
+  };
+}
+
+function parameterList(schema: ZodType | undefined, where: 'path' | 'query'): Record<string, unknown>[] {
+  if (!schema) return [];
+  const json = toJsonSchema(schema, 'input') as {
+    properties?: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => {
+    const { description, ...rest } = property;
+    return {
+      name,
+      in: where,
+      required: where === 'path' || (json.required ?? []).includes(name),
+      schema: rest,
+      ...(typeof description === 'string' ? { description } : {}),
+    };
+  });
+}

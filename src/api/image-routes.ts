@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodType } from 'zod';
 import { badRequest, notFound } from '../domain/errors.ts';
 import { checkName } from '../oci/names.ts';
-import { checkResponse, parseRequestPart, toJsonSchema } from './api-schema.ts';
+import { checkResponse, type OperationSchema, openApiOperation, parseRequestPart } from './api-schema.ts';
 
 /** What an image route sees: the repository key, the image name (slashes and all), the suffix's parameters. */
 export interface ImageMatch {
@@ -28,16 +28,7 @@ export interface ImageRoute {
   handle(request: FastifyRequest, reply: FastifyReply, match: ImageMatch): Promise<unknown>;
 }
 
-export interface ImageRouteSchema {
-  summary: string;
-  description?: string;
-  tags: string[];
-  params?: ZodType;
-  querystring?: ZodType;
-  body?: ZodType;
-  /** By status code. */
-  response: Record<number, ZodType>;
-}
+export type ImageRouteSchema = OperationSchema;
 
 const PREFIX = '/repositories/:key/images/*';
 
@@ -102,8 +93,7 @@ export function imageRoutePaths(routes: readonly ImageRoute[]): Record<string, R
   for (const route of routes) {
     const suffix = route.suffix.replace(/:([A-Za-z]+)/g, '{$1}');
     const path = `/api/v1/repositories/{key}/images/{image}${suffix}`;
-    const { summary, description, tags, params, querystring, body, response } = route.schema;
-    const parameters = [
+    const prefix = [
       { name: 'key', in: 'path', required: true, schema: { type: 'string' }, description: 'repository key' },
       {
         name: 'image',
@@ -112,51 +102,10 @@ export function imageRoutePaths(routes: readonly ImageRoute[]): Record<string, R
         schema: { type: 'string' },
         description: 'image name; it may contain slashes, sent as they are (library/nginx)',
       },
-      ...parameterList(params, 'path'),
-      ...parameterList(querystring, 'query'),
     ];
-    const responses = Object.fromEntries(
-      Object.entries(response).map(([status, schema]) => [
-        status,
-        {
-          description: 'Default Response',
-          content: { 'application/json': { schema: toJsonSchema(schema, 'output') } },
-        },
-      ]),
-    );
-    paths[path] = {
-      ...paths[path],
-      [route.method.toLowerCase()]: {
-        summary,
-        ...(description ? { description } : {}),
-        tags,
-        parameters,
-        ...(body
-          ? { requestBody: { content: { 'application/json': { schema: toJsonSchema(body, 'input') } } } }
-          : {}),
-        responses,
-      },
-    };
+    paths[path] = { ...paths[path], [route.method.toLowerCase()]: openApiOperation(route.schema, prefix) };
   }
   return paths;
-}
-
-function parameterList(schema: ZodType | undefined, where: 'path' | 'query'): Record<string, unknown>[] {
-  if (!schema) return [];
-  const json = toJsonSchema(schema, 'input') as {
-    properties?: Record<string, Record<string, unknown>>;
-    required?: string[];
-  };
-  return Object.entries(json.properties ?? {}).map(([name, property]) => {
-    const { description, ...rest } = property;
-    return {
-      name,
-      in: where,
-      required: where === 'path' || (json.required ?? []).includes(name),
-      schema: rest,
-      ...(typeof description === 'string' ? { description } : {}),
-    };
-  });
 }
 
 /** `/tags/:tag/history` → /^(.+)\/tags\/([^/]+)\/history$/ with names ['tag']. */

@@ -13,6 +13,7 @@ import type { TagService } from '../promote/tag-service.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { authenticateRequests } from './api-auth.ts';
 import { apiDocs } from './api-schema.ts';
+import { artifactoryPaths } from './artifactory-compat.ts';
 import { auditApi } from './audit-api.ts';
 import { browseApi, browseRoutes } from './browse-api.ts';
 import { buildsApi } from './builds-api.ts';
@@ -46,7 +47,7 @@ export async function managementApi(
   let images: ImageRoute[] = [];
   await apiDocs(app, {
     validateResponses: deps.validateResponses,
-    extraPaths: () => imageRoutePaths(images),
+    extraPaths: () => ({ ...imageRoutePaths(images), ...artifactoryPaths() }),
   });
   authenticateRequests(app, deps.access);
   await sessionApi(app, deps.access);

@@ -106,6 +106,13 @@ describe('OpenAPI document of /api/v1', () => {
     assert.equal(events.type, 'array');
   });
 
+  it('documents the Artifactory-compatible promotion under /api/docker', () => {
+    const promote = doc.paths['/api/docker/{repoKey}/v2/promote']?.post;
+    assert.ok(promote, 'POST /api/docker/{repoKey}/v2/promote is not documented');
+    const body = promote.requestBody.content['application/json'].schema;
+    assert.deepEqual(body.required.sort(), ['dockerRepository', 'targetRepo']);
+  });
+
   it('has a browsable page whose assets are served from the package', async () => {
     const page = await fetch(`${server.url}/api/v1/docs/`, { redirect: 'follow' });
     assert.equal(page.status, 200);
