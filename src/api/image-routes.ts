@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ZodType } from 'zod';
 import { badRequest, notFound } from '../domain/errors.ts';
 import { checkName } from '../oci/names.ts';
 import { checkResponse, type OperationSchema, openApiOperation, parseRequestPart } from './api-schema.ts';
