@@ -41,7 +41,16 @@ const PULL_FLUSH_MS = 5_000;
 
 export interface RunningServer {
   url: string;
+  /** Every route this server registered, as fastify saw it (the OpenAPI test checks each is documented). */
+  routes: readonly ServedRoute[];
   close(): Promise<void>;
+}
+
+export interface ServedRoute {
+  method: string;
+  url: string;
+  /** Left out of the OpenAPI document on purpose (`schema.hide`): the docs page, a wildcard dispatch. */
+  hidden: boolean;
 }
 
 /**
@@ -147,6 +156,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     genReqId: (req) => requestIdOf(req.headers),
   });
   guard.watch(app.server);
+  const routes: ServedRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true;
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, hidden });
+  });
   observeRequests(app, { metrics });
   await app.register(async (scope) =>
     opsRoutes(scope, {
@@ -173,6 +187,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         facts,
         pipeline: config.pipeline,
         retention,
+        validateResponses: config.validateResponses,
       });
     },
     { prefix: '/api/v1' },
@@ -200,6 +215,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
   return {
     url,
+    routes,
     async close() {
       janitor.stop();
       await guard.drain(config.shutdownDrainSeconds * 1000, async () => {

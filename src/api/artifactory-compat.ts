@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { ApiAccess } from '../auth/open-access.ts';
 import { badRequest } from '../domain/errors.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
@@ -6,6 +7,48 @@ import { parseImageRef, parsePromotionRequest } from '../promote/promotion-reque
 import type { PromotionService } from '../promote/promotion-service.ts';
 import { promoteWholeImage } from '../promote/whole-image-promotion.ts';
 import { authenticateRequests } from './api-auth.ts';
+import { type OperationSchema, openApiOperation, parseRequestPart } from './api-schema.ts';
+import { PromotionResultSchema } from './promotions-api.ts';
+
+const SEND =
+  'send {"targetRepo": "docker-staging-local", "dockerRepository": "team/app", "tag": "1.4.2", "copy": true}';
+const Messages = z.array(z.object({ level: z.string(), message: z.string() }));
+
+/** The compat endpoint's schema: it validates the body here and documents the route in /api/v1/openapi.json. */
+export const ARTIFACTORY_PROMOTE: OperationSchema = {
+  summary: 'Promote as Artifactory does (copy defaults to false: a move; without tag, every tag)',
+  tags: ['promotion'],
+  // Loose: Artifactory clients send fields Gantry does not use.
+  body: z.looseObject(
+    {
+      targetRepo: z.string({ error: SEND }),
+      dockerRepository: z.string({ error: SEND }),
+      tag: z.string({ error: 'tag must be a string' }).nullable().optional(),
+      targetTag: z.string().nullable().optional(),
+      targetDockerRepository: z.string().nullable().optional(),
+      copy: z.boolean({ error: 'copy must be true or false' }).optional(),
+    },
+    { error: SEND },
+  ),
+  response: {
+    200: z.union([
+      z.object({ messages: Messages, promotions: z.array(PromotionResultSchema) }).describe('without tag'),
+      PromotionResultSchema.extend({ messages: Messages }).describe('with tag'),
+    ]),
+  },
+};
+
+/** Its path item for the OpenAPI document. */
+export function artifactoryPaths(): Record<string, Record<string, unknown>> {
+  const repoKey = {
+    name: 'repoKey',
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+    description: 'source repository',
+  };
+  return { '/api/docker/{repoKey}/v2/promote': { post: openApiOperation(ARTIFACTORY_PROMOTE, [repoKey]) } };
+}
 
 /**
  * `POST /api/docker/<repoKey>/v2/promote` as Artifactory has it, for teams migrating their
@@ -21,6 +64,7 @@ export async function artifactoryCompatApi(
   const { access, promotions } = deps;
   authenticateRequests(app, access);
   app.post<{ Params: { repoKey: string } }>('/:repoKey/v2/promote', async (request) => {
+    parseRequestPart(ARTIFACTORY_PROMOTE.body, request.body ?? {}, 'body');
     const body = (request.body ?? {}) as Record<string, unknown>;
     const { targetRepo, dockerRepository, tag, targetTag, targetDockerRepository, copy } = body;
     if (typeof targetRepo !== 'string' || typeof dockerRepository !== 'string') {

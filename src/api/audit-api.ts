@@ -1,9 +1,29 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { objectBody, optionalBoolean } from '../auth/identity-input.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
 import { badRequest } from '../domain/errors.ts';
 import type { AuditOutcome, AuditQuery } from '../meta/identity-records.ts';
 import { auditChange, requireAdmin } from './api-auth.ts';
+import { field, Timestamp } from './api-schema.ts';
+
+const AuditEvent = z.object({
+  id: z.number().optional(),
+  at: Timestamp,
+  actor: z.string(),
+  action: z.string(),
+  repository: z.string().nullable(),
+  target: z.string(),
+  outcome: z.enum(['success', 'denied', 'failure']),
+  address: z.string().nullable(),
+  detail: z.record(z.string(), z.unknown()).nullable(),
+});
+const SigningKey = z.object({
+  kid: z.string(),
+  createdAt: Timestamp,
+  retiredAt: Timestamp.nullable(),
+  jwk: z.looseObject({ kty: z.string() }).describe('the public key'),
+});
 
 const OUTCOMES: readonly AuditOutcome[] = ['success', 'denied', 'failure'];
 const DEFAULT_LIMIT = 100;
@@ -19,7 +39,24 @@ type AuditParams = Partial<
  * (the keys that sign registry tokens). Administrators only.
  */
 export async function auditApi(app: FastifyInstance, access: ApiAccess): Promise<void> {
-  app.get<{ Querystring: AuditParams }>('/audit', async (request) => {
+  const auditSchema = {
+    summary: 'The audit log, newest first, paged with before (administrators)',
+    tags: ['audit'],
+    querystring: z.object({
+      actor: z.string().optional(),
+      repository: z.string().optional(),
+      action: z.string().optional(),
+      outcome: z.string().optional().describe(OUTCOMES.join(', ')),
+      since: z.string().optional().describe('ISO 8601 time'),
+      until: z.string().optional().describe('ISO 8601 time'),
+      limit: z.string().optional().describe(`1 to ${MAX_LIMIT}, default ${DEFAULT_LIMIT}`),
+      before: z.string().optional().describe('an event id: the page after it'),
+    }),
+    response: {
+      200: z.object({ events: z.array(AuditEvent), next: z.string().optional().describe('the next page') }),
+    },
+  };
+  app.get<{ Querystring: AuditParams }>('/audit', { schema: auditSchema }, async (request) => {
     requireAdmin(request, 'read the audit log');
     const params = request.query;
     const query = auditQuery(params);
@@ -34,12 +71,29 @@ export async function auditApi(app: FastifyInstance, access: ApiAccess): Promise
     return { events, next: `/api/v1/audit?${next}` };
   });
 
-  app.get('/auth/keys', async (request) => {
+  const keysSchema = {
+    summary: 'The keys that sign registry tokens (administrators)',
+    tags: ['audit'],
+    response: { 200: z.object({ keys: z.array(SigningKey) }) },
+  };
+  app.get('/auth/keys', { schema: keysSchema }, async (request) => {
     requireAdmin(request, 'list signing keys');
     return { keys: access.keys.list() };
   });
 
-  app.post('/auth/keys/rotate', async (request) => {
+  const rotateSchema = {
+    summary: 'Start signing with a new key; dropRetired also drops the retired ones (administrators)',
+    tags: ['audit'],
+    body: z
+      .looseObject(
+        { dropRetired: field.boolean('dropRetired').optional() },
+        { error: 'send a JSON object like {"dropRetired": true}' },
+      )
+      .nullable()
+      .optional(),
+    response: { 200: z.object({ kid: z.string(), dropped: z.array(z.string()).optional() }) },
+  };
+  app.post('/auth/keys/rotate', { schema: rotateSchema }, async (request) => {
     requireAdmin(request, 'rotate signing keys');
     const input =
       request.body === undefined || request.body === null

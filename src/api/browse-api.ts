@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { ApiAccess } from '../auth/open-access.ts';
 import { badRequest, notFound } from '../domain/errors.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
@@ -8,7 +9,76 @@ import type { BrowseService } from '../promote/browse-service.ts';
 import type { PipelineService } from '../promote/pipeline-service.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { requireAction } from './api-auth.ts';
+import { DigestString, GateResult, Timestamp } from './api-schema.ts';
 import type { ImageRoute } from './image-routes.ts';
+
+const Tag = z.object({
+  tag: z.string(),
+  digest: DigestString,
+  kind: z.enum(['immutable', 'floating', 'mutable']),
+  rule: z.string().optional(),
+  updatedAt: Timestamp,
+});
+const PageQuery = {
+  n: z.string().optional().describe('page size'),
+  last: z.string().optional().describe('the last image of the previous page'),
+};
+const Next = z.string().optional().describe('the next page');
+const Pipeline = z.object({
+  stages: z.array(z.object({ repository: z.string(), description: z.string(), gates: z.array(z.string()) })),
+  others: z.array(
+    z.object({
+      repository: z.string(),
+      kind: z.string(),
+      description: z.string(),
+      members: z.array(z.string()).optional(),
+    }),
+  ),
+  images: z.array(
+    z.object({
+      image: z.string(),
+      stages: z.record(z.string(), z.object({ digest: DigestString, tags: z.array(z.string()) }).nullable()),
+      waiting: z.array(
+        z.object({
+          from: z.string(),
+          to: z.string(),
+          digest: DigestString,
+          gates: z.array(GateResult),
+          promotable: z.boolean(),
+        }),
+      ),
+    }),
+  ),
+  next: Next,
+});
+const Manifest = z.object({
+  digest: DigestString,
+  repository: z.string(),
+  mediaType: z.string(),
+  size: z.number(),
+  tags: z.array(z.string()),
+  platforms: z.array(z.object({ platform: z.string(), digest: DigestString })),
+  layers: z.array(z.object({ digest: DigestString, size: z.number(), mediaType: z.string() })),
+  config: z.looseObject({}).nullable().describe('the image config, secret-looking environment values masked'),
+  annotations: z.record(z.string(), z.string()),
+  referrers: z.array(
+    z.object({
+      digest: DigestString,
+      artifactType: z.string().nullable(),
+      mediaType: z.string(),
+      size: z.number(),
+    }),
+  ),
+  properties: z.record(z.string(), z.array(z.string())),
+  builds: z.array(
+    z.object({
+      name: z.string(),
+      number: z.string(),
+      vcsUrl: z.string().nullable(),
+      revision: z.string().nullable(),
+    }),
+  ),
+});
 
 export interface BrowseDeps {
   repos: RepositoryService;
@@ -25,30 +95,52 @@ type Paged = { Querystring: { n?: string; last?: string; tag?: string } };
  * of the promotion pipeline, with the promotions waiting between stages and their gates).
  */
 export async function browseApi(app: FastifyInstance, access: ApiAccess, deps: BrowseDeps): Promise<void> {
-  app.get<Paged & { Params: { key: string } }>('/repositories/:key/images', async (request) => {
-    const { key } = request.params;
-    const repo = deps.repos.get(key);
-    if (!repo || !access.identity.policy.readsSomethingIn(request.principal, key)) {
-      throw notFound(`repository ${key} does not exist or you may not read it`);
-    }
-    const n = pageSize(request.query.n, 50, 1000);
-    const last = request.query.last;
-    const page = await deps.browse.images(request.principal, repo, {
-      n,
-      ...(last === undefined || last === '' ? {} : { last }),
-    });
-    const lastImage = page.images.at(-1)?.image;
-    return {
-      images: page.images,
-      ...(page.more && lastImage !== undefined
-        ? {
-            next: `/api/v1/repositories/${key}/images?${new URLSearchParams({ n: String(n), last: lastImage })}`,
-          }
-        : {}),
-    };
-  });
+  const imagesSchema = {
+    summary: 'The images of a repository the caller may read, by name',
+    tags: ['browse'],
+    params: z.object({ key: z.string() }),
+    querystring: z.object(PageQuery),
+    response: {
+      200: z.object({
+        images: z.array(z.object({ image: z.string(), tagCount: z.number(), lastPushAt: Timestamp })),
+        next: Next,
+      }),
+    },
+  };
+  app.get<Paged & { Params: { key: string } }>(
+    '/repositories/:key/images',
+    { schema: imagesSchema },
+    async (request) => {
+      const { key } = request.params;
+      const repo = deps.repos.get(key);
+      if (!repo || !access.identity.policy.readsSomethingIn(request.principal, key)) {
+        throw notFound(`repository ${key} does not exist or you may not read it`);
+      }
+      const n = pageSize(request.query.n, 50, 1000);
+      const last = request.query.last;
+      const page = await deps.browse.images(request.principal, repo, {
+        n,
+        ...(last === undefined || last === '' ? {} : { last }),
+      });
+      const lastImage = page.images.at(-1)?.image;
+      return {
+        images: page.images,
+        ...(page.more && lastImage !== undefined
+          ? {
+              next: `/api/v1/repositories/${key}/images?${new URLSearchParams({ n: String(n), last: lastImage })}`,
+            }
+          : {}),
+      };
+    },
+  );
 
-  app.get<Paged>('/pipeline', async (request) => {
+  const pipelineSchema = {
+    summary: 'Each image at each stage of the promotion pipeline, with the promotions waiting',
+    tags: ['browse'],
+    querystring: z.object({ ...PageQuery, tag: z.string().optional().describe('default latest') }),
+    response: { 200: Pipeline },
+  };
+  app.get<Paged>('/pipeline', { schema: pipelineSchema }, async (request) => {
     const n = pageSize(request.query.n, 20, 100);
     const tag = request.query.tag === undefined || request.query.tag === '' ? 'latest' : request.query.tag;
     if (!isTag(tag))
@@ -81,6 +173,11 @@ export function browseRoutes(access: ApiAccess, deps: BrowseDeps): ImageRoute[] 
     {
       method: 'GET',
       suffix: '/tags',
+      schema: {
+        summary: 'Every tag of an image with its digest, kind and last move',
+        tags: ['browse'],
+        response: { 200: z.object({ tags: z.array(Tag) }) },
+      },
       handle: async (request, _reply, m) => {
         const repo = readable(request, access, deps, m.repository, m.image);
         return { tags: await deps.browse.tags(request.principal, repo, m.image) };
@@ -89,6 +186,12 @@ export function browseRoutes(access: ApiAccess, deps: BrowseDeps): ImageRoute[] 
     {
       method: 'GET',
       suffix: '/manifests/:digest',
+      schema: {
+        summary: 'A manifest in detail: platforms, layers, config, referrers, properties, builds',
+        tags: ['browse'],
+        params: z.object({ digest: DigestString }),
+        response: { 200: Manifest },
+      },
       handle: async (request, _reply, m) => {
         const digest = m.params.digest ?? '';
         if (!isDigest(digest))

@@ -1,12 +1,72 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { AuthenticationError } from '../auth/authenticator.ts';
 import { objectBody } from '../auth/identity-input.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
 import { badRequest, forbidden, notFound, tooManyRequests } from '../domain/errors.ts';
 import type { GroupRecord, PermissionTargetRecord, UserRecord } from '../meta/identity-records.ts';
 import { auditChange, requireAdmin, requireSignedIn } from './api-auth.ts';
+import { ActionName, field, looseBody, NoContent, Timestamp } from './api-schema.ts';
 
 type Named = { Params: { name: string } };
+
+const Name = z.object({ name: z.string() });
+const User = z.object({
+  name: z.string(),
+  email: z.string(),
+  admin: z.boolean(),
+  disabled: z.boolean(),
+  robot: z.boolean().describe('an account without a password, for API tokens only'),
+  groups: z.array(z.string()),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+const Group = z.object({
+  name: z.string(),
+  description: z.string(),
+  members: z.array(z.string()),
+  createdAt: Timestamp,
+});
+const Patterns = z.object({ include: z.array(z.string()), exclude: z.array(z.string()) });
+const ByName = z.record(z.string(), z.array(ActionName));
+const Target = z.object({
+  name: z.string(),
+  description: z.string(),
+  repositories: Patterns,
+  images: Patterns,
+  users: ByName,
+  groups: ByName,
+  anonymous: z.array(ActionName),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+const PatternsInput = z
+  .union(
+    [
+      z.array(z.string()),
+      z.object({ include: z.array(z.string()).optional(), exclude: z.array(z.string()).optional() }),
+    ],
+    {
+      error: 'must be a list of patterns or {"include": [...], "exclude": [...]}',
+    },
+  )
+  .describe('["docker-*"] or {"include": [...], "exclude": [...]}');
+/** Names, patterns and actions are checked by IdentityService, which says which one is wrong. */
+const TargetBody = looseBody(
+  '{"name": "release", "repositories": ["docker-prod-local"], "groups": {"release-managers": ["promote"]}}',
+  {
+    name: z.string().optional().describe('on PUT, the name in the path'),
+    description: field.string('description').optional(),
+    repositories: PatternsInput.optional(),
+    images: PatternsInput.optional(),
+    users: z.record(z.string(), z.array(z.string())).optional().describe('{"alice": ["read", "deploy"]}'),
+    groups: z.record(z.string(), z.array(z.string())).optional().describe('{"developers": ["read"]}'),
+    anonymous: z.array(z.string()).optional(),
+  },
+);
+const USERS = ['users'];
+const GROUPS = ['groups'];
+const PERMISSIONS = ['permissions'];
 
 /**
  * `/api/v1/me`, `/users`, `/groups`, `/permissions`: who the caller is, and the users, groups
@@ -19,16 +79,49 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
 
   /** DELETE of a named record by an administrator: audited, answered 204. */
   const deleteRoute = (path: string, what: string, action: string, remove: (name: string) => Promise<void>) =>
-    app.delete<Named>(path, async (request, reply) => {
-      requireAdmin(request, `delete ${what}`);
-      await remove(request.params.name);
-      auditChange(request, access, { action, target: request.params.name });
-      reply.code(204).send();
-    });
+    app.delete<Named>(
+      path,
+      {
+        schema: {
+          summary: `Delete ${what.replace(/s$/, '')}`,
+          tags: [what.startsWith('permission') ? 'permissions' : what],
+          params: Name,
+          response: { 204: NoContent },
+        },
+      },
+      async (request, reply) => {
+        requireAdmin(request, `delete ${what}`);
+        await remove(request.params.name);
+        auditChange(request, access, { action, target: request.params.name });
+        reply.code(204).send();
+      },
+    );
 
   // ------------------------------------------------------------------------------------- me
 
-  app.get('/me', async (request) => {
+  const meSchema = {
+    summary: 'Who the caller is (with the CSRF token, for a web UI session)',
+    tags: USERS,
+    response: {
+      200: z.object({
+        name: z.string(),
+        authenticated: z.boolean(),
+        admin: z.boolean(),
+        groups: z.array(z.string()),
+        via: z.string().describe('how the caller authenticated'),
+        token: z
+          .object({
+            id: z.string(),
+            name: z.string(),
+            targets: z.array(z.string()).nullable(),
+            actions: z.array(ActionName).nullable(),
+          })
+          .optional(),
+        csrfToken: z.string().optional(),
+      }),
+    },
+  };
+  app.get('/me', { schema: meSchema }, async (request) => {
     const p = request.principal;
     return {
       name: p.name,
@@ -44,7 +137,17 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
     };
   });
 
-  app.patch('/me', async (request) => {
+  const passwordSchema = {
+    summary: 'Change your own password',
+    tags: USERS,
+    // Loose: the handler says that only the password can be changed here.
+    body: looseBody('{"currentPassword": "…", "password": "…"}', {
+      currentPassword: z.string().optional(),
+      password: z.string().optional(),
+    }),
+    response: { 200: User },
+  };
+  app.patch('/me', { schema: passwordSchema }, async (request) => {
     const p = requireSignedIn(request);
     const input = objectBody(request.body, '{"currentPassword": "…", "password": "…"}');
     const extra = Object.keys(input).filter((k) => k !== 'password' && k !== 'currentPassword');
@@ -74,17 +177,40 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
 
   const viewUser = (u: UserRecord) => userView(u, identity.groupsOf(u.name));
 
-  app.get('/users', async (request) => {
+  const usersSchema = {
+    summary: 'Users (administrators)',
+    tags: USERS,
+    response: { 200: z.object({ users: z.array(User) }) },
+  };
+  app.get('/users', { schema: usersSchema }, async (request) => {
     requireAdmin(request, 'list users');
     return { users: identity.listUsers().map(viewUser) };
   });
 
-  app.get<Named>('/users/:name', async (request) => {
+  const userSchema = {
+    summary: 'A user (administrators)',
+    tags: USERS,
+    params: Name,
+    response: { 200: User },
+  };
+  app.get<Named>('/users/:name', { schema: userSchema }, async (request) => {
     requireAdmin(request, 'read users');
     return viewUser(existing(identity.user(request.params.name), `user ${request.params.name}`));
   });
 
-  app.post('/users', async (request, reply) => {
+  const createUserSchema = {
+    summary: 'Create a user, or a robot account without a password (administrators)',
+    tags: USERS,
+    body: looseBody('{"name": "alice", "password": "…", "email": "alice@example.com"}', {
+      name: z.string().optional(),
+      password: z.string().optional().describe('not for robot accounts'),
+      email: field.string('email').optional(),
+      admin: field.boolean('admin').optional(),
+      robot: field.boolean('robot').optional(),
+    }),
+    response: { 201: User },
+  };
+  app.post('/users', { schema: createUserSchema }, async (request, reply) => {
     requireAdmin(request, 'create users');
     const created = await identity.createUser(request.body);
     auditChange(request, access, {
@@ -96,7 +222,19 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
     return viewUser(identity.user(created.name) ?? created);
   });
 
-  app.patch<Named>('/users/:name', async (request) => {
+  const updateUserSchema = {
+    summary: 'Change a user (administrators)',
+    tags: USERS,
+    params: Name,
+    body: looseBody('{"email": "…", "password": "…", "admin": false, "disabled": false}', {
+      email: field.string('email').optional(),
+      password: z.string().optional(),
+      admin: field.boolean('admin').optional(),
+      disabled: field.boolean('disabled').optional(),
+    }),
+    response: { 200: User },
+  };
+  app.patch<Named>('/users/:name', { schema: updateUserSchema }, async (request) => {
     requireAdmin(request, 'change users');
     const updated = await identity.updateUser(request.params.name, request.body);
     auditChange(request, access, {
@@ -114,17 +252,33 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
 
   // --------------------------------------------------------------------------------- groups
 
-  app.get('/groups', async (request) => {
+  const groupsSchema = {
+    summary: 'Groups',
+    tags: GROUPS,
+    response: { 200: z.object({ groups: z.array(Group) }) },
+  };
+  app.get('/groups', { schema: groupsSchema }, async (request) => {
     requireSignedIn(request);
     return { groups: identity.listGroups().map(groupView) };
   });
 
-  app.get<Named>('/groups/:name', async (request) => {
+  const groupSchema = { summary: 'A group', tags: GROUPS, params: Name, response: { 200: Group } };
+  app.get<Named>('/groups/:name', { schema: groupSchema }, async (request) => {
     requireSignedIn(request);
     return groupView(existing(identity.group(request.params.name), `group ${request.params.name}`));
   });
 
-  app.post('/groups', async (request, reply) => {
+  const createGroupSchema = {
+    summary: 'Create a group (administrators)',
+    tags: GROUPS,
+    body: looseBody('{"name": "developers", "members": ["alice"]}', {
+      name: z.string().optional(),
+      description: field.string('description').optional(),
+      members: field.strings('members').optional(),
+    }),
+    response: { 201: Group },
+  };
+  app.post('/groups', { schema: createGroupSchema }, async (request, reply) => {
     requireAdmin(request, 'create groups');
     const created = await identity.createGroup(request.body);
     auditChange(request, access, {
@@ -136,7 +290,17 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
     return groupView(created);
   });
 
-  app.patch<Named>('/groups/:name', async (request) => {
+  const updateGroupSchema = {
+    summary: 'Change a group (administrators)',
+    tags: GROUPS,
+    params: Name,
+    body: looseBody('{"description": "…", "members": ["alice", "bob"]}', {
+      description: field.string('description').optional(),
+      members: field.strings('members').optional(),
+    }),
+    response: { 200: Group },
+  };
+  app.patch<Named>('/groups/:name', { schema: updateGroupSchema }, async (request) => {
     requireAdmin(request, 'change groups');
     const updated = await identity.updateGroup(request.params.name, request.body);
     auditChange(request, access, {
@@ -151,19 +315,36 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
 
   // ----------------------------------------------------------------------- permission targets
 
-  app.get('/permissions', async (request) => {
+  const targetsSchema = {
+    summary: 'Permission targets',
+    tags: PERMISSIONS,
+    response: { 200: z.object({ permissions: z.array(Target) }) },
+  };
+  app.get('/permissions', { schema: targetsSchema }, async (request) => {
     requireSignedIn(request);
     return { permissions: identity.listTargets().map(targetView) };
   });
 
-  app.get<Named>('/permissions/:name', async (request) => {
+  const targetSchema = {
+    summary: 'A permission target',
+    tags: PERMISSIONS,
+    params: Name,
+    response: { 200: Target },
+  };
+  app.get<Named>('/permissions/:name', { schema: targetSchema }, async (request) => {
     requireSignedIn(request);
     return targetView(
       existing(identity.target(request.params.name), `permission target ${request.params.name}`),
     );
   });
 
-  app.post('/permissions', async (request, reply) => {
+  const createTargetSchema = {
+    summary: 'Create a permission target (administrators)',
+    tags: PERMISSIONS,
+    body: TargetBody,
+    response: { 201: Target },
+  };
+  app.post('/permissions', { schema: createTargetSchema }, async (request, reply) => {
     requireAdmin(request, 'create permission targets');
     const created = await identity.createTarget(request.body);
     auditChange(request, access, {
@@ -175,7 +356,14 @@ export async function identityApi(app: FastifyInstance, access: ApiAccess): Prom
     return targetView(created);
   });
 
-  app.put<Named>('/permissions/:name', async (request) => {
+  const replaceTargetSchema = {
+    summary: 'Replace a permission target (administrators)',
+    tags: PERMISSIONS,
+    params: Name,
+    body: TargetBody,
+    response: { 200: Target },
+  };
+  app.put<Named>('/permissions/:name', { schema: replaceTargetSchema }, async (request) => {
     requireAdmin(request, 'change permission targets');
     const replaced = await identity.replaceTarget(request.params.name, request.body);
     auditChange(request, access, {

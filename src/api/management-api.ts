@@ -13,11 +13,13 @@ import { SearchService } from '../promote/search-service.ts';
 import type { TagService } from '../promote/tag-service.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { authenticateRequests } from './api-auth.ts';
+import { apiDocs } from './api-schema.ts';
+import { artifactoryPaths } from './artifactory-compat.ts';
 import { auditApi } from './audit-api.ts';
 import { browseApi, browseRoutes } from './browse-api.ts';
 import { buildsApi } from './builds-api.ts';
 import { identityApi } from './identity-api.ts';
-import { imageRoutes } from './image-routes.ts';
+import { type ImageRoute, imageRoutePaths, imageRoutes } from './image-routes.ts';
 import { lifecycleApi } from './lifecycle-api.ts';
 import { manifestRoutes, promotionsApi } from './promotions-api.ts';
 import { propertyRoutes, searchApi } from './properties-api.ts';
@@ -40,8 +42,16 @@ export async function managementApi(
     /** Repository keys of the pipeline the web UI shows (config `pipeline`). */
     pipeline: readonly string[];
     retention: RetentionService;
+    /** Check each response against its documented schema (config `validateResponses`). */
+    validateResponses: boolean;
   },
 ): Promise<void> {
+  // Filled below; the document is generated on first request, after every route is registered.
+  let images: ImageRoute[] = [];
+  await apiDocs(app, {
+    validateResponses: deps.validateResponses,
+    extraPaths: () => ({ ...imageRoutePaths(images), ...artifactoryPaths() }),
+  });
   authenticateRequests(app, deps.access);
   await sessionApi(app, deps.access);
   await repositoriesApi(app, deps.repos, deps.access, () => deps.meta.repositories.stats());
@@ -70,10 +80,11 @@ export async function managementApi(
     checklist: deps.checklist,
   };
   await promotionsApi(app, deps.access, promotionDeps);
-  imageRoutes(app, [
+  images = [
     ...tagRoutes(deps.access, deps.tags),
     ...propertyRoutes(deps.access, properties),
     ...manifestRoutes(deps.access, promotionDeps),
     ...browseRoutes(deps.access, browseDeps),
-  ]);
+  ];
+  imageRoutes(app, images, { validateResponses: deps.validateResponses });
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { ApiAccess } from '../auth/open-access.ts';
 import type { Principal } from '../auth/principal.ts';
 import { badRequest, forbidden, notFound } from '../domain/errors.ts';
@@ -6,13 +7,83 @@ import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { PromotionQuery, PromotionRecord } from '../meta/promotion-records.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import { type Digest, isDigest } from '../oci/digest.ts';
+import { CHECKS } from '../promote/checklist.ts';
 import type { ChecklistService } from '../promote/checklist-service.ts';
 import { parsePromotionRequest } from '../promote/promotion-request.ts';
 import type { PromotionService } from '../promote/promotion-service.ts';
 import { policyOf } from '../promote/repository-policy.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { auditChange, requireAction, requireSignedIn } from './api-auth.ts';
+import { DigestString, GateResult, looseBody, NoContent, Timestamp } from './api-schema.ts';
 import type { ImageRoute } from './image-routes.ts';
+
+const CheckStatus = z.enum(['pass', 'warn', 'fail']);
+const TAGS = ['promotion'];
+const Where = z.object({ repository: z.string(), image: z.string() });
+/** What POST /promotions answers (PromotionResult). */
+export const PromotionResultSchema = z.object({
+  promoted: z.boolean(),
+  dryRun: z.boolean(),
+  digest: DigestString,
+  source: Where,
+  target: Where,
+  mode: z.enum(['copy', 'move']),
+  tags: z.array(z.object({ tag: z.string(), previousDigest: DigestString.optional() })),
+  gates: z.array(GateResult),
+  copied: z.array(DigestString).describe('digests newly held by the target'),
+  floating: z
+    .array(z.object({ tag: z.string(), digest: DigestString }))
+    .describe('floating tags moved afterwards'),
+});
+const Promotion = z.object({
+  id: z.number().optional(),
+  at: Timestamp,
+  actor: z.string(),
+  sourceRepository: z.string(),
+  sourceImage: z.string(),
+  targetRepository: z.string(),
+  targetImage: z.string(),
+  digest: DigestString,
+  tags: z.array(z.string()),
+  mode: z.enum(['copy', 'move']),
+  comment: z.string(),
+  gates: z.array(GateResult),
+  outcome: z.enum(['promoted', 'refused']),
+});
+/** Names and references are checked by parsePromotionRequest (promotion-request.ts). */
+const PromotionBody = looseBody(
+  '{"source": "docker-dev-local/team/app:1.4.2", "target": "docker-staging-local"}',
+  {
+    source: z
+      .union([z.string(), z.looseObject({})], {
+        error: 'source must be "<repository>/<image>:<tag>" or {"repository", "image", "tag" or "digest"}',
+      })
+      .describe('"<repository>/<image>:<tag>" (or @digest), or {repository, image, tag or digest}'),
+    target: z
+      .union([z.string(), z.looseObject({})], {
+        error: 'target must be a repository key or {"repository", "image"}',
+      })
+      .describe('a repository key, or {repository, image}'),
+    tags: z
+      .array(z.string({ error: 'tags must be a list of tags' }), { error: 'tags must be a list of tags' })
+      .optional()
+      .describe('tags to set in the target; default the source tag'),
+    mode: z.enum(['copy', 'move'], { error: 'mode must be "copy" or "move"' }).optional(),
+    comment: z.string({ error: 'comment must be a string' }).optional(),
+    dryRun: z.boolean({ error: 'dryRun must be true or false' }).optional(),
+  },
+);
+const Approval = z.object({
+  digest: DigestString,
+  repository: z.string(),
+  approver: z.string(),
+  comment: z.string(),
+  at: Timestamp,
+});
+const ApprovalQuery = z.object({
+  digest: z.string().optional().describe('sha256:…'),
+  repository: z.string().optional().describe('the target repository'),
+});
 
 export interface PromotionDeps {
   meta: MetadataStore;
@@ -32,7 +103,13 @@ export async function promotionsApi(
   access: ApiAccess,
   deps: PromotionDeps,
 ): Promise<void> {
-  app.post('/promotions', async (request, reply) => {
+  const promoteSchema = {
+    summary: 'Promote an image into another repository through its gates, or try it (dryRun)',
+    tags: TAGS,
+    body: PromotionBody,
+    response: { 200: PromotionResultSchema, 201: PromotionResultSchema },
+  };
+  app.post('/promotions', { schema: promoteSchema }, async (request, reply) => {
     const result = await deps.promotions.promote(
       request.principal,
       parsePromotionRequest(request.body),
@@ -42,7 +119,19 @@ export async function promotionsApi(
     return result;
   });
 
-  app.get<{ Querystring: HistoryParams }>('/promotions', async (request) => {
+  const historySchema = {
+    summary: 'Promotions and refusals, newest first',
+    tags: TAGS,
+    querystring: z.object({
+      image: z.string().optional(),
+      digest: z.string().optional(),
+      repository: z.string().optional().describe('source or target'),
+      limit: z.string().optional().describe('1 to 1000, default 100'),
+      before: z.string().optional().describe('a promotion id: the page after it'),
+    }),
+    response: { 200: z.object({ promotions: z.array(Promotion) }) },
+  };
+  app.get<{ Querystring: HistoryParams }>('/promotions', { schema: historySchema }, async (request) => {
     const q = request.query;
     const query: PromotionQuery = { limit: boundedLimit(q.limit) };
     if (q.digest !== undefined) query.digest = digestParam(q.digest);
@@ -62,7 +151,16 @@ export async function promotionsApi(
     return { promotions };
   });
 
-  app.post('/approvals', async (request, reply) => {
+  const approveSchema = {
+    summary: "Approve a digest for a target repository (members of its approval gate's group)",
+    tags: TAGS,
+    body: z.looseObject(
+      { repository: z.string(), digest: z.string(), comment: z.string().optional() },
+      { error: 'send {"repository": "<target repository>", "digest": "sha256:…", "comment": "…"}' },
+    ),
+    response: { 201: Approval },
+  };
+  app.post('/approvals', { schema: approveSchema }, async (request, reply) => {
     const p = requireSignedIn(request);
     const body = (request.body ?? {}) as Record<string, unknown>;
     if (typeof body.repository !== 'string' || typeof body.digest !== 'string') {
@@ -101,17 +199,35 @@ export async function promotionsApi(
     return record;
   });
 
-  app.get<{ Querystring: { digest?: string; repository?: string } }>('/approvals', async (request) => {
-    const { digest, repository } = request.query;
-    if (!digest || !repository) throw badRequest('give ?digest=sha256:…&repository=<target repository>');
-    requireAction(request, access, 'read', repository);
-    return { approvals: await deps.meta.approvals.list(digestParam(digest), repository) };
-  });
+  const approvalsSchema = {
+    summary: 'Approvals of a digest for a target repository',
+    tags: TAGS,
+    querystring: ApprovalQuery,
+    response: { 200: z.object({ approvals: z.array(Approval) }) },
+  };
+  app.get<{ Querystring: { digest?: string; repository?: string } }>(
+    '/approvals',
+    { schema: approvalsSchema },
+    async (request) => {
+      const { digest, repository } = request.query;
+      if (!digest || !repository) throw badRequest('give ?digest=sha256:…&repository=<target repository>');
+      requireAction(request, access, 'read', repository);
+      return { approvals: await deps.meta.approvals.list(digestParam(digest), repository) };
+    },
+  );
 
   // Withdrawing: one's own approval, or anybody's with manage on the repository. Gates that
   // counted it fail again from now on; promotions it already allowed stay as recorded.
   app.delete<{ Querystring: { digest?: string; repository?: string; approver?: string } }>(
     '/approvals',
+    {
+      schema: {
+        summary: "Withdraw one's own approval, or anybody's with manage on the repository",
+        tags: TAGS,
+        querystring: ApprovalQuery.extend({ approver: z.string().optional() }),
+        response: { 204: NoContent },
+      },
+    },
     async (request, reply) => {
       const p = requireSignedIn(request);
       const { digest, repository } = request.query;
@@ -168,12 +284,34 @@ export function manifestRoutes(access: ApiAccess, deps: PromotionDeps): ImageRou
     {
       method: 'GET',
       suffix: '/manifests/:digest/checklist',
+      schema: {
+        summary: 'The image checklist of a manifest',
+        tags: ['promotion'],
+        params: z.object({ digest: DigestString }),
+        response: {
+          200: z.object({
+            repository: z.string(),
+            image: z.string(),
+            digest: DigestString,
+            verdict: CheckStatus,
+            results: z.array(z.object({ check: z.enum(CHECKS), status: CheckStatus, reason: z.string() })),
+          }),
+        },
+      },
       handle: (request, _reply, m) =>
         checklistOf(deps, access, request, { ...m, digest: m.params.digest ?? '' }),
     },
     {
       method: 'GET',
       suffix: '/tags/:tag',
+      schema: {
+        summary: 'Where a tag points',
+        tags: ['tags'],
+        params: z.object({ tag: z.string() }),
+        response: {
+          200: z.object({ repository: z.string(), image: z.string(), tag: z.string(), digest: DigestString }),
+        },
+      },
       handle: async (request, _reply, m) => {
         requireAction(request, access, 'read', m.repository, m.image);
         const digest = await deps.meta.tags.resolve(m.repository, m.image, m.params.tag ?? '');

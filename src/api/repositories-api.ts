@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { actionsOf } from '../auth/actions.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -11,6 +12,27 @@ import { maskSettings, touchesCredentials } from '../repos/remote/remote-setting
 import type { NewRepository, RepositoryService } from '../repos/repository-service.ts';
 import { repositoriesBehind } from '../repos/virtual-settings.ts';
 import { auditChange, requireAction, requireAdmin } from './api-auth.ts';
+import { ActionName, field, NoContent, Timestamp } from './api-schema.ts';
+
+const TAGS = ['repositories'];
+const Key = z.object({ key: z.string() });
+const Repository = z.object({
+  key: z.string(),
+  kind: z.enum(['local', 'remote', 'virtual']),
+  description: z.string(),
+  settings: z.record(z.string(), z.unknown()).describe('by kind; credentials masked'),
+  createdAt: Timestamp,
+});
+const RepositoryWithStats = Repository.extend({
+  stats: z
+    .object({ imageCount: z.number(), sizeBytes: z.number(), lastPushAt: Timestamp.nullable() })
+    .nullable()
+    .describe('null for virtual repositories and where the caller reads only some images'),
+  actions: z.array(ActionName).describe('what the caller may do on the whole repository'),
+});
+const Settings = z
+  .record(z.string(), z.unknown(), { error: 'settings must be an object' })
+  .describe('checked by kind: see the README (Repositories)');
 
 /**
  * `/api/v1/repositories`: list and read what the caller may read something in; create, update
@@ -79,7 +101,12 @@ export async function repositoriesApi(
     );
   };
 
-  app.get('/repositories', async (request) => {
+  const listSchema = {
+    summary: 'Repositories the caller may read something in',
+    tags: TAGS,
+    response: { 200: z.object({ repositories: z.array(RepositoryWithStats) }) },
+  };
+  app.get('/repositories', { schema: listSchema }, async (request) => {
     const all = await stats();
     return {
       repositories: repos
@@ -89,14 +116,35 @@ export async function repositoriesApi(
     };
   });
 
-  app.get<{ Params: { key: string } }>('/repositories/:key', async (request) => {
+  const getSchema = {
+    summary: 'A repository',
+    tags: TAGS,
+    params: Key,
+    response: { 200: RepositoryWithStats },
+  };
+  app.get<{ Params: { key: string } }>('/repositories/:key', { schema: getSchema }, async (request) => {
     const found = repos.get(request.params.key);
     if (!found || !visible(request.principal, found.key))
       throw notFound(`repository ${request.params.key} does not exist`);
     return withStats(request.principal, found, await stats());
   });
 
-  app.post('/repositories', async (request, reply) => {
+  const createSchema = {
+    summary: 'Create a repository (manage on the key)',
+    tags: TAGS,
+    // Loose: the repository service names unknown fields and checks keys and settings.
+    body: z.looseObject(
+      {
+        key: field.string('key').optional(),
+        kind: field.string('kind').optional().describe('local, remote or virtual'),
+        description: field.string('description').optional(),
+        settings: Settings.optional(),
+      },
+      { error: 'send a JSON object like {"key": "docker-qa-local", "kind": "local"}' },
+    ),
+    response: { 201: Repository },
+  };
+  app.post('/repositories', { schema: createSchema }, async (request, reply) => {
     const input = jsonObject(request.body, '{"key": "docker-qa-local", "kind": "local"}');
     for (const field of ['key', 'kind', 'description'] as const) {
       if (input[field] !== undefined && typeof input[field] !== 'string')
@@ -122,7 +170,17 @@ export async function repositoriesApi(
     return view(created);
   });
 
-  app.patch<{ Params: { key: string } }>('/repositories/:key', async (request) => {
+  const updateSchema = {
+    summary: "Change a repository's description or settings (settings are replaced as a whole)",
+    tags: TAGS,
+    params: Key,
+    body: z.looseObject(
+      { description: field.string('description').optional(), settings: Settings.optional() },
+      { error: 'send a JSON object like {"description": "...", "settings": {...}}' },
+    ),
+    response: { 200: Repository },
+  };
+  app.patch<{ Params: { key: string } }>('/repositories/:key', { schema: updateSchema }, async (request) => {
     const input = jsonObject(request.body, '{"description": "...", "settings": {...}}');
     if (input.description !== undefined && typeof input.description !== 'string') {
       throw badRequest('description must be a string');
@@ -166,16 +224,26 @@ export async function repositoriesApi(
     return view(updated);
   });
 
-  app.delete<{ Params: { key: string } }>('/repositories/:key', async (request, reply) => {
-    requireAction(request, access, 'manage', request.params.key);
-    await repos.delete(request.params.key);
-    auditChange(request, access, {
-      action: 'repository.delete',
-      repository: request.params.key,
-      target: request.params.key,
-    });
-    reply.code(204).send();
-  });
+  const deleteSchema = {
+    summary: 'Delete a repository',
+    tags: TAGS,
+    params: Key,
+    response: { 204: NoContent },
+  };
+  app.delete<{ Params: { key: string } }>(
+    '/repositories/:key',
+    { schema: deleteSchema },
+    async (request, reply) => {
+      requireAction(request, access, 'manage', request.params.key);
+      await repos.delete(request.params.key);
+      auditChange(request, access, {
+        action: 'repository.delete',
+        repository: request.params.key,
+        target: request.params.key,
+      });
+      reply.code(204).send();
+    },
+  );
 }
 
 function effectiveActions(bits: number, repo: RepositoryRecord): Action[] {

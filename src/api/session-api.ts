@@ -1,9 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { AuthenticationError } from '../auth/authenticator.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
 import { SESSION_TTL_SECONDS, sessionCookieOf, sessionSetCookie } from '../auth/sessions.ts';
 import { badRequest, tooManyRequests } from '../domain/errors.ts';
+import { NoContent } from './api-schema.ts';
 import { ProblemError } from './problem.ts';
+
+const signIn = 'send {"user": "…", "password": "…"} to sign in';
 
 /**
  * `/api/v1/session`: the web UI signs in with a password and gets an HttpOnly, SameSite=Strict
@@ -12,12 +16,28 @@ import { ProblemError } from './problem.ts';
  * also carries `csrfToken`, so a reloaded page recovers it.
  */
 export async function sessionApi(app: FastifyInstance, access: ApiAccess): Promise<void> {
-  app.post('/session', async (request, reply) => {
+  const startSchema = {
+    summary: 'Sign in (web UI): sets the session cookie and returns the CSRF token',
+    tags: ['session'],
+    body: z.looseObject(
+      { user: z.string({ error: signIn }).min(1, signIn), password: z.string({ error: signIn }) },
+      { error: signIn },
+    ),
+    response: {
+      200: z.object({
+        name: z.string(),
+        admin: z.boolean(),
+        groups: z.array(z.string()),
+        csrfToken: z.string().describe('send it in X-CSRF-Token with every change'),
+      }),
+    },
+  };
+  app.post('/session', { schema: startSchema }, async (request, reply) => {
     const body = request.body as Record<string, unknown> | null | undefined;
     const user = body?.user;
     const password = body?.password;
     if (typeof user !== 'string' || user === '' || typeof password !== 'string') {
-      throw badRequest('send {"user": "…", "password": "…"} to sign in');
+      throw badRequest(signIn);
     }
     let started: Awaited<ReturnType<typeof access.sessions.start>>;
     try {
@@ -40,7 +60,8 @@ export async function sessionApi(app: FastifyInstance, access: ApiAccess): Promi
     return { name: p.name, admin: p.admin, groups: p.groups, csrfToken: started.csrf };
   });
 
-  app.delete('/session', async (request, reply) => {
+  const endSchema = { summary: 'Sign out', tags: ['session'], response: { 204: NoContent } };
+  app.delete('/session', { schema: endSchema }, async (request, reply) => {
     const cookie = sessionCookieOf(request.headers.cookie);
     const user = cookie === undefined ? undefined : await access.sessions.end(cookie);
     if (user !== undefined) {

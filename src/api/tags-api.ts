@@ -1,9 +1,13 @@
+import { z } from 'zod';
 import type { ApiAccess } from '../auth/open-access.ts';
 import { badRequest } from '../domain/errors.ts';
 import { isTag } from '../oci/names.ts';
 import type { TagService } from '../promote/tag-service.ts';
 import { auditChange, requireAction } from './api-auth.ts';
+import { DigestString, strictBody, Timestamp } from './api-schema.ts';
 import type { ImageRoute } from './image-routes.ts';
+
+const TagParam = z.object({ tag: z.string() });
 
 /**
  * Tag history and rollback, under `/api/v1/repositories/:key/images/<image>/tags/<tag>/…`
@@ -17,6 +21,28 @@ export function tagRoutes(access: ApiAccess, tags: TagService): ImageRoute[] {
     {
       method: 'GET',
       suffix: '/tags/:tag/history',
+      schema: {
+        summary: "A tag's moves, newest first",
+        tags: ['tags'],
+        params: TagParam,
+        querystring: z.object({ limit: z.string().optional().describe('1 to 1000, default 50') }),
+        response: {
+          200: z.object({
+            repository: z.string(),
+            image: z.string(),
+            tag: z.string(),
+            events: z.array(
+              z.object({
+                oldDigest: DigestString.nullable(),
+                newDigest: DigestString.nullable(),
+                actor: z.string(),
+                cause: z.enum(['push', 'delete', 'promotion', 'floating', 'rollback', 'cache']),
+                at: Timestamp,
+              }),
+            ),
+          }),
+        },
+      },
       async handle(request, _reply, { repository, image, params }) {
         const tag = tagParam(params.tag);
         requireAction(request, access, 'read', repository, image);
@@ -39,6 +65,30 @@ export function tagRoutes(access: ApiAccess, tags: TagService): ImageRoute[] {
     {
       method: 'POST',
       suffix: '/tags/:tag/rollback',
+      schema: {
+        summary: 'Point a mutable tag back at an earlier digest (one move back by default)',
+        tags: ['tags'],
+        params: TagParam,
+        body: strictBody(
+          {
+            to: z
+              .string({ error: 'to must be a digest like sha256:…' })
+              .optional()
+              .describe('the digest to go back to'),
+            steps: z
+              .number({ error: 'steps must be a whole number of moves back' })
+              .optional()
+              .describe('how many moves back'),
+          },
+          {
+            send: 'send {"steps": 1} or {"to": "sha256:…"} (or nothing: one step back)',
+            unknown: (keys) => `${keys[0]} is not a rollback option (use to or steps)`,
+          },
+        ).optional(),
+        response: {
+          200: z.object({ tag: z.string(), from: DigestString.nullable(), to: DigestString }),
+        },
+      },
       async handle(request, _reply, { repository, image, params }) {
         const tag = tagParam(params.tag);
         requireAction(request, access, 'delete', repository, image);

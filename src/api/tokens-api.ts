@@ -1,9 +1,30 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { objectBody } from '../auth/identity-input.ts';
 import type { ApiAccess } from '../auth/open-access.ts';
 import { badRequest, forbidden, notFound } from '../domain/errors.ts';
 import type { ApiTokenRecord } from '../meta/identity-records.ts';
 import { auditChange, requireAdmin, requireSignedIn } from './api-auth.ts';
+import { ActionName, field, Timestamp } from './api-schema.ts';
+
+const TAGS = ['tokens'];
+
+/** A token as the API shows it (`tokenView`). */
+const Token = z.object({
+  id: z.string(),
+  name: z.string(),
+  owner: z.string(),
+  targets: z
+    .array(z.string())
+    .nullable()
+    .describe('permission targets it is narrowed to; null: all of its owner'),
+  actions: z.array(ActionName).nullable().describe('actions it is narrowed to; null: all of its owner'),
+  expiresAt: Timestamp.nullable(),
+  createdAt: Timestamp,
+  lastUsedAt: Timestamp.nullable(),
+  revokedAt: Timestamp.nullable(),
+});
+const TokenId = z.object({ id: z.string() });
 
 /**
  * `/api/v1/tokens`: API tokens for CI and robot accounts. People see and revoke their own;
@@ -13,21 +34,67 @@ import { auditChange, requireAdmin, requireSignedIn } from './api-auth.ts';
 export async function tokensApi(app: FastifyInstance, access: ApiAccess): Promise<void> {
   const { apiTokens } = access;
 
-  app.get<{ Querystring: { owner?: string; all?: string } }>('/tokens', async (request) => {
-    const p = requireSignedIn(request);
-    const { owner, all } = request.query;
-    if (all !== undefined && all !== 'true' && all !== 'false') throw badRequest('all must be true or false');
-    if (all === 'true') {
-      requireAdmin(request, "list everyone's API tokens");
-      return { tokens: apiTokens.list().map(tokenView) };
-    }
-    if (owner !== undefined && owner !== p.name) requireAdmin(request, "list other users' API tokens");
-    return { tokens: apiTokens.list(owner ?? p.name).map(tokenView) };
-  });
+  const listSchema = {
+    summary: "List API tokens: your own, another user's (owner=) or everyone's (all=true, administrators)",
+    tags: TAGS,
+    querystring: z.object({
+      owner: z.string().optional(),
+      all: z.enum(['true', 'false'], { error: 'all must be true or false' }).optional(),
+    }),
+    response: { 200: z.object({ tokens: z.array(Token) }) },
+  };
+  app.get<{ Querystring: { owner?: string; all?: string } }>(
+    '/tokens',
+    { schema: listSchema },
+    async (request) => {
+      const p = requireSignedIn(request);
+      const { owner, all } = request.query;
+      if (all !== undefined && all !== 'true' && all !== 'false')
+        throw badRequest('all must be true or false');
+      if (all === 'true') {
+        requireAdmin(request, "list everyone's API tokens");
+        return { tokens: apiTokens.list().map(tokenView) };
+      }
+      if (owner !== undefined && owner !== p.name) requireAdmin(request, "list other users' API tokens");
+      return { tokens: apiTokens.list(owner ?? p.name).map(tokenView) };
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/tokens/:id', async (request) => tokenView(visibleToken(request)));
+  app.get<{ Params: { id: string } }>(
+    '/tokens/:id',
+    {
+      schema: {
+        summary: 'Read an API token (never its value)',
+        tags: TAGS,
+        params: TokenId,
+        response: { 200: Token },
+      },
+    },
+    async (request) => tokenView(visibleToken(request)),
+  );
 
-  app.post('/tokens', async (request, reply) => {
+  const createSchema = {
+    summary: 'Create an API token; its value is in this reply and nowhere else',
+    tags: TAGS,
+    body: z.looseObject(
+      {
+        name: z
+          .string({ error: 'name must be 1-128 characters that say what the token is for' })
+          .describe('what the token is for'),
+        owner: z.string({ error: 'owner must be a user name' }).optional().describe('administrators only'),
+        targets: field.strings('targets').optional().describe('narrow it to these permission targets'),
+        actions: z.array(z.string()).optional().describe('narrow it to these actions'),
+        expiresInDays: z
+          .number({ error: 'expiresInDays must be a whole number of days from 0 (never) to 3650' })
+          .optional(),
+      },
+      {
+        error: 'send a JSON object like {"name": "ci-main", "targets": ["development"], "expiresInDays": 90}',
+      },
+    ),
+    response: { 201: Token.extend({ token: z.string().describe('the secret value, shown once') }) },
+  };
+  app.post('/tokens', { schema: createSchema }, async (request, reply) => {
     const p = requireSignedIn(request);
     if (p.token) {
       throw forbidden(
@@ -53,7 +120,13 @@ export async function tokensApi(app: FastifyInstance, access: ApiAccess): Promis
     return { token: value, ...tokenView(record) };
   });
 
-  app.delete<{ Params: { id: string } }>('/tokens/:id', async (request) => {
+  const revokeSchema = {
+    summary: 'Revoke an API token',
+    tags: TAGS,
+    params: TokenId,
+    response: { 200: Token },
+  };
+  app.delete<{ Params: { id: string } }>('/tokens/:id', { schema: revokeSchema }, async (request) => {
     const token = visibleToken(request);
     const revoked = await apiTokens.revoke(token.id);
     auditChange(request, access, {

@@ -100,6 +100,16 @@ export const ConfigSchema = z
     metricsToken: z.string().min(16, 'must be at least 16 characters (openssl rand -hex 32)').optional(),
     /** A listener of its own (on `host`) serving GET /metrics without credentials; off when absent. */
     metricsPort: z.coerce.number().int().min(1).max(65535).optional(),
+    /**
+     * Check every /api/v1 response against its documented schema; a mismatch is logged and
+     * answered 500. For tests and staging: it costs a schema check per response.
+     */
+    validateResponses: z
+      .preprocess(
+        (v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v),
+        z.boolean(),
+      )
+      .default(false),
   })
   .strict();
 
@@ -136,6 +146,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   secretKeyFile: 'GANTRY_SECRET_KEY_FILE',
   metricsToken: 'GANTRY_METRICS_TOKEN',
   metricsPort: 'GANTRY_METRICS_PORT',
+  validateResponses: 'GANTRY_VALIDATE_RESPONSES',
 };
 
 /** Values never repeated in error messages. */

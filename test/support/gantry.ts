@@ -93,6 +93,8 @@ export async function startGantry(
         ...process.env,
         GANTRY_LOG_LEVEL: 'warn',
         GANTRY_ADMIN_PASSWORD: ADMIN.password,
+        // Every /api/v1 response of every integration test is checked against its documented schema.
+        GANTRY_VALIDATE_RESPONSES: 'true',
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
