@@ -8,6 +8,8 @@ import { openAccess } from './auth/open-access.ts';
 import { type Config, defaultUiDir } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
 import { ConnectionGuard, originForm } from './http-connections.ts';
+import { GarbageCollector } from './lifecycle/gc/collector.ts';
+import { startSchedule } from './lifecycle/gc/schedule.ts';
 import { SqliteMetadataStore } from './meta/sqlite/sqlite-metadata-store.ts';
 import { AddressPolicy } from './net/address-policy.ts';
 import { ChecklistService } from './promote/checklist-service.ts';
@@ -98,6 +100,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     tags,
     log,
   };
+  const gc = new GarbageCollector({
+    meta: meta.gc,
+    blobs,
+    log,
+    settings: { graceSeconds: config.gcGraceHours * 3600, deletesPerSecond: config.gcDeletesPerSecond },
+  });
   const guard = new ConnectionGuard({ bodyIdleTimeoutMs: config.bodyIdleTimeoutSeconds * 1000, log });
   const app = Fastify({
     loggerInstance: log,
@@ -132,6 +140,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         checklist,
         facts,
         pipeline: config.pipeline,
+        gc,
+        blobs,
       });
     },
     { prefix: '/api/v1' },
@@ -145,6 +155,20 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   );
   await app.register(async (scope) => uiPlugin(scope, { dir: config.uiDir ?? defaultUiDir() }));
   const janitor = startUploadJanitor({ meta, blobs, ttlHours: config.uploadTtlHours, log });
+  // A run a crash or restart interrupted continues where it stopped.
+  await gc.resume();
+  const schedule =
+    config.gcSchedule === ''
+      ? undefined
+      : startSchedule({
+          expression: config.gcSchedule,
+          log,
+          job: async () => {
+            await gc.idle();
+            await gc.start({ dryRun: false, trigger: 'schedule', actor: 'schedule' });
+            await gc.idle();
+          },
+        });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -157,6 +181,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     url,
     async close() {
       janitor.stop();
+      schedule?.stop();
       await guard.drain(config.shutdownDrainSeconds * 1000, async () => {
         await Promise.all([
           ...extra.map((server) => {
@@ -167,6 +192,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           app.close(),
         ]);
       });
+      // Between two steps; the run stays recorded as running and resumes on the next start.
+      await gc.stop();
       // After the last request: its audit entries are part of what must reach the database.
       await access.audit.flush();
       await meta.close();

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
+import type { GarbageCollector } from '../lifecycle/gc/collector.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import { BrowseService } from '../promote/browse-service.ts';
 import { BuildsService } from '../promote/builds-service.ts';
@@ -11,10 +12,12 @@ import { PropertiesService } from '../promote/properties-service.ts';
 import { SearchService } from '../promote/search-service.ts';
 import type { TagService } from '../promote/tag-service.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
 import { authenticateRequests } from './api-auth.ts';
 import { auditApi } from './audit-api.ts';
 import { browseApi, browseRoutes } from './browse-api.ts';
 import { buildsApi } from './builds-api.ts';
+import { gcApi } from './gc-api.ts';
 import { identityApi } from './identity-api.ts';
 import { imageRoutes } from './image-routes.ts';
 import { manifestRoutes, promotionsApi } from './promotions-api.ts';
@@ -37,6 +40,8 @@ export async function managementApi(
     facts: ImageFacts;
     /** Repository keys of the pipeline the web UI shows (config `pipeline`). */
     pipeline: readonly string[];
+    gc: GarbageCollector;
+    blobs: BlobStore;
   },
 ): Promise<void> {
   authenticateRequests(app, deps.access);
@@ -45,6 +50,7 @@ export async function managementApi(
   await identityApi(app, deps.access);
   await tokensApi(app, deps.access);
   await auditApi(app, deps.access);
+  await gcApi(app, { access: deps.access, gc: deps.gc, meta: deps.meta, blobs: deps.blobs });
   const policy = () => deps.access.identity.policy;
   const properties = new PropertiesService(deps.meta, deps.repos);
   await searchApi(app, new SearchService(deps.meta, deps.repos, policy));

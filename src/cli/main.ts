@@ -4,6 +4,7 @@ import { Addressing } from '../repos/addressing.ts';
 import { CliError, EXIT } from './api-client.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { registerBuildCommands } from './build-commands.ts';
+import { registerGcCommands } from './gc-commands.ts';
 import { registerGroupCommands } from './group-commands.ts';
 import { nginxConfig } from './nginx-config.ts';
 import { exitQuietlyWhenOutputCloses } from './output.ts';
@@ -114,6 +115,7 @@ registerPropertyCommands(program);
 registerBuildCommands(program);
 registerTagCommands(program);
 registerPromotionCommands(program);
+registerGcCommands(program);
 
 exitQuietlyWhenOutputCloses();
 try {

@@ -1,4 +1,5 @@
 import type { Digest } from '../oci/digest.ts';
+import type { GcMeta } from './gc-store.ts';
 import type {
   ApiTokenMeta,
   AuditMeta,
@@ -59,6 +60,8 @@ export interface MetadataStore {
   readonly promotions: PromotionMeta;
   /** Tag moves outside a push (floating tags, rollback). */
   readonly tagMoves: TagMoveMeta;
+  /** Garbage collection: runs, tombstones, leases. */
+  readonly gc: GcMeta;
   /** Applies pending migrations; safe to call on every start. */
   migrate(): Promise<void>;
   close(): Promise<void>;

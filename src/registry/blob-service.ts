@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { BlobCollectedError } from '../meta/gc-store.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { Digest } from '../oci/digest.ts';
 import { OciError } from '../oci/errors.ts';
@@ -128,7 +129,13 @@ export class BlobService {
     const name = this.repos.writeTarget(requested);
     const size = (await this.holder(from, digest, readable).catch(() => undefined))?.size;
     if (size === undefined || (await this.blobs.stat(digest)) === undefined) return false;
-    await this.meta.blobs.link(name.repository.key, name.image, digest, size);
+    try {
+      await this.meta.blobs.link(name.repository.key, name.image, digest, size);
+    } catch (error) {
+      // Collected between the check and the link: the client falls back to an upload.
+      if (error instanceof BlobCollectedError) return false;
+      throw error;
+    }
     return true;
   }
 
@@ -154,7 +161,12 @@ export class BlobService {
         if (member.repository.kind !== 'local' || member.repository.key === name.repository.key) continue;
         const size = await this.meta.blobs.get(member.repository.key, member.image, digest);
         if (size === undefined || (await this.blobs.stat(digest)) === undefined) continue;
-        await this.meta.blobs.link(name.repository.key, name.image, digest, size);
+        try {
+          await this.meta.blobs.link(name.repository.key, name.image, digest, size);
+        } catch (error) {
+          if (error instanceof BlobCollectedError) continue;
+          throw error;
+        }
         linked = true;
         break;
       }
@@ -222,7 +234,14 @@ export class BlobService {
   ): Promise<{ size: number }> {
     await this.uploadState(name, id);
     const { size } = await this.blobs.uploads.finish(id, digest, signal);
-    await this.meta.uploads.complete(id, digest, size);
+    try {
+      await this.meta.uploads.complete(id, digest, size);
+    } catch (error) {
+      // Garbage collection is deleting these very bytes (BlobCollectedError): the upload's data
+      // is spent, so the session ends and the client uploads again.
+      if (error instanceof BlobCollectedError) await this.meta.uploads.delete(id);
+      throw error;
+    }
     return { size };
   }
 

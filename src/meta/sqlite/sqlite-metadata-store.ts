@@ -7,6 +7,7 @@ import { KyselyBuildMeta } from '../kysely/builds.ts';
 import { KyselyContentFactMeta } from '../kysely/content-facts.ts';
 import type { QueryContext } from '../kysely/context.ts';
 import { KyselyEndedSessionMeta } from '../kysely/ended-sessions.ts';
+import { KyselyGcMeta } from '../kysely/gc.ts';
 import { KyselyGroupMeta } from '../kysely/groups.ts';
 import { KyselyManifestMeta } from '../kysely/manifests.ts';
 import { KyselyPermissionTargetMeta } from '../kysely/permission-targets.ts';
@@ -63,6 +64,7 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly approvals: KyselyApprovalMeta;
   readonly promotions: KyselyPromotionMeta;
   readonly tagMoves: KyselyTagMoveMeta;
+  readonly gc: KyselyGcMeta;
 
   private constructor(
     private readonly db: Kysely<Database>,
@@ -89,6 +91,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.approvals = new KyselyApprovalMeta(ctx);
     this.promotions = new KyselyPromotionMeta(ctx);
     this.tagMoves = new KyselyTagMoveMeta(ctx);
+    this.gc = new KyselyGcMeta(ctx);
   }
 
   /** Opens (creating if needed) the database and, unless told otherwise, migrates it. */
