@@ -1,0 +1,128 @@
+/**
+ * Garbage collection over HTTP against a running Gantry: what goes, what stays, the dry run, the
+ * run records, the race between a manifest PUT and the removal of the blob it references, and
+ * the API's refusals.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { callApi } from '../api/support.ts';
+import { type RunningGantry, startGantry } from '../support/gantry.ts';
+import {
+  expectOciError,
+  imageManifest,
+  makeBlob,
+  makeConfig,
+  RegistryClient,
+  uniqueName,
+} from '../support/http.ts';
+import { ADMIN_AUTH, runGc, storedBlobs, total } from './gc-support.ts';
+
+let gantry: RunningGantry;
+let client: RegistryClient;
+
+before(async () => {
+  gantry = await startGantry();
+  client = new RegistryClient(gantry.url);
+});
+after(() => gantry.stop());
+
+test('gc removes what deleted manifests left behind, keeps what tags reach, and the disk shrinks', async () => {
+  const kept = await client.pushImage(uniqueName('gc-kept'), 'v1', { layerSizes: [200_000] });
+  const gone = await client.pushImage(uniqueName('gc-gone'), 'v1', { layerSizes: [600_000, 300_000] });
+  const del = await client.request('DELETE', `/v2/${gone.name}/manifests/${gone.manifest.digest}`);
+  assert.equal(del.status, 202);
+  const goneDigests = [gone.config, ...gone.layers, gone.manifest].map((b) => b.digest);
+  const goneBytes = [gone.config, ...gone.layers, gone.manifest].reduce((n, b) => n + b.bytes.length, 0);
+
+  // The default grace period (hours) keeps everything just written.
+  const graceful = await runGc(gantry.url, {});
+  assert.equal(graceful.state, 'finished');
+  assert.equal(graceful.blobsRemoved, 0);
+
+  const diskBefore = await storedBlobs(gantry.dataDir);
+  for (const digest of goneDigests) assert.ok(diskBefore.has(digest), digest);
+
+  const dry = await runGc(gantry.url, { dryRun: true, graceSeconds: 0 });
+  assert.equal(dry.state, 'finished');
+  assert.equal(dry.dryRun, true);
+  const listed = new Set(
+    dry.items.filter((i: { kind: string }) => i.kind === 'blob').map((i: { digest: string }) => i.digest),
+  );
+  for (const digest of goneDigests) assert.ok(listed.has(digest), `dry run lists ${digest}`);
+  for (const digest of [kept.config, ...kept.layers, kept.manifest].map((b) => b.digest)) {
+    assert.equal(listed.has(digest), false, `dry run keeps ${digest}`);
+  }
+  assert.ok(dry.bytesFreed >= goneBytes);
+  assert.equal(total(await storedBlobs(gantry.dataDir)), total(diskBefore), 'a dry run removes nothing');
+
+  const run = await runGc(gantry.url, { graceSeconds: 0 });
+  assert.equal(run.state, 'finished', JSON.stringify(run));
+  assert.deepEqual(run.errors, []);
+  assert.ok(run.blobsRemoved >= goneDigests.length);
+  const diskAfter = await storedBlobs(gantry.dataDir);
+  for (const digest of goneDigests) assert.equal(diskAfter.has(digest), false, `${digest} removed from disk`);
+  assert.ok(total(diskBefore) - total(diskAfter) >= goneBytes, 'disk usage drops by the deleted layers');
+
+  // What a tag reaches is intact.
+  const manifest = await client.getManifest(kept.name, 'v1');
+  assert.equal(manifest.status, 200);
+  for (const blob of [kept.config, ...kept.layers]) {
+    const res = await client.request('GET', `/v2/${kept.name}/blobs/${blob.digest}`);
+    assert.equal(res.status, 200);
+    assert.equal(`sha256:${createHash('sha256').update(res.body).digest('hex')}`, blob.digest);
+  }
+  const missing = await client.request('GET', `/v2/${gone.name}/blobs/${gone.layers[0]!.digest}`);
+  expectOciError(missing, 404, 'BLOB_UNKNOWN');
+
+  const runs = await callApi(gantry.url, 'GET', '/gc/runs', { auth: ADMIN_AUTH });
+  assert.equal(runs.status, 200);
+  const recorded = runs.body.runs.find((r: { id: string }) => r.id === run.id);
+  for (const field of [
+    'id',
+    'state',
+    'dryRun',
+    'startedAt',
+    'finishedAt',
+    'blobsRemoved',
+    'manifestsRemoved',
+    'bytesFreed',
+    'errors',
+  ]) {
+    assert.ok(field in recorded, field);
+  }
+  assert.equal(recorded.bytesFreed, run.bytesFreed);
+});
+
+test('a manifest whose blob gc removed meanwhile fails with MANIFEST_BLOB_UNKNOWN, and the retry succeeds', async () => {
+  const name = uniqueName('gc-race');
+  const config = makeConfig();
+  const layer = makeBlob(50_000);
+  for (const blob of [config, layer]) await client.pushBlob(name, blob);
+  // Uploaded, no manifest yet: with no grace period the links are garbage.
+  await runGc(gantry.url, { graceSeconds: 0 });
+  const manifest = imageManifest({ config, layers: [layer] });
+  const refused = await client.putManifest(name, 'v1', manifest);
+  expectOciError(refused, 404, 'MANIFEST_BLOB_UNKNOWN');
+  for (const blob of [config, layer]) await client.pushBlob(name, blob);
+  await client.pushManifest(name, 'v1', manifest);
+  const res = await client.request('GET', `/v2/${name}/blobs/${layer.digest}`);
+  assert.equal(res.status, 200);
+  assert.equal(Buffer.compare(res.body, layer.bytes), 0);
+});
+
+test('gc is for administrators, refuses bad input, and runs one at a time', async () => {
+  const anonymous = await callApi(gantry.url, 'POST', '/gc', { body: {} });
+  assert.equal(anonymous.status, 401);
+  const anonymousList = await callApi(gantry.url, 'GET', '/gc/runs');
+  assert.equal(anonymousList.status, 401);
+  for (const body of [{ graceSeconds: -1 }, { graceSeconds: 'soon' }, { dryRun: 'yes' }, { force: true }]) {
+    const reply = await callApi(gantry.url, 'POST', '/gc', { auth: ADMIN_AUTH, body });
+    assert.equal(reply.status, 400, `${JSON.stringify(body)}: ${reply.text}`);
+    assert.match(reply.headers.get('content-type') ?? '', /problem\+json/);
+  }
+  const unknown = await callApi(gantry.url, 'GET', '/gc/runs/no-such-run', { auth: ADMIN_AUTH });
+  assert.equal(unknown.status, 404);
+  const audit = await callApi(gantry.url, 'GET', '/audit?action=gc.start', { auth: ADMIN_AUTH });
+  assert.ok(audit.body.events.length > 0, 'starting a run is audited');
+});
