@@ -57,7 +57,10 @@ export interface StartGc {
 }
 
 const LEASE = 'gc';
-const LEASE_MS = 60_000;
+/** Renewed at every save; a crashed holder's lease blocks the resumed run at most this long. */
+const LEASE_MS = 30_000;
+/** Progress is recorded at least this often (and after every batch). */
+const SAVE_MS = 1000;
 const BATCH = 500;
 /** A dry run lists at most this many items; the counts cover everything. */
 const MAX_ITEMS = 10_000;
@@ -116,7 +119,7 @@ export class GarbageCollector {
     if (!first || this.#current) return;
     if (!(await this.#lease())) {
       // The lease of the process that crashed has not expired yet (or another node runs it).
-      const retry = setTimeout(() => void this.resume().catch(() => undefined), LEASE_MS / 4);
+      const retry = setTimeout(() => void this.resume().catch(() => undefined), LEASE_MS / 6);
       retry.unref();
       this.#abort.signal.addEventListener('abort', () => clearTimeout(retry), { once: true });
       return;
@@ -189,6 +192,7 @@ class Pass {
   readonly #items: GcItem[];
   /** Dry run: how many links of each digest the link phase would remove. */
   readonly #candidateLinks = new Map<Digest, number>();
+  #savedAt = Date.now();
 
   constructor(
     private readonly deps: { meta: GcMeta; blobs: BlobStore; log: Logger; settings: GcSettings },
@@ -238,6 +242,12 @@ class Pass {
     if (!(await this.renewLease())) throw new Error('lost the garbage collection lease to another node');
     const { phase, cursor } = this.#run;
     await this.deps.meta.updateRun(this.#run.id, { ...this.progress(), phase, cursor });
+    this.#savedAt = Date.now();
+  }
+
+  /** Within a batch: a throttled run still shows progress (and keeps its lease). */
+  async #saveNow(): Promise<void> {
+    if (Date.now() - this.#savedAt >= SAVE_MS) await this.#save();
   }
 
   /** Deletions a crash interrupted after their tombstone committed: the rows are already gone. */
@@ -269,9 +279,12 @@ class Pass {
             name: `${link.repository}/${link.image}`,
           });
           this.#run.linksRemoved++;
-        } else if (await this.deps.meta.removeLink(link, this.#cutoff)) {
-          this.#run.linksRemoved++;
+        } else {
+          if (await this.deps.meta.removeLink(link, this.#cutoff)) this.#run.linksRemoved++;
+          // Everything up to here is done: a resumed run starts after it.
+          this.#run.cursor = JSON.stringify(link);
           await this.#throttle();
+          await this.#saveNow();
         }
       }
       after = links[links.length - 1];
@@ -313,6 +326,7 @@ class Pass {
       }
       this.#run.blobsRemoved++;
       this.#run.bytesFreed += blob.size;
+      await this.#saveNow();
     }
     await this.#save();
   }
