@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import { callApi } from '../api/support.ts';
 import { type RunningGantry, startGantry } from '../support/gantry.ts';
 import {
@@ -109,6 +111,52 @@ test('a manifest whose blob gc removed meanwhile fails with MANIFEST_BLOB_UNKNOW
   const res = await client.request('GET', `/v2/${name}/blobs/${layer.digest}`);
   assert.equal(res.status, 200);
   assert.equal(Buffer.compare(res.body, layer.bytes), 0);
+});
+
+test('while a blob is tombstoned no upload, mount or manifest may name it: spec errors, never a 5xx', async () => {
+  const name = uniqueName('gc-tombstone');
+  const source = uniqueName('gc-tombstone-src');
+  const config = makeConfig();
+  const layer = makeBlob(20_000);
+  const other = makeBlob(1_000);
+  await client.pushBlob(source, layer);
+  await client.pushBlob(name, other);
+  const manifest = imageManifest({ config, layers: [other] });
+  // The state between a run's tombstone commit and the file's deletion, written as the run does
+  // (the server is another process on the same database file, as `gantry fsck` would be).
+  const db = new BetterSqlite3(join(gantry.dataDir, 'gantry.db'));
+  db.pragma('busy_timeout = 5000');
+  const tombstone = db.prepare(
+    "insert into gc_tombstones (digest, run_id, size, created_at) values (?, 'test', 0, '2024-01-01T00:00:00.000Z')",
+  );
+  try {
+    tombstone.run(layer.digest);
+    tombstone.run(config.digest);
+    tombstone.run(manifest.digest);
+    const location = await client.startUpload(name);
+    const put = await client.request('PUT', client.uploadUrl(location, { digest: layer.digest }), {
+      headers: { 'content-type': 'application/octet-stream' },
+      body: layer.bytes,
+    });
+    expectOciError(put, 400, 'BLOB_UPLOAD_INVALID');
+    const mount = await client.request(
+      'POST',
+      `/v2/${name}/blobs/uploads/?mount=${layer.digest}&from=${source}`,
+    );
+    assert.equal(mount.status, 202, 'a mount of a tombstoned blob falls back to an upload');
+    const monolithic = await client.request('POST', `/v2/${name}/blobs/uploads/?digest=${config.digest}`, {
+      headers: { 'content-type': 'application/octet-stream' },
+      body: config.bytes,
+    });
+    expectOciError(monolithic, 400, 'BLOB_UPLOAD_INVALID');
+    const refused = await client.putManifest(name, 'v1', manifest);
+    assert.ok(refused.status >= 400 && refused.status < 500, `${refused.status} ${refused.text()}`);
+  } finally {
+    db.prepare('delete from gc_tombstones').run();
+    db.close();
+  }
+  await client.pushBlob(name, config);
+  await client.pushManifest(name, 'v1', manifest);
 });
 
 test('gc is for administrators, refuses bad input, and runs one at a time', async () => {
