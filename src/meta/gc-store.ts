@@ -93,6 +93,8 @@ export interface GcMeta {
   }): Promise<GcLink[]>;
   /** Removes the link when it is still unreferenced and older than `before`; false otherwise. */
   removeLink(link: GcLink, before: Date): Promise<boolean>;
+  /** removeLink for many links in one transaction (one commit); returns how many went. */
+  removeLinks(links: readonly GcLink[], before: Date): Promise<number>;
 
   /** Of `digests`, those some row still needs: a link, a manifest row, a manifest reference, a tombstone. */
   referenced(digests: readonly Digest[]): Promise<Set<Digest>>;
@@ -101,6 +103,9 @@ export interface GcMeta {
    * manifest row for the digest can be written until clearTombstone. False when referenced.
    */
   tombstone(digest: Digest, size: number, runId: string): Promise<boolean>;
+  /** tombstone() for many blobs in one transaction; returns the digests tombstoned. */
+  tombstoneMany(blobs: readonly { digest: Digest; size: number }[], runId: string): Promise<Digest[]>;
+  clearTombstones(digests: readonly Digest[]): Promise<void>;
   /** referenced() without blob links (dry runs subtract the links they would remove). */
   referencedWithoutLinks(digests: readonly Digest[]): Promise<Set<Digest>>;
   /** How many links each of `digests` has; absent when none. */

@@ -62,6 +62,8 @@ const LEASE_MS = 30_000;
 /** Progress is recorded at least this often (and after every batch). */
 const SAVE_MS = 1000;
 const BATCH = 500;
+/** Deletions per transaction when not throttled. */
+const STEP = 100;
 /** A dry run lists at most this many items; the counts cover everything. */
 const MAX_ITEMS = 10_000;
 /** Repository kinds whose links the link phase may remove (remote caches are kept). */
@@ -269,21 +271,21 @@ class Pass {
         kinds: COLLECTED_KINDS,
         limit: BATCH,
       });
-      for (const link of links) {
-        if (this.#run.dryRun) {
+      if (this.#run.dryRun) {
+        for (const link of links) {
           this.#candidateLinks.set(link.digest, (this.#candidateLinks.get(link.digest) ?? 0) + 1);
-          this.#list({
-            kind: 'link',
-            digest: link.digest,
-            size: link.size,
-            name: `${link.repository}/${link.image}`,
-          });
+          const name = `${link.repository}/${link.image}`;
+          this.#list({ kind: 'link', digest: link.digest, size: link.size, name });
           this.#run.linksRemoved++;
-        } else {
-          if (await this.deps.meta.removeLink(link, this.#cutoff)) this.#run.linksRemoved++;
+        }
+      } else {
+        // One transaction per step: each link is re-checked and deleted inside it, so the
+        // argument above holds per link; a step is small enough to keep writers waiting briefly.
+        for (const step of this.#steps(links)) {
+          this.#run.linksRemoved += await this.deps.meta.removeLinks(step, this.#cutoff);
           // Everything up to here is done: a resumed run starts after it.
-          this.#run.cursor = JSON.stringify(link);
-          await this.#throttle();
+          this.#run.cursor = JSON.stringify(step[step.length - 1]);
+          await this.#throttle(step.length);
           await this.#saveNow();
         }
       }
@@ -313,19 +315,28 @@ class Pass {
     const referenced = this.#run.dryRun
       ? await this.#referencedAfterDryLinks(digests)
       : await meta.referenced(digests);
-    for (const blob of batch) {
-      if (referenced.has(blob.digest)) continue;
-      if (this.#run.dryRun) {
+    const free = batch.filter((b) => !referenced.has(b.digest));
+    if (this.#run.dryRun) {
+      for (const blob of free) {
         this.#list({ kind: 'blob', digest: blob.digest, size: blob.size });
-      } else {
-        if (!(await meta.tombstone(blob.digest, blob.size, this.#run.id))) continue;
-        // The commit above is the point of no return for this digest; the bytes follow it.
-        await blobs.delete(blob.digest);
-        await meta.clearTombstone(blob.digest);
-        await this.#throttle();
+        this.#run.blobsRemoved++;
+        this.#run.bytesFreed += blob.size;
       }
-      this.#run.blobsRemoved++;
-      this.#run.bytesFreed += blob.size;
+      await this.#save();
+      return;
+    }
+    for (const step of this.#steps(free)) {
+      const sizes = new Map(step.map((b) => [b.digest, b.size]));
+      const marked = await meta.tombstoneMany(step, this.#run.id);
+      // The commit above is the point of no return for these digests; the bytes follow it, and
+      // only then do the tombstones go.
+      for (const digest of marked) {
+        await blobs.delete(digest);
+        this.#run.blobsRemoved++;
+        this.#run.bytesFreed += sizes.get(digest) ?? 0;
+      }
+      await meta.clearTombstones(marked);
+      await this.#throttle(marked.length);
       await this.#saveNow();
     }
     await this.#save();
@@ -346,9 +357,18 @@ class Pass {
     if (this.#items.length < MAX_ITEMS) this.#items.push(item);
   }
 
-  async #throttle(): Promise<void> {
+  /** Deletions per transaction: small when throttled, so the rate stays smooth. */
+  #steps<T>(items: readonly T[]): T[][] {
     const rate = this.deps.settings.deletesPerSecond;
-    if (rate > 0) await sleep(1000 / rate, undefined, { signal: this.signal });
+    const size = rate > 0 ? Math.max(1, Math.min(STEP, Math.floor(rate / 4))) : STEP;
+    const out: T[][] = [];
+    for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+    return out;
+  }
+
+  async #throttle(deletions: number): Promise<void> {
+    const rate = this.deps.settings.deletesPerSecond;
+    if (rate > 0 && deletions > 0) await sleep((1000 * deletions) / rate, undefined, { signal: this.signal });
   }
 }
 

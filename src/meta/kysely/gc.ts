@@ -170,26 +170,41 @@ export class KyselyGcMeta implements GcMeta {
   }
 
   async removeLink(link: GcLink, before: Date): Promise<boolean> {
+    return (await this.removeLinks([link], before)) === 1;
+  }
+
+  async removeLinks(links: readonly GcLink[], before: Date): Promise<number> {
+    if (links.length === 0) return 0;
     return this.ctx.db.transaction().execute(async (trx) => {
-      const referenced = await trx
-        .selectFrom('manifest_refs')
-        .select('ref_digest')
-        .where('repository', '=', link.repository)
-        .where('image', '=', link.image)
-        .where('ref_digest', '=', link.digest)
-        .executeTakeFirst();
-      if (referenced) return false;
-      const removed = await trx
-        .deleteFrom('blob_links')
-        .where('repository', '=', link.repository)
-        .where('image', '=', link.image)
-        .where('digest', '=', link.digest)
-        .where('created_at', '<', before.toISOString())
-        .returning(['repository', 'image', 'digest', 'size'])
-        .execute();
-      await countLinksRemoved(trx, removed);
-      return removed.length > 0;
+      let removed = 0;
+      for (const link of links) if (await removeLinkIn(trx, link, before)) removed++;
+      return removed;
     });
+  }
+
+  async tombstoneMany(blobs: readonly { digest: Digest; size: number }[], runId: string): Promise<Digest[]> {
+    if (blobs.length === 0) return [];
+    const created_at = this.ctx.now().toISOString();
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const referenced = await referencedIn(
+        trx,
+        blobs.map((b) => b.digest),
+      );
+      const free = blobs.filter((b) => !referenced.has(b.digest));
+      for (const part of chunks(free)) {
+        await trx
+          .insertInto('gc_tombstones')
+          .values(part.map((b) => ({ digest: b.digest, size: b.size, run_id: runId, created_at })))
+          .execute();
+      }
+      return free.map((b) => b.digest);
+    });
+  }
+
+  async clearTombstones(digests: readonly Digest[]): Promise<void> {
+    for (const part of chunks(digests)) {
+      await this.ctx.db.deleteFrom('gc_tombstones').where('digest', 'in', part).execute();
+    }
   }
 
   async referenced(digests: readonly Digest[]): Promise<Set<Digest>> {
@@ -255,6 +270,31 @@ export class KyselyGcMeta implements GcMeta {
     const rows = await this.ctx.db.selectFrom('gc_tombstones').selectAll().orderBy('digest').execute();
     return rows.map((r) => ({ digest: r.digest as Digest, size: Number(r.size), runId: r.run_id }));
   }
+}
+
+/**
+ * Deletes one link inside the caller's transaction when no manifest of its name references it
+ * and it is older than `before`; the re-check and the delete commit together.
+ */
+async function removeLinkIn(trx: Kysely<Database>, link: GcLink, before: Date): Promise<boolean> {
+  const referenced = await trx
+    .selectFrom('manifest_refs')
+    .select('ref_digest')
+    .where('repository', '=', link.repository)
+    .where('image', '=', link.image)
+    .where('ref_digest', '=', link.digest)
+    .executeTakeFirst();
+  if (referenced) return false;
+  const removed = await trx
+    .deleteFrom('blob_links')
+    .where('repository', '=', link.repository)
+    .where('image', '=', link.image)
+    .where('digest', '=', link.digest)
+    .where('created_at', '<', before.toISOString())
+    .returning(['repository', 'image', 'digest', 'size'])
+    .execute();
+  await countLinksRemoved(trx, removed);
+  return removed.length > 0;
 }
 
 /** Digests some row needs; one indexed lookup per table and chunk. */
