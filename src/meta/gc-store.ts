@@ -1,11 +1,11 @@
 import type { Digest } from '../oci/digest.ts';
 
 export type GcRunState = 'running' | 'finished' | 'failed';
-export type GcPhase = 'tombstones' | 'links' | 'blobs' | 'done';
+export type GcPhase = 'tombstones' | 'manifests' | 'links' | 'blobs' | 'done';
 
 /** What a dry run would remove. */
 export interface GcItem {
-  kind: 'link' | 'blob';
+  kind: 'manifest' | 'link' | 'blob';
   digest: Digest;
   size: number;
   /** `repository/image` for a link. */
@@ -46,6 +46,13 @@ export type GcProgress = Partial<
     | 'items'
   >
 >;
+
+/** A manifest held by a name, the unit the manifest phase removes. */
+export interface GcManifest {
+  repository: string;
+  image: string;
+  digest: Digest;
+}
 
 /** A blob link (a name holding a blob), the unit the link phase removes. */
 export interface GcLink {
@@ -95,6 +102,18 @@ export interface GcMeta {
   removeLink(link: GcLink, before: Date): Promise<boolean>;
   /** removeLink for many links in one transaction (one commit); returns how many went. */
   removeLinks(links: readonly GcLink[], before: Date): Promise<number>;
+
+  /**
+   * Manifests of local repositories whose settings say `gc.untaggedManifests`, created before
+   * `before`, that nothing reaches: no tag, no index of the name (transitively from a tagged
+   * one), and no subject that is itself reached (a referrer lives as long as its subject).
+   */
+  unreachableManifests(before: Date): Promise<GcManifest[]>;
+  /**
+   * Deletes the manifest when, re-checked in the same transaction, no tag points at it, no
+   * manifest of its name references it, and its subject (if any) is not held by the name.
+   */
+  removeManifest(manifest: GcManifest, before: Date): Promise<boolean>;
 
   /** Of `digests`, those some row still needs: a link, a manifest row, a manifest reference, a tombstone. */
   referenced(digests: readonly Digest[]): Promise<Set<Digest>>;

@@ -11,8 +11,10 @@ import BetterSqlite3 from 'better-sqlite3';
 import { callApi } from '../api/support.ts';
 import { type RunningGantry, startGantry } from '../support/gantry.ts';
 import {
+  descriptorOf,
   expectOciError,
   imageManifest,
+  indexManifest,
   makeBlob,
   makeConfig,
   RegistryClient,
@@ -157,6 +159,59 @@ test('while a blob is tombstoned no upload, mount or manifest may name it: spec 
   }
   await client.pushBlob(name, config);
   await client.pushManifest(name, 'v1', manifest);
+});
+
+test('with gc.untaggedManifests, manifests no tag, index or subject reaches go with their blobs', async () => {
+  const created = await callApi(gantry.url, 'POST', '/repositories', {
+    auth: ADMIN_AUTH,
+    body: { key: 'gc-untagged-local', kind: 'local', settings: { gc: { untaggedManifests: true } } },
+  });
+  assert.equal(created.status, 201, created.text);
+  const bad = await callApi(gantry.url, 'POST', '/repositories', {
+    auth: ADMIN_AUTH,
+    body: { key: 'gc-bad-local', kind: 'local', settings: { gc: { untaggedManifests: 'yes' } } },
+  });
+  assert.equal(bad.status, 400, bad.text);
+  const name = uniqueName('app', 'gc-untagged-local');
+  const replaced = await client.pushImage(name, 'v1', { layerSizes: [30_000] });
+  const current = await client.pushImage(name, 'v1', { layerSizes: [30_000] }); // v1 moves on
+  const child = await client.pushImage(name, 'child-tmp', { layerSizes: [1_000] });
+  const index = indexManifest({ manifests: [descriptorOf(child.manifest)] });
+  await client.pushManifest(name, 'multi', index);
+  const untag = await client.request('DELETE', `/v2/${name}/manifests/child-tmp`);
+  assert.equal(untag.status, 202);
+  const sbomBlob = makeBlob(500);
+  const sbomConfig = makeConfig();
+  for (const blob of [sbomBlob, sbomConfig]) await client.pushBlob(name, blob);
+  const referrer = imageManifest({
+    config: sbomConfig,
+    layers: [sbomBlob],
+    subject: descriptorOf(current.manifest),
+  });
+  await client.pushManifest(name, referrer.digest, referrer);
+  // The same shape in a repository without the setting keeps its untagged manifest.
+  const other = uniqueName('app');
+  const keptUntagged = await client.pushImage(other, 'v1', { layerSizes: [1_000] });
+  await client.pushImage(other, 'v1', { layerSizes: [1_000] });
+
+  const run = await runGc(gantry.url, { graceSeconds: 0 });
+  assert.equal(run.state, 'finished', JSON.stringify(run));
+  assert.ok(run.manifestsRemoved >= 1, JSON.stringify(run));
+  expectOciError(await client.getManifest(name, replaced.manifest.digest), 404, 'MANIFEST_UNKNOWN');
+  const disk = await storedBlobs(gantry.dataDir);
+  assert.equal(disk.has(replaced.layers[0]!.digest), false, 'the replaced image layer is gone');
+  for (const [what, digest] of [
+    ['tagged', current.manifest.digest],
+    ['index child', child.manifest.digest],
+    ['referrer', referrer.digest],
+  ] as const) {
+    assert.equal((await client.getManifest(name, digest)).status, 200, `${what} kept`);
+  }
+  assert.equal(
+    (await client.getManifest(other, keptUntagged.manifest.digest)).status,
+    200,
+    'no setting: kept',
+  );
 });
 
 test('gc is for administrators, refuses bad input, and runs one at a time', async () => {

@@ -12,7 +12,9 @@ import type { BlobStore } from '../../storage/blob-store.ts';
  * Rows are the truth, bytes follow. A blob file is needed while some row names its digest: a
  * blob link (a name holds the blob: an upload finished, a mount, a pull-through fetch), a
  * manifest row (the manifest's own bytes) or a manifest reference. A run has two phases, each
- * a sequence of small transactions, so Gantry keeps serving throughout:
+ * a sequence of small transactions, so Gantry keeps serving throughout (before them, in
+ * repositories whose settings say `gc.untaggedManifests`, manifests no tag, index or subject
+ * reaches are deleted, each after the same kind of re-check; see #manifests):
  *
  * 1. Links. A link that no manifest of its name references, created before the run's cut-off
  *    (start minus the grace period), is deleted in a transaction that re-checks both
@@ -62,6 +64,8 @@ const LEASE_MS = 30_000;
 /** Progress is recorded at least this often (and after every batch). */
 const SAVE_MS = 1000;
 const BATCH = 500;
+/** Index → child and subject → referrer chains deeper than this wait for the next run. */
+const MANIFEST_PASSES = 8;
 /** Deletions per transaction when not throttled. */
 const STEP = 100;
 /** A dry run lists at most this many items; the counts cover everything. */
@@ -224,6 +228,10 @@ class Pass {
     if (this.#run.dryRun && this.#run.phase !== 'tombstones') await this.#enter('tombstones');
     if (this.#run.phase === 'tombstones') {
       if (!this.#run.dryRun) await this.#finishTombstones();
+      await this.#enter('manifests');
+    }
+    if (this.#run.phase === 'manifests') {
+      await this.#manifests();
       await this.#enter('links');
     }
     if (this.#run.phase === 'links') {
@@ -260,6 +268,36 @@ class Pass {
       this.#run.blobsRemoved++;
       this.#run.bytesFreed += t.size;
     }
+  }
+
+  /**
+   * Untagged manifests, in repositories whose settings ask for it. Each removal re-checks in its
+   * transaction that no tag, index or subject holds the manifest, so a tag moved onto it
+   * meanwhile keeps it; a removed index frees its children for the next pass, and a removed
+   * subject its referrers. What a removed manifest alone referenced goes in the link phase.
+   */
+  async #manifests(): Promise<void> {
+    let pending = await this.deps.meta.unreachableManifests(this.#cutoff);
+    if (this.#run.dryRun) {
+      for (const m of pending) {
+        this.#list({ kind: 'manifest', digest: m.digest, size: 0, name: `${m.repository}/${m.image}` });
+        this.#run.manifestsRemoved++;
+      }
+      return;
+    }
+    for (let pass = 0; pass < MANIFEST_PASSES && pending.length > 0; pass++) {
+      const left: typeof pending = [];
+      for (const manifest of pending) {
+        if (await this.deps.meta.removeManifest(manifest, this.#cutoff)) {
+          this.#run.manifestsRemoved++;
+          await this.#throttle(1);
+          await this.#saveNow();
+        } else left.push(manifest);
+      }
+      if (left.length === pending.length) break;
+      pending = left;
+    }
+    await this.#save();
   }
 
   async #links(): Promise<void> {

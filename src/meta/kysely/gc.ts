@@ -4,6 +4,7 @@ import {
   BlobCollectedError,
   type GcItem,
   type GcLink,
+  type GcManifest,
   type GcMeta,
   type GcPhase,
   type GcProgress,
@@ -12,6 +13,7 @@ import {
 } from '../gc-store.ts';
 import type { Database, GcRunsTable } from '../schema.ts';
 import { chunks, type QueryContext } from './context.ts';
+import { deleteManifests } from './manifests.ts';
 import { countLinksRemoved } from './usage.ts';
 
 /**
@@ -207,6 +209,109 @@ export class KyselyGcMeta implements GcMeta {
     }
   }
 
+  async unreachableManifests(before: Date): Promise<GcManifest[]> {
+    const { db } = this.ctx;
+    const repos = (
+      await db.selectFrom('repositories').select(['key', 'settings']).where('kind', '=', 'local').execute()
+    )
+      .filter((r) => collectsUntagged(r.settings))
+      .map((r) => r.key);
+    const found: GcManifest[] = [];
+    for (const repository of repos) {
+      const manifests = await db
+        .selectFrom('manifests')
+        .select(['image', 'digest', 'subject', 'created_at'])
+        .where('repository', '=', repository)
+        .execute();
+      const tags = await db
+        .selectFrom('tags')
+        .select(['image', 'digest'])
+        .where('repository', '=', repository)
+        .execute();
+      const refs = await db
+        .selectFrom('manifest_refs')
+        .select(['image', 'digest', 'ref_digest'])
+        .where('repository', '=', repository)
+        .where('kind', '=', 'manifest')
+        .execute();
+      const key = (image: string, digest: string) => `${image}\n${digest}`;
+      const children = new Map<string, string[]>();
+      for (const r of refs)
+        children.set(key(r.image, r.digest), [
+          ...(children.get(key(r.image, r.digest)) ?? []),
+          key(r.image, r.ref_digest),
+        ]);
+      const referrers = new Map<string, string[]>();
+      for (const m of manifests) {
+        if (m.subject === null) continue;
+        const subject = key(m.image, m.subject);
+        referrers.set(subject, [...(referrers.get(subject) ?? []), key(m.image, m.digest)]);
+      }
+      // Everything reached from a tag, through index children and referrers of what is reached.
+      const reached = new Set<string>();
+      const queue = tags.map((t) => key(t.image, t.digest));
+      while (queue.length > 0) {
+        const next = queue.pop() as string;
+        if (reached.has(next)) continue;
+        reached.add(next);
+        queue.push(...(children.get(next) ?? []), ...(referrers.get(next) ?? []));
+      }
+      const cutoff = before.toISOString();
+      for (const m of manifests) {
+        if (!reached.has(key(m.image, m.digest)) && m.created_at < cutoff) {
+          found.push({ repository, image: m.image, digest: m.digest as Digest });
+        }
+      }
+    }
+    return found;
+  }
+
+  async removeManifest(manifest: GcManifest, before: Date): Promise<boolean> {
+    const { repository, image, digest } = manifest;
+    const at = this.ctx.now().toISOString();
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('manifests')
+        .select(['subject', 'created_at'])
+        .where('repository', '=', repository)
+        .where('image', '=', image)
+        .where('digest', '=', digest)
+        .executeTakeFirst();
+      if (!row || row.created_at >= before.toISOString()) return false;
+      const tagged = await trx
+        .selectFrom('tags')
+        .select('tag')
+        .where('repository', '=', repository)
+        .where('image', '=', image)
+        .where('digest', '=', digest)
+        .executeTakeFirst();
+      const parent = await trx
+        .selectFrom('manifest_refs')
+        .select('digest')
+        .where('repository', '=', repository)
+        .where('image', '=', image)
+        .where('ref_digest', '=', digest)
+        .executeTakeFirst();
+      const subject =
+        row.subject === null
+          ? undefined
+          : await trx
+              .selectFrom('manifests')
+              .select('digest')
+              .where('repository', '=', repository)
+              .where('image', '=', image)
+              .where('digest', '=', row.subject)
+              .executeTakeFirst();
+      if (tagged || parent || subject) return false;
+      const result = await deleteManifests(trx, { repository, image }, [digest], {
+        actor: 'gc',
+        cause: 'delete',
+        at,
+      });
+      return result.deleted > 0;
+    });
+  }
+
   async referenced(digests: readonly Digest[]): Promise<Set<Digest>> {
     return referencedIn(this.ctx.db, digests);
   }
@@ -335,4 +440,14 @@ function toRun(row: Selectable<GcRunsTable>, options: { items: boolean }): GcRun
     errors: JSON.parse(row.errors) as string[],
     ...(options.items && row.items !== null ? { items: JSON.parse(row.items) as GcItem[] } : {}),
   };
+}
+
+/** Whether a repository's settings (JSON) ask for untagged manifests to be collected. */
+function collectsUntagged(settings: string): boolean {
+  try {
+    const parsed = JSON.parse(settings) as { gc?: { untaggedManifests?: unknown } };
+    return parsed.gc?.untaggedManifests === true;
+  } catch {
+    return false;
+  }
 }
