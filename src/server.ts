@@ -8,6 +8,8 @@ import { openAccess } from './auth/open-access.ts';
 import { type Config, defaultUiDir } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
 import { ConnectionGuard, originForm } from './http-connections.ts';
+import { GarbageCollector } from './lifecycle/gc/collector.ts';
+import { startSchedule } from './lifecycle/gc/schedule.ts';
 import { PullTracker } from './lifecycle/pull-tracker.ts';
 import { QuotaGuard } from './lifecycle/quota-guard.ts';
 import { RetentionScheduler } from './lifecycle/retention-scheduler.ts';
@@ -140,6 +142,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     tags,
     log,
   };
+  const gc = new GarbageCollector({
+    meta: meta.gc,
+    blobs,
+    log,
+    settings: { graceSeconds: config.gcGraceHours * 3600, deletesPerSecond: config.gcDeletesPerSecond },
+  });
   const guard = new ConnectionGuard({ bodyIdleTimeoutMs: config.bodyIdleTimeoutSeconds * 1000, log });
   const app = Fastify({
     loggerInstance: log,
@@ -188,6 +196,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         pipeline: config.pipeline,
         retention,
         validateResponses: config.validateResponses,
+        gc,
+        blobs,
       });
     },
     { prefix: '/api/v1' },
@@ -201,6 +211,20 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   );
   await app.register(async (scope) => uiPlugin(scope, { dir: config.uiDir ?? defaultUiDir() }));
   const janitor = startUploadJanitor({ meta, blobs, ttlHours: config.uploadTtlHours, log, metrics });
+  // A run a crash or restart interrupted continues where it stopped.
+  await gc.resume();
+  const schedule =
+    config.gcSchedule === ''
+      ? undefined
+      : startSchedule({
+          expression: config.gcSchedule,
+          log,
+          job: async () => {
+            await gc.idle();
+            await gc.start({ dryRun: false, trigger: 'schedule', actor: 'schedule' });
+            await gc.idle();
+          },
+        });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -218,6 +242,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     routes,
     async close() {
       janitor.stop();
+      schedule?.stop();
       await guard.drain(config.shutdownDrainSeconds * 1000, async () => {
         await Promise.all([
           ...extra.map((server) => {
@@ -229,6 +254,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         ]);
       });
       retentionSchedule.stop();
+      // Between two steps; the run stays recorded as running and resumes on the next start.
+      await gc.stop();
       // After the last request: its audit entries and pulls are part of what must reach the database.
       await pulls.stop();
       await access.audit.flush();

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
+import type { GarbageCollector } from '../lifecycle/gc/collector.ts';
 import type { RetentionService } from '../lifecycle/retention-service.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import { BrowseService } from '../promote/browse-service.ts';
@@ -12,12 +13,14 @@ import { PropertiesService } from '../promote/properties-service.ts';
 import { SearchService } from '../promote/search-service.ts';
 import type { TagService } from '../promote/tag-service.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
 import { authenticateRequests } from './api-auth.ts';
 import { apiDocs } from './api-schema.ts';
 import { artifactoryPaths } from './artifactory-compat.ts';
 import { auditApi } from './audit-api.ts';
 import { browseApi, browseRoutes } from './browse-api.ts';
 import { buildsApi } from './builds-api.ts';
+import { gcApi } from './gc-api.ts';
 import { identityApi } from './identity-api.ts';
 import { type ImageRoute, imageRoutePaths, imageRoutes } from './image-routes.ts';
 import { lifecycleApi } from './lifecycle-api.ts';
@@ -44,6 +47,8 @@ export async function managementApi(
     retention: RetentionService;
     /** Check each response against its documented schema (config `validateResponses`). */
     validateResponses: boolean;
+    gc: GarbageCollector;
+    blobs: BlobStore;
   },
 ): Promise<void> {
   // Filled below; the document is generated on first request, after every route is registered.
@@ -64,6 +69,7 @@ export async function managementApi(
     meta: deps.meta,
     retention: deps.retention,
   });
+  await gcApi(app, { access: deps.access, gc: deps.gc, meta: deps.meta, blobs: deps.blobs });
   const policy = () => deps.access.identity.policy;
   const properties = new PropertiesService(deps.meta, deps.repos);
   await searchApi(app, new SearchService(deps.meta, deps.repos, policy));

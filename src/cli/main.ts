@@ -4,6 +4,7 @@ import { Addressing } from '../repos/addressing.ts';
 import { CliError, EXIT } from './api-client.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { registerBuildCommands } from './build-commands.ts';
+import { registerGcCommands } from './gc-commands.ts';
 import { registerGroupCommands } from './group-commands.ts';
 import { registerLifecycleCommands } from './lifecycle-commands.ts';
 import { nginxConfig } from './nginx-config.ts';
@@ -116,6 +117,7 @@ registerBuildCommands(program);
 registerTagCommands(program);
 registerPromotionCommands(program);
 registerLifecycleCommands(program);
+registerGcCommands(program);
 
 exitQuietlyWhenOutputCloses();
 try {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { cronProblem } from '../lifecycle/gc/schedule.ts';
 import { entryProblem, isAddressRange } from '../net/address-policy.ts';
 
 /**
@@ -20,6 +21,17 @@ export const ConfigSchema = z
     defaultRepository: z.string().default('docker'),
     /** Upload sessions untouched for this long are discarded. */
     uploadTtlHours: z.coerce.number().positive().default(24),
+    /** Garbage collection keeps blobs linked or written within this many hours before a run. */
+    gcGraceHours: z.coerce.number().min(0).default(6),
+    /** When garbage collection runs by itself: a cron expression (5 or 6 fields); '' for never. */
+    gcSchedule: z
+      .string()
+      .default('')
+      .refine((v) => v === '' || cronProblem(v) === undefined, {
+        message: 'must be a cron expression such as "0 3 * * *"',
+      }),
+    /** Garbage collection deletions per second (links and blobs); 0 for no limit. */
+    gcDeletesPerSecond: z.coerce.number().min(0).default(0),
     /** Bytes of manifests kept in memory for hot reads. */
     manifestCacheBytes: z.coerce
       .number()
@@ -123,6 +135,9 @@ const ENV_NAMES: Record<keyof Config, string> = {
   logLevel: 'GANTRY_LOG_LEVEL',
   defaultRepository: 'GANTRY_DEFAULT_REPOSITORY',
   uploadTtlHours: 'GANTRY_UPLOAD_TTL_HOURS',
+  gcGraceHours: 'GANTRY_GC_GRACE_HOURS',
+  gcSchedule: 'GANTRY_GC_SCHEDULE',
+  gcDeletesPerSecond: 'GANTRY_GC_DELETES_PER_SECOND',
   manifestCacheBytes: 'GANTRY_MANIFEST_CACHE_BYTES',
   repositoryHosts: 'GANTRY_REPOSITORY_HOSTS',
   repositoryPorts: 'GANTRY_REPOSITORY_PORTS',

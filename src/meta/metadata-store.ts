@@ -1,4 +1,5 @@
 import type { Digest } from '../oci/digest.ts';
+import type { GcMeta } from './gc-store.ts';
 import type {
   ApiTokenMeta,
   AuditMeta,
@@ -62,6 +63,8 @@ export interface MetadataStore {
   readonly tagMoves: TagMoveMeta;
   /** Retention inventory, pull times, usage figures. */
   readonly lifecycle: LifecycleMeta;
+  /** Garbage collection: runs, tombstones, leases. */
+  readonly gc: GcMeta;
   /** Applies pending migrations; safe to call on every start. */
   migrate(): Promise<void>;
   /**

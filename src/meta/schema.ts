@@ -35,6 +35,9 @@ export interface Database {
   repository_usage: RepositoryUsageTable;
   ended_sessions: EndedSessionsTable;
   manifest_pulls: ManifestPullsTable;
+  gc_runs: GcRunsTable;
+  gc_tombstones: GcTombstonesTable;
+  job_leases: JobLeasesTable;
 }
 
 /**
@@ -324,4 +327,50 @@ export interface ManifestPullsTable {
   repository: string;
   digest: string;
   last_pulled_at: string;
+}
+
+/** One garbage collection run (src/lifecycle/gc/). */
+export interface GcRunsTable {
+  id: string;
+  /** 'running' | 'finished' | 'failed' */
+  state: string;
+  /** 0 | 1 */
+  dry_run: number;
+  grace_seconds: Int64;
+  /** 'manual' | 'schedule' */
+  trigger: string;
+  started_by: string;
+  started_at: string;
+  finished_at: string | null;
+  /** Where the run is: 'tombstones' | 'links' | 'blobs' | 'done'; a restart resumes from here. */
+  phase: string;
+  /** The last key the phase finished, so a resumed run skips what it did. */
+  cursor: string | null;
+  links_removed: Int64;
+  blobs_removed: Int64;
+  manifests_removed: Int64;
+  bytes_freed: Int64;
+  /** JSON array of strings. */
+  errors: string;
+  /** JSON list of what a dry run would remove; null for real runs. */
+  items: string | null;
+}
+
+/**
+ * A blob whose rows are gone and whose bytes are being deleted. Written in the transaction that
+ * found the blob unreferenced, removed after the file is gone; while it exists no link or
+ * manifest row for the digest may be written (src/lifecycle/gc/collector.ts).
+ */
+export interface GcTombstonesTable {
+  digest: string;
+  run_id: string;
+  size: Int64;
+  created_at: string;
+}
+
+/** A singleton job's lease: whoever holds an unexpired row may run the job. */
+export interface JobLeasesTable {
+  name: string;
+  holder: string;
+  expires_at: string;
 }

@@ -21,7 +21,7 @@ export interface RepositoryPolicy {
 export type WritePolicy = 'any' | 'promotion-only';
 const WRITE_POLICIES: readonly WritePolicy[] = ['any', 'promotion-only'];
 
-const KNOWN = new Set(['tags', 'gates', 'checklist', 'promotion', 'writes', 'retention', 'quota']);
+const KNOWN = new Set(['tags', 'gates', 'checklist', 'promotion', 'writes', 'retention', 'quota', 'gc']);
 
 export function checkLocalSettings(raw: Record<string, unknown>): {
   settings: Record<string, unknown>;
@@ -31,7 +31,7 @@ export function checkLocalSettings(raw: Record<string, unknown>): {
   for (const key of Object.keys(raw)) {
     if (!KNOWN.has(key))
       problems.push(
-        `${key} is not a setting of local repositories (use tags, gates, checklist, promotion, writes, retention, quota)`,
+        `${key} is not a setting of local repositories (use tags, gates, checklist, promotion, writes, retention, quota, gc)`,
       );
   }
   problems.push(...checkTagRules(raw.tags).problems, ...checkGates(raw.gates).problems);
@@ -56,6 +56,18 @@ export function checkLocalSettings(raw: Record<string, unknown>): {
       (promotion.copyProperties !== undefined && typeof promotion.copyProperties !== 'boolean'))
   ) {
     problems.push('promotion must be an object like {"copyProperties": true}');
+  }
+  const gc = raw.gc as Record<string, unknown> | undefined;
+  if (
+    gc !== undefined &&
+    (typeof gc !== 'object' ||
+      gc === null ||
+      Object.keys(gc).some((k) => k !== 'untaggedManifests') ||
+      (gc.untaggedManifests !== undefined && typeof gc.untaggedManifests !== 'boolean'))
+  ) {
+    problems.push(
+      'gc must be an object like {"untaggedManifests": true} (garbage collection removes manifests no tag reaches)',
+    );
   }
   if (raw.writes !== undefined && !WRITE_POLICIES.includes(raw.writes as WritePolicy)) {
     problems.push(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { QuotaGuard } from '../lifecycle/quota-guard.ts';
+import { BlobCollectedError } from '../meta/gc-store.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { Digest } from '../oci/digest.ts';
 import { OciError } from '../oci/errors.ts';
@@ -134,7 +135,13 @@ export class BlobService {
     const size = (await this.holder(from, digest, readable).catch(() => undefined))?.size;
     if (size === undefined || (await this.blobs.stat(digest)) === undefined) return false;
     await this.quota?.checkAdd(name.repository, digest, size);
-    await this.meta.blobs.link(name.repository.key, name.image, digest, size);
+    try {
+      await this.meta.blobs.link(name.repository.key, name.image, digest, size);
+    } catch (error) {
+      // Collected between the check and the link: the client falls back to an upload.
+      if (error instanceof BlobCollectedError) return false;
+      throw error;
+    }
     return true;
   }
 
@@ -161,7 +168,12 @@ export class BlobService {
         const size = await this.meta.blobs.get(member.repository.key, member.image, digest);
         if (size === undefined || (await this.blobs.stat(digest)) === undefined) continue;
         await this.quota?.checkAdd(name.repository, digest, size);
-        await this.meta.blobs.link(name.repository.key, name.image, digest, size);
+        try {
+          await this.meta.blobs.link(name.repository.key, name.image, digest, size);
+        } catch (error) {
+          if (error instanceof BlobCollectedError) continue;
+          throw error;
+        }
         linked = true;
         break;
       }
@@ -233,7 +245,14 @@ export class BlobService {
     // space is freed, or cancel) and the janitor ends it when abandoned.
     await this.quota?.checkAdd(this.repos.writeTarget(name).repository, digest, state.size);
     const { size } = await this.blobs.uploads.finish(id, digest, signal);
-    await this.meta.uploads.complete(id, digest, size);
+    try {
+      await this.meta.uploads.complete(id, digest, size);
+    } catch (error) {
+      // Garbage collection is deleting these very bytes (BlobCollectedError): the upload's data
+      // is spent, so the session ends and the client uploads again.
+      if (error instanceof BlobCollectedError) await this.meta.uploads.delete(id);
+      throw error;
+    }
     return { size };
   }
 

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PullTracker } from '../lifecycle/pull-tracker.ts';
 import type { QuotaGuard } from '../lifecycle/quota-guard.ts';
+import { BlobCollectedError } from '../meta/gc-store.ts';
 import { type MetadataStore, MissingReferencesError } from '../meta/metadata-store.ts';
 import { type ManifestRecord, manifestRecord, type Page, type RepositoryRecord } from '../meta/records.ts';
 import { clip, type Digest, digestAlgorithm, digestOf, parseDigest } from '../oci/digest.ts';
@@ -21,6 +23,9 @@ export interface StoredManifest {
   mediaType: string;
   bytes: Buffer;
 }
+
+/** Attempts at a manifest row while garbage collection deletes the same manifest's bytes. */
+const COLLECTED_RETRIES = 10;
 
 /** A manifest reference from a URL: a tag or a digest. */
 export type Reference = { tag: string } | { digest: Digest };
@@ -108,7 +113,6 @@ export class ManifestService {
     const parsed = parseManifest(input.bytes, input.contentType);
     if ('tag' in ref) await this.refuseTagMove(name, ref.tag, digest, input.mayMoveTag);
     await this.quota?.checkCommit(name.repository);
-    await this.blobs.put(digest, Readable.from([input.bytes]), { size: input.bytes.length });
     await this.recordContentFacts(digest, parsed);
     const record = manifestRecord(
       { repository: name.repository.key, image: name.image },
@@ -121,16 +125,31 @@ export class ManifestService {
         references: parsed.references,
         ...('tag' in ref ? { tag: { name: ref.tag, actor: input.actor, cause: 'push' as const } } : {}),
       });
-    try {
+    const writeWithAdoption = async () => {
       try {
-        ({ previousDigest } = await write());
+        return await write();
       } catch (e) {
         const blobs =
           e instanceof MissingReferencesError
             ? e.missing.filter((m) => m.kind === 'blob').map((m) => m.digest)
             : [];
         if (blobs.length === 0 || !input.adopt || !(await input.adopt(blobs))) throw e;
-        ({ previousDigest } = await write());
+        return await write();
+      }
+    };
+    try {
+      // Bytes first, row last (the commit point). When garbage collection is deleting the very
+      // same bytes (a manifest deleted earlier and pushed again), the row is refused until the
+      // tombstone clears; the bytes are in memory, so they are written again and the row retried.
+      for (let attempt = 1; ; attempt++) {
+        await this.blobs.put(digest, Readable.from([input.bytes]), { size: input.bytes.length });
+        try {
+          ({ previousDigest } = await writeWithAdoption());
+          break;
+        } catch (e) {
+          if (!(e instanceof BlobCollectedError) || attempt >= COLLECTED_RETRIES) throw e;
+          await sleep(50 * attempt);
+        }
       }
     } catch (e) {
       if (e instanceof MissingReferencesError) {

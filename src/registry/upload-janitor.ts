@@ -7,7 +7,8 @@ import type { BlobStore } from '../storage/blob-store.ts';
  * Discards uploads nobody finished within the TTL: their session rows and their data. An upload
  * still receiving chunks is kept however old it is. Runs at start and then hourly; an upload
  * file without a row (a crash between the two writes of
- * POST) goes too, once it is older than the TTL.
+ * POST) goes too, once it is older than the TTL, and so do temporary files of blob writes a
+ * crash interrupted (BlobStore.sweepTemporary).
  */
 export function startUploadJanitor(options: {
   meta: MetadataStore;
@@ -36,6 +37,9 @@ export function startUploadJanitor(options: {
       }
     }
     if (removed > 0) options.log.info({ removed }, 'discarded abandoned uploads');
+    const temporary = await options.blobs.sweepTemporary(before);
+    if (temporary > 0)
+      options.log.info({ removed: temporary }, 'removed temporary files of interrupted writes');
   };
   const timed = () => options.metrics?.timeJob('upload-cleanup', sweep) ?? sweep();
   const run = () => timed().catch((err: unknown) => options.log.warn({ err }, 'upload cleanup failed'));

@@ -1,4 +1,5 @@
 import { DomainError, type DomainErrorKind } from '../domain/errors.ts';
+import { BlobCollectedError } from '../meta/gc-store.ts';
 import { MissingReferencesError, UnknownRepositoryError } from '../meta/metadata-store.ts';
 import { bounded, type OciCode, OciError } from '../oci/errors.ts';
 import {
@@ -72,6 +73,12 @@ export function toOciError(error: unknown): { error: OciError; internal: boolean
         missing: first,
         count,
       }),
+      internal: false,
+    };
+  }
+  if (error instanceof BlobCollectedError) {
+    return {
+      error: new OciError('BLOB_UPLOAD_INVALID', error.message, { digest: error.digest }),
       internal: false,
     };
   }

@@ -44,8 +44,20 @@ export interface BlobStore {
   /** Removes the blob; absent blobs are not an error. Used by garbage collection only. */
   delete(digest: Digest, signal?: AbortSignal): Promise<void>;
 
-  /** Every blob with its size, in no particular order. For garbage collection and fsck. */
-  list(signal?: AbortSignal): AsyncIterable<{ digest: Digest; size: number }>;
+  /**
+   * Every blob with its size and when its bytes were last written, in no particular order. For
+   * garbage collection (which keeps blobs written within its grace period) and fsck.
+   */
+  list(signal?: AbortSignal): AsyncIterable<{ digest: Digest; size: number; modified: Date }>;
+
+  /**
+   * Moves a blob that fails its digest out of the store, keeping its bytes for inspection (fsck
+   * --repair); afterwards it is absent. Absent blobs are not an error.
+   */
+  quarantine(digest: Digest): Promise<void>;
+
+  /** Removes temporary files of puts a crash interrupted, last written before `before`; returns how many. */
+  sweepTemporary(before: Date): Promise<number>;
 
   /**
    * Readiness: resolves when the store can take writes now, rejects with the driver's error

@@ -30,6 +30,27 @@ describe('configuration', () => {
     assert.equal(set.uiDir, '/srv/ui');
   });
 
+  it('garbage collection: grace hours, cron schedule and throttle; a bad cron expression is refused', async () => {
+    const defaults = await loadConfig({ env: {} });
+    assert.equal(defaults.gcGraceHours, 6);
+    assert.equal(defaults.gcSchedule, '');
+    assert.equal(defaults.gcDeletesPerSecond, 0);
+    const set = await loadConfig({
+      env: {
+        GANTRY_GC_GRACE_HOURS: '0',
+        GANTRY_GC_SCHEDULE: '0 3 * * *',
+        GANTRY_GC_DELETES_PER_SECOND: '50',
+      },
+    });
+    assert.equal(set.gcGraceHours, 0);
+    assert.equal(set.gcSchedule, '0 3 * * *');
+    assert.equal(set.gcDeletesPerSecond, 50);
+    await assert.rejects(
+      loadConfig({ env: { GANTRY_GC_SCHEDULE: 'every night' } }),
+      (e: Error) => e instanceof ConfigError && e.message.includes('GANTRY_GC_SCHEDULE'),
+    );
+  });
+
   it('connection and shutdown times: defaults, environment, and refused values', async () => {
     const defaults = await loadConfig({ env: {} });
     assert.equal(defaults.bodyIdleTimeoutSeconds, 60);

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { MetadataStore } from '../../src/meta/metadata-store.ts';
 import { defineBlobTests } from './suite/blobs.ts';
 import { defineCatalogTests } from './suite/catalog.ts';
+import { defineGcTests } from './suite/gc.ts';
 import type { Define } from './suite/harness.ts';
 import { defineIdentityTests } from './suite/identity.ts';
 import { defineLifecycleTests } from './suite/lifecycle.ts';
@@ -67,6 +68,7 @@ export function describeMetadataStore(
     defineTagTests(define);
     defineCatalogTests(define);
     defineUploadTests(define);
+    defineGcTests(define);
     defineIdentityTests(define);
     definePromotionTests(define);
     defineLookupTests(define);

@@ -107,6 +107,17 @@ function describeBlobs(test: Define, store: () => BlobStore, noLeftovers: () => 
     assert.deepEqual(await listBlobs(store()), [{ digest: digestOf(b), size: b.length }]);
   });
 
+  test('quarantine takes a blob out of the store; sweepTemporary leaves stored blobs alone', async () => {
+    const data = Buffer.from('suspect bytes');
+    await store().put(digestOf(data), body(data));
+    assert.equal(await store().sweepTemporary(new Date(Date.now() + 60_000)), 0);
+    assert.equal(await store().stat(digestOf(data)), data.length);
+    await store().quarantine(digestOf(data));
+    await store().quarantine(digestOf(data)); // absent: not an error
+    assert.equal(await store().stat(digestOf(data)), undefined);
+    assert.deepEqual(await listBlobs(store()), []);
+  });
+
   test('stores the empty blob', async () => {
     const empty = Buffer.alloc(0);
     assert.deepEqual(await store().put(digestOf(empty), body(), { size: 0 }), { size: 0 });
@@ -562,8 +573,13 @@ async function collectIterable<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+/** list() without `modified`, which is checked here: when the bytes were written, not later. */
 async function listBlobs(store: BlobStore, signal?: AbortSignal) {
-  return sortBy(await collectIterable(store.list(signal)));
+  const listed = await collectIterable(store.list(signal));
+  for (const { modified } of listed) {
+    assert.ok(modified instanceof Date && modified.getTime() <= Date.now() + 1000, String(modified));
+  }
+  return sortBy(listed.map(({ digest, size }) => ({ digest, size })));
 }
 
 async function listUploadIds(store: BlobStore): Promise<string[]> {

@@ -3,6 +3,7 @@ import type { Digest } from '../../oci/digest.ts';
 import type { BlobLinkMeta } from '../metadata-store.ts';
 import type { Database } from '../schema.ts';
 import { chunks, type QueryContext, translate } from './context.ts';
+import { refuseCollected } from './gc.ts';
 import { countLinksAdded, countLinksRemoved } from './usage.ts';
 
 export interface BlobLink {
@@ -15,9 +16,14 @@ export interface BlobLink {
 
 /**
  * Links blobs to names inside the caller's transaction; a link that exists keeps its row (and
- * its size and time). The repositories' usage counts the links actually inserted.
+ * its size and time). The repositories' usage counts the links actually inserted. Throws
+ * BlobCollectedError, and links nothing, when garbage collection is deleting one of the blobs.
  */
 export async function linkBlobs(trx: Kysely<Database>, links: readonly BlobLink[]): Promise<void> {
+  await refuseCollected(
+    trx,
+    links.map((l) => l.digest),
+  );
   for (const part of chunks(links)) {
     const inserted = await trx
       .insertInto('blob_links')

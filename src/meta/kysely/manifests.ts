@@ -12,6 +12,7 @@ import { UnknownManifestError } from '../promotion-store.ts';
 import type { ManifestRecord, ManifestReference, Page, TagCause, TagEvent } from '../records.ts';
 import type { Database } from '../schema.ts';
 import { chunks, type QueryContext, translate } from './context.ts';
+import { refuseCollected } from './gc.ts';
 import { byteOrder } from './principals.ts';
 import { fromManifest, toManifest } from './rows.ts';
 import { appendTagEvents, moveTag } from './tags.ts';
@@ -215,6 +216,9 @@ export async function insertManifest(
   record: ManifestRecord,
   refs: readonly ManifestReference[],
 ): Promise<void> {
+  // The manifest's own bytes are a blob too; a reference to a collected blob cannot pass the
+  // link check (no link exists for it), so only the manifest's digest needs the tombstone check.
+  await refuseCollected(trx, [record.digest]);
   const inserted = await trx
     .insertInto('manifests')
     .values(fromManifest(record))

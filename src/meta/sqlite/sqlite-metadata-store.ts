@@ -7,6 +7,7 @@ import { KyselyBuildMeta } from '../kysely/builds.ts';
 import { KyselyContentFactMeta } from '../kysely/content-facts.ts';
 import type { QueryContext } from '../kysely/context.ts';
 import { KyselyEndedSessionMeta } from '../kysely/ended-sessions.ts';
+import { KyselyGcMeta } from '../kysely/gc.ts';
 import { KyselyGroupMeta } from '../kysely/groups.ts';
 import { KyselyLifecycleMeta } from '../kysely/lifecycle.ts';
 import { KyselyManifestMeta } from '../kysely/manifests.ts';
@@ -65,6 +66,7 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly promotions: KyselyPromotionMeta;
   readonly tagMoves: KyselyTagMoveMeta;
   readonly lifecycle: KyselyLifecycleMeta;
+  readonly gc: KyselyGcMeta;
 
   private constructor(
     private readonly db: Kysely<Database>,
@@ -92,6 +94,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.promotions = new KyselyPromotionMeta(ctx);
     this.tagMoves = new KyselyTagMoveMeta(ctx);
     this.lifecycle = new KyselyLifecycleMeta(ctx);
+    this.gc = new KyselyGcMeta(ctx);
   }
 
   /** Opens (creating if needed) the database and, unless told otherwise, migrates it. */

@@ -1,5 +1,6 @@
 import { constants as fsConstants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Digest, type DigestAlgorithm, digestAlgorithm, newHash } from '../../oci/digest.ts';
@@ -151,18 +152,46 @@ export class FsBlobStore implements BlobStore {
     await fs.rm(file, { force: true });
   }
 
-  async *list(signal?: AbortSignal): AsyncIterable<{ digest: Digest; size: number }> {
+  async *list(signal?: AbortSignal): AsyncIterable<{ digest: Digest; size: number; modified: Date }> {
     for (const algorithm of this.#paths.algorithms) {
       for (const fanOut of await readdirOrEmpty(this.#paths.algorithmDir(algorithm))) {
         for (const name of await readdirOrEmpty(this.#paths.fanOutDir(algorithm, fanOut))) {
           signal?.throwIfAborted();
           const digest = this.#paths.digestAt(algorithm, fanOut, name);
-          const size = digest && (await this.stat(digest));
+          const stats = digest && (await statOrUndefined(this.#paths.blob(digest)));
           // A blob deleted since readdir is skipped rather than reported.
-          if (digest && size !== undefined) yield { digest, size };
+          if (digest && stats) yield { digest, size: stats.size, modified: stats.mtime };
         }
       }
     }
+  }
+
+  async quarantine(digest: Digest): Promise<void> {
+    await fs.mkdir(this.#paths.quarantine, { recursive: true });
+    const target = path.join(this.#paths.quarantine, `${digest.replace(':', '-')}-${Date.now()}`);
+    try {
+      await fs.rename(this.#paths.blob(digest), target);
+    } catch (error) {
+      if (!hasCode(error, 'ENOENT')) throw error;
+    }
+  }
+
+  /**
+   * Removes files in tmp/ last written before `before`: puts that a crash interrupted. A put in
+   * progress writes its file continuously, so a cut-off older than any stall of a body (the
+   * caller passes hours) never removes a live one.
+   */
+  async sweepTemporary(before: Date): Promise<number> {
+    let removed = 0;
+    for (const name of await readdirOrEmpty(this.#paths.tmp)) {
+      const file = path.join(this.#paths.tmp, path.basename(name));
+      const stats = await statOrUndefined(file);
+      if (stats && stats.mtime < before) {
+        await fs.rm(file, { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 }
 
@@ -335,5 +364,14 @@ async function openUpload(file: string, id: string, flags: string | number): Pro
 function checkRange({ start, end }: ByteRange): void {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
     throw new RangeError(`bytes ${start}-${end} is not a byte range`);
+  }
+}
+
+async function statOrUndefined(file: string): Promise<{ size: number; mtime: Date } | undefined> {
+  try {
+    return await fs.stat(file);
+  } catch (error) {
+    if (hasCode(error, 'ENOENT')) return undefined;
+    throw error;
   }
 }

@@ -13,6 +13,8 @@
  *       <id>                 bytes received so far for upload <id>; renamed into blobs/ by finish
  *     tmp/
  *       <uuid>               a put in progress; renamed into blobs/ once verified and fsynced
+ *     quarantine/
+ *       <alg>-<hex>-<ms>     a blob fsck found corrupt, moved out of blobs/ by `fsck --repair`
  *
  * uploads/ and tmp/ live under the same root as blobs/ so that the final rename() stays on one
  * file system and is atomic: a blob file is either absent or complete, never partial.
@@ -40,8 +42,10 @@ export class FsPaths {
   readonly blobs: string;
   readonly uploads: string;
   readonly tmp: string;
+  readonly quarantine: string;
 
   constructor(readonly root: string) {
+    this.quarantine = path.join(root, 'quarantine');
     this.blobs = path.join(root, 'blobs');
     this.uploads = path.join(root, 'uploads');
     this.tmp = path.join(root, 'tmp');

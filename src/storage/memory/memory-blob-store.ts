@@ -55,7 +55,7 @@ export class MemoryBlobStore implements BlobStore {
     const actual = sink.digest();
     if (actual !== expected) throw new DigestMismatchError(expected, actual);
     signal?.throwIfAborted();
-    if (!this.#blobs.has(expected)) this.#blobs.set(expected, bytes);
+    if (!this.#blobs.has(expected)) this.#blobs.set(expected, stamped(bytes));
     return { size: bytes.length };
   }
 
@@ -84,11 +84,21 @@ export class MemoryBlobStore implements BlobStore {
     signal?.throwIfAborted();
   }
 
-  async *list(signal?: AbortSignal): AsyncIterable<{ digest: Digest; size: number }> {
+  async *list(signal?: AbortSignal): AsyncIterable<{ digest: Digest; size: number; modified: Date }> {
     for (const [digest, bytes] of [...this.#blobs]) {
       signal?.throwIfAborted();
-      yield { digest, size: bytes.length };
+      yield { digest, size: bytes.length, modified: storedAt.get(bytes) ?? new Date() };
     }
+  }
+
+  /** Memory keeps no quarantine: the blob is dropped. */
+  async quarantine(digest: Digest): Promise<void> {
+    this.#blobs.delete(checked(digest));
+  }
+
+  /** Nothing is ever half-written in memory. */
+  async sweepTemporary(): Promise<number> {
+    return 0;
   }
 
   #get(digest: Digest): Buffer {
@@ -149,7 +159,7 @@ export class MemoryUploadArea implements UploadArea {
       const actual = digestOf(bytes, digestAlgorithm(checked(expected)));
       if (actual !== expected) throw new DigestMismatchError(expected, actual);
       signal?.throwIfAborted();
-      if (!this.blobs.has(expected)) this.blobs.set(expected, bytes);
+      if (!this.blobs.has(expected)) this.blobs.set(expected, stamped(bytes));
       this.#uploads.delete(id);
       return { size: bytes.length };
     });
@@ -245,4 +255,12 @@ function checkRange({ start, end }: ByteRange): void {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
     throw new RangeError(`bytes ${start}-${end} is not a byte range`);
   }
+}
+
+/** When each stored blob's bytes were written (the fs driver's file mtime). */
+const storedAt = new WeakMap<Buffer, Date>();
+
+function stamped(bytes: Buffer): Buffer {
+  storedAt.set(bytes, new Date());
+  return bytes;
 }
