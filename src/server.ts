@@ -4,12 +4,17 @@ import Fastify, { LogController } from 'fastify';
 import { artifactoryCompatApi } from './api/artifactory-compat.ts';
 import { managementApi } from './api/management-api.ts';
 import { sendProblem } from './api/problem-reply.ts';
-import { openAccess } from './auth/open-access.ts';
+import { type ApiAccess, openAccess } from './auth/open-access.ts';
+import type { OutboxEvent, WebhookSubscription } from './meta/event-records.ts';
 import { type Config, defaultUiDir } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
+import { type OwnerLookup, receives } from './events/webhook-audience.ts';
+import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
+import { WebhookService } from './events/webhook-service.ts';
 import { ConnectionGuard, originForm } from './http-connections.ts';
 import { SqliteMetadataStore } from './meta/sqlite/sqlite-metadata-store.ts';
 import { AddressPolicy } from './net/address-policy.ts';
+import { GuardedHttp } from './net/guarded-http.ts';
 import { ChecklistService } from './promote/checklist-service.ts';
 import { ImageFacts } from './promote/image-facts.ts';
 import { PromotionService } from './promote/promotion-service.ts';
@@ -77,6 +82,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     identity: access.identity,
     audit: access.audit,
   };
+  const owners = webhookOwners(access);
+  const webhookService = new WebhookService(meta, secrets, addresses, () => access.identity.policy);
+  let dispatcher: WebhookDispatcher | undefined;
+  const webhooks = {
+    webhooks: webhookService,
+    receives: (s: WebhookSubscription, e: OutboxEvent) => receives(s, e, owners),
+    wake: () => dispatcher?.wake(),
+  };
   const facts = new ImageFacts(blobs);
   const tags = new TagService(meta, repos);
   const checklist = new ChecklistService(meta, repos, facts);
@@ -113,6 +126,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     rewriteUrl: originForm,
   });
   guard.watch(app.server);
+  // A change may have written events: let the dispatcher look, after the answer went out.
+  app.addHook('onResponse', async (request) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') webhooks.wake();
+  });
   // Readiness for load balancers and orchestrators: false once shutdown begins.
   app.get('/readyz', async (_request, reply) =>
     guard.draining
@@ -132,6 +149,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         checklist,
         facts,
         pipeline: config.pipeline,
+        webhooks,
       });
     },
     { prefix: '/api/v1' },
@@ -150,6 +168,19 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info({ url, data: config.data }, 'listening');
+  dispatcher = new WebhookDispatcher({
+    meta,
+    http: new GuardedHttp(addresses),
+    secrets,
+    owners,
+    log,
+    source: config.publicUrl ?? url,
+    maxAgeSeconds: config.webhookMaxAgeSeconds,
+    timeoutSeconds: config.webhookTimeoutSeconds,
+    retrySeconds: config.webhookRetrySeconds,
+    concurrency: config.webhookConcurrency,
+  });
+  dispatcher.start();
   const extra = await listenOnMappedPorts(app.routing, addressing, config.host, guard);
   for (const { port: p, repository } of addressing.extraPorts)
     log.info({ port: p, repository }, 'listening for one repository');
@@ -169,6 +200,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       });
       // After the last request: its audit entries are part of what must reach the database.
       await access.audit.flush();
+      await dispatcher?.stop();
       await meta.close();
     },
   };
@@ -196,4 +228,23 @@ async function listenOnMappedPorts(
     servers.push(server);
   }
   return servers;
+}
+
+/** A subscription's owner as a principal, while still the same enabled user (see receives()). */
+function webhookOwners(access: ApiAccess): OwnerLookup {
+  return {
+    policy: () => access.identity.policy,
+    principal: (s) => {
+      const user = access.identity.userWithId(s.ownerName, s.ownerId);
+      if (user === undefined || user.disabled) return undefined;
+      return {
+        name: user.name,
+        id: user.id,
+        authenticated: true,
+        admin: user.admin,
+        groups: access.identity.groupsOf(user.name),
+        via: 'session',
+      };
+    },
+  };
 }

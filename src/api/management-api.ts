@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
+import type { WebhookService } from '../events/webhook-service.ts';
+import type { OutboxEvent, WebhookSubscription } from '../meta/event-records.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import { BrowseService } from '../promote/browse-service.ts';
 import { BuildsService } from '../promote/builds-service.ts';
@@ -23,6 +25,7 @@ import { repositoriesApi } from './repositories-api.ts';
 import { sessionApi } from './session-api.ts';
 import { tagRoutes } from './tags-api.ts';
 import { tokensApi } from './tokens-api.ts';
+import { webhooksApi } from './webhooks-api.ts';
 
 /** `/api/v1`: every management endpoint, behind authentication. */
 export async function managementApi(
@@ -37,6 +40,11 @@ export async function managementApi(
     facts: ImageFacts;
     /** Repository keys of the pipeline the web UI shows (config `pipeline`). */
     pipeline: readonly string[];
+    webhooks: {
+      webhooks: WebhookService;
+      receives: (s: WebhookSubscription, e: OutboxEvent) => boolean;
+      wake: () => void;
+    };
   },
 ): Promise<void> {
   authenticateRequests(app, deps.access);
@@ -45,6 +53,7 @@ export async function managementApi(
   await identityApi(app, deps.access);
   await tokensApi(app, deps.access);
   await auditApi(app, deps.access);
+  await webhooksApi(app, deps.access, deps.webhooks);
   const policy = () => deps.access.identity.policy;
   const properties = new PropertiesService(deps.meta, deps.repos);
   await searchApi(app, new SearchService(deps.meta, deps.repos, policy));

@@ -93,6 +93,14 @@ export const ConfigSchema = z
       .optional(),
     /** File holding that key (generated on first start when absent); default `<data>/secret.key`. */
     secretKeyFile: z.string().min(1).optional(),
+    /** A webhook delivery still failing this long after its event is dead-lettered. */
+    webhookMaxAgeSeconds: z.coerce.number().positive().max(30 * 86_400).default(86_400),
+    /** Time a receiver gets to answer one attempt. */
+    webhookTimeoutSeconds: z.coerce.number().positive().max(300).default(10),
+    /** Wait before the first retry; doubled per attempt (with jitter), capped at 1 hour. */
+    webhookRetrySeconds: z.coerce.number().positive().max(3600).default(5),
+    /** Attempts in flight at once per subscription (a slow receiver holds only its own). */
+    webhookConcurrency: z.coerce.number().int().min(1).max(64).default(4),
   })
   .strict();
 
@@ -127,6 +135,10 @@ const ENV_NAMES: Record<keyof Config, string> = {
   upstreamDeny: 'GANTRY_UPSTREAM_DENY',
   secretKey: 'GANTRY_SECRET_KEY',
   secretKeyFile: 'GANTRY_SECRET_KEY_FILE',
+  webhookMaxAgeSeconds: 'GANTRY_WEBHOOK_MAX_AGE_SECONDS',
+  webhookTimeoutSeconds: 'GANTRY_WEBHOOK_TIMEOUT_SECONDS',
+  webhookRetrySeconds: 'GANTRY_WEBHOOK_RETRY_SECONDS',
+  webhookConcurrency: 'GANTRY_WEBHOOK_CONCURRENCY',
 };
 
 /** Values never repeated in error messages. */

@@ -8,6 +8,7 @@ import type {
   SigningKeyMeta,
   UserMeta,
 } from './identity-store.ts';
+import type { OutboxMeta, WebhookMeta } from './event-store.ts';
 import type { Location } from './promotion-records.ts';
 import type {
   ApprovalMeta,
@@ -59,6 +60,9 @@ export interface MetadataStore {
   readonly promotions: PromotionMeta;
   /** Tag moves outside a push (floating tags, rollback). */
   readonly tagMoves: TagMoveMeta;
+  /** Domain events; the writes above append theirs in their own transaction. */
+  readonly outbox: OutboxMeta;
+  readonly webhooks: WebhookMeta;
   /** Applies pending migrations; safe to call on every start. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -5,6 +5,7 @@ import { promotion } from './0003-promotion.ts';
 import { repositoryUsage } from './0004-repository-usage.ts';
 import { endedSessions } from './0005-ended-sessions.ts';
 import { identityIds } from './0007-identity-ids.ts';
+import { events } from './0008-events.ts';
 
 /**
  * Every migration, by name. Kysely applies them in name order and records each in
@@ -17,6 +18,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004-repository-usage': repositoryUsage,
   '0005-ended-sessions': endedSessions,
   '0007-identity-ids': identityIds,
+  '0008-events': events,
 };
 
 /** Applies the pending migrations in one transaction; a no-op when none is pending. */

@@ -18,6 +18,8 @@ import { KyselyTagMoveMeta } from '../kysely/tag-moves.ts';
 import { KyselyTagMeta } from '../kysely/tags.ts';
 import { KyselyUploadMeta } from '../kysely/uploads.ts';
 import { KyselyUserMeta } from '../kysely/users.ts';
+import { KyselyOutboxMeta } from '../kysely/outbox.ts';
+import { KyselyWebhookMeta } from '../kysely/webhooks.ts';
 import type { MetadataStore } from '../metadata-store.ts';
 import { migrateToLatest } from '../migrations/index.ts';
 import type { Database } from '../schema.ts';
@@ -63,6 +65,8 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly approvals: KyselyApprovalMeta;
   readonly promotions: KyselyPromotionMeta;
   readonly tagMoves: KyselyTagMoveMeta;
+  readonly outbox: KyselyOutboxMeta;
+  readonly webhooks: KyselyWebhookMeta;
 
   private constructor(
     private readonly db: Kysely<Database>,
@@ -89,6 +93,8 @@ export class SqliteMetadataStore implements MetadataStore {
     this.approvals = new KyselyApprovalMeta(ctx);
     this.promotions = new KyselyPromotionMeta(ctx);
     this.tagMoves = new KyselyTagMoveMeta(ctx);
+    this.outbox = new KyselyOutboxMeta(ctx);
+    this.webhooks = new KyselyWebhookMeta(ctx);
   }
 
   /** Opens (creating if needed) the database and, unless told otherwise, migrates it. */

@@ -1,0 +1,264 @@
+import type { Logger } from '../config/logger.ts';
+import type { OutboxEvent, WebhookDelivery, WebhookSubscription } from '../meta/event-records.ts';
+import type { DeliveryOutcome, NewDelivery } from '../meta/event-store.ts';
+import type { MetadataStore } from '../meta/metadata-store.ts';
+import { AddressDeniedError } from '../net/address-policy.ts';
+import type { GuardedHttp } from '../net/guarded-http.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
+import { structuredMessage } from './cloud-event.ts';
+import { type OwnerLookup, receives } from './webhook-audience.ts';
+import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature.ts';
+
+export interface DispatcherOptions {
+  meta: MetadataStore;
+  http: GuardedHttp;
+  secrets: SecretBox;
+  owners: OwnerLookup;
+  log: Logger;
+  /** CloudEvents `source`: the instance's URL. */
+  source: string;
+  maxAgeSeconds: number;
+  timeoutSeconds: number;
+  retrySeconds: number;
+  /** Attempts in flight at once per subscription. */
+  concurrency: number;
+  /** How often the outbox is looked at when nobody calls wake() (other nodes' writes, retries). */
+  pollMs?: number;
+  now?: () => Date;
+}
+
+const CURSOR = 'webhooks';
+const BATCH = 500;
+const MAX_BACKOFF_MS = 3_600_000;
+const EXCERPT_BYTES = 1024;
+
+/**
+ * Delivers the outbox to webhook subscriptions, in the background: a request that writes an
+ * event never waits for it (wake() only schedules a pass).
+ *
+ * - Fan-out: outbox events are read in id order from a cursor; each matching subscription gets a
+ *   delivery row, and the rows and the new cursor commit together. All state is in the database,
+ *   so after a crash (kill -9 between a commit and its delivery) the next start carries on.
+ * - Order: a delivery goes out only when no earlier delivery of the same subscription and
+ *   subject is pending (WebhookMeta.due), so a failing one holds the later ones of its key until
+ *   it succeeds or is dead-lettered; other keys and other subscriptions go on.
+ * - At least once: an attempt that fails (non-2xx, refused address, timeout) is retried with
+ *   exponential backoff and jitter until the event is older than maxAgeSeconds, then the delivery
+ *   is dead. A crash after the receiver answered and before the outcome is recorded sends it again.
+ * - A hanging receiver holds at most `concurrency` attempts of its own subscription, each cut after
+ *   timeoutSeconds; the others are not affected.
+ * Single node: two instances on one database would both deliver. A lease row is the step to
+ * several nodes (see the README).
+ */
+export class WebhookDispatcher {
+  readonly #o: DispatcherOptions;
+  readonly #now: () => Date;
+  readonly #inFlight = new Set<number>();
+  readonly #perSubscription = new Map<string, number>();
+  readonly #attempts = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+  readonly #abort = new AbortController();
+
+  constructor(options: DispatcherOptions) {
+    this.#o = options;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.wake(), this.#o.pollMs ?? 1000);
+    this.#timer.unref();
+    this.wake();
+  }
+
+  /** Schedules a pass soon (after a write, after an attempt); never waits for it. */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#pass()
+      .catch((error: unknown) => this.#o.log.error({ err: error }, 'webhook dispatch failed'))
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#again) {
+          this.#again = false;
+          setImmediate(() => this.wake());
+        }
+      });
+  }
+
+  /** Stops scheduling and waits for the pass and attempts in flight (each bounded by the timeout). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#abort.abort();
+    await this.#running;
+    await Promise.allSettled([...this.#attempts]);
+  }
+
+  async #pass(): Promise<void> {
+    while (!this.#stopped && (await this.#fanOut()) === BATCH) {}
+    if (!this.#stopped) await this.#deliverDue();
+  }
+
+  /** One batch of the outbox into delivery rows; returns how many events it read. */
+  async #fanOut(): Promise<number> {
+    const { meta } = this.#o;
+    const cursor = (await meta.outbox.cursor(CURSOR)) ?? 0;
+    const events = await meta.outbox.after(cursor, BATCH);
+    if (events.length === 0) return 0;
+    const subscriptions = await meta.webhooks.list();
+    const deliveries: NewDelivery[] = [];
+    for (const event of events) {
+      for (const s of subscriptions) {
+        if (receives(s, event, this.#o.owners)) {
+          deliveries.push({ subscriptionId: s.id, eventId: event.id, orderKey: event.subject });
+        }
+      }
+    }
+    const last = events[events.length - 1] as OutboxEvent;
+    await meta.webhooks.fanOut(CURSOR, last.id, deliveries);
+    return events.length;
+  }
+
+  async #deliverDue(): Promise<void> {
+    const { meta } = this.#o;
+    const due = await meta.webhooks.due(this.#now().toISOString(), 200);
+    const ready = due.filter((d) => !this.#inFlight.has(d.id));
+    if (ready.length === 0) return;
+    const subscriptions = new Map((await meta.webhooks.list()).map((s) => [s.id, s]));
+    const events = new Map((await meta.outbox.get(ready.map((d) => d.eventId))).map((e) => [e.id, e]));
+    for (const delivery of ready) {
+      const running = this.#perSubscription.get(delivery.subscriptionId) ?? 0;
+      if (running >= this.#o.concurrency) continue;
+      this.#perSubscription.set(delivery.subscriptionId, running + 1);
+      this.#inFlight.add(delivery.id);
+      const subscription = subscriptions.get(delivery.subscriptionId);
+      const event = events.get(delivery.eventId);
+      const attempt = this.#attempt(delivery, subscription, event)
+        .catch((error: unknown) => this.#o.log.error({ err: error, delivery: delivery.id }, 'webhook attempt failed'))
+        .finally(() => {
+          this.#attempts.delete(attempt);
+          this.#inFlight.delete(delivery.id);
+          const left = (this.#perSubscription.get(delivery.subscriptionId) ?? 1) - 1;
+          if (left <= 0) this.#perSubscription.delete(delivery.subscriptionId);
+          else this.#perSubscription.set(delivery.subscriptionId, left);
+          this.wake();
+        });
+      this.#attempts.add(attempt);
+    }
+  }
+
+  async #attempt(
+    delivery: WebhookDelivery,
+    subscription: WebhookSubscription | undefined,
+    event: OutboxEvent | undefined,
+  ): Promise<void> {
+    const { meta } = this.#o;
+    if (subscription === undefined || event === undefined) return; // deleted meanwhile, with its rows
+    if (!receives(subscription, event, this.#o.owners)) {
+      await meta.webhooks.record(delivery.id, this.#finished(delivery, 'dead', { error: 'the owner may no longer read this event' }));
+      return;
+    }
+    const stored = await meta.webhooks.get(subscription.id);
+    if (stored === undefined) return;
+    const secret = this.#o.secrets.open(stored.secret, `the secret of webhook ${subscription.id}`);
+    const result = await this.#send(subscription.url, event, secret);
+    const ok = result.status !== null && result.status >= 200 && result.status < 300;
+    if (ok) {
+      await meta.webhooks.record(delivery.id, this.#finished(delivery, 'delivered', result));
+      return;
+    }
+    const attempts = delivery.attempts + 1;
+    const now = this.#now().getTime();
+    const tooOld = now - Date.parse(event.at) >= this.#o.maxAgeSeconds * 1000;
+    if (tooOld) {
+      await meta.webhooks.record(delivery.id, this.#finished(delivery, 'dead', result));
+      return;
+    }
+    const backoff = Math.min(MAX_BACKOFF_MS, this.#o.retrySeconds * 1000 * 2 ** (attempts - 1));
+    const jittered = backoff * (0.8 + Math.random() * 0.4);
+    const next = new Date(Math.min(now + jittered, Date.parse(event.at) + this.#o.maxAgeSeconds * 1000));
+    await meta.webhooks.record(delivery.id, {
+      status: 'pending',
+      attempts,
+      nextAttemptAt: next.toISOString(),
+      responseStatus: result.status,
+      responseBody: result.body,
+      error: result.error,
+      finishedAt: null,
+    });
+    const timer = setTimeout(() => this.wake(), next.getTime() - now + 5);
+    timer.unref();
+  }
+
+  #finished(
+    delivery: WebhookDelivery,
+    status: 'delivered' | 'dead',
+    result: { status?: number | null; body?: string | null; error?: string | null },
+  ): DeliveryOutcome {
+    const at = this.#now().toISOString();
+    return {
+      status,
+      attempts: delivery.attempts + (status === 'dead' && result.status === undefined ? 0 : 1),
+      nextAttemptAt: at,
+      responseStatus: result.status ?? null,
+      responseBody: result.body ?? null,
+      error: result.error ?? null,
+      finishedAt: at,
+    };
+  }
+
+  /** One POST; never throws: a refused address, a timeout or a reset is an `error`. */
+  async #send(
+    url: string,
+    event: OutboxEvent,
+    secret: string,
+  ): Promise<{ status: number | null; body: string | null; error: string | null }> {
+    const { headers, body } = structuredMessage(event, this.#o.source);
+    const t = Math.floor(this.#now().getTime() / 1000);
+    headers[SIGNATURE_HEADER] = signatureHeader(secret, body, t);
+    headers['content-length'] = String(Buffer.byteLength(body));
+    headers['user-agent'] = 'Gantry-Webhooks/1';
+    const timeout = AbortSignal.timeout(this.#o.timeoutSeconds * 1000);
+    const signal = AbortSignal.any([timeout, this.#abort.signal]);
+    try {
+      const response = await this.#o.http.send(new URL(url), { method: 'POST', headers, body, signal });
+      const text = await excerpt(response);
+      return { status: response.status, body: text, error: null };
+    } catch (error) {
+      if (error instanceof AddressDeniedError) return { status: null, body: null, error: error.message };
+      const name = error instanceof Error ? error.name : '';
+      const timedOut = name === 'TimeoutError' || timeout.aborted;
+      const message = timedOut
+        ? `no answer within ${this.#o.timeoutSeconds} s`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+      return { status: null, body: null, error: message };
+    }
+  }
+}
+
+/** The start of the receiver's answer; the rest is dropped unread. */
+async function excerpt(response: Response): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < EXCERPT_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8');
+}
