@@ -112,9 +112,9 @@ describe('webhooks', () => {
     assert.equal(created.status, 201, JSON.stringify(created.json));
     const client = registry(gantry.url);
     const { manifest } = await pushSingle(client, 'docker-dev-local/promo', 'v1');
-    const body = { digest: manifest.digest, from: 'docker-dev-local/promo', to: 'docker-staging-local/promo' };
+    const body = { source: 'docker-dev-local/promo:v1', target: 'docker-staging-local' };
     const refused = await api(gantry.url, 'POST', '/promotions', body);
-    assert.notEqual(refused.status, 500, JSON.stringify(refused.json));
+    assert.ok([201, 409, 422, 403].includes(refused.status), `${refused.status} ${JSON.stringify(refused.json)}`);
     await receiver.until(() => receiver.accepted.length >= 1);
     const event = receiver.accepted[0]?.event;
     const expected = refused.status === 201 ? 'io.gantry.promotion.done' : 'io.gantry.promotion.refused';

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { MetadataStore } from '../../src/meta/metadata-store.ts';
 import { defineBlobTests } from './suite/blobs.ts';
 import { defineCatalogTests } from './suite/catalog.ts';
+import { defineEventTests } from './suite/events.ts';
 import type { Define } from './suite/harness.ts';
 import { defineIdentityTests } from './suite/identity.ts';
 import { defineLookupTests } from './suite/lookups.ts';
@@ -70,5 +71,6 @@ export function describeMetadataStore(
     definePromotionTests(define);
     defineLookupTests(define);
     defineUsageTests(define);
+    defineEventTests(define);
   });
 }
