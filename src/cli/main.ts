@@ -14,6 +14,7 @@ import { registerRepoCommands } from './repo-commands.ts';
 import { registerTagCommands } from './tag-commands.ts';
 import { registerTokenCommands } from './token-commands.ts';
 import { registerUserCommands } from './user-commands.ts';
+import { registerWebhookCommands } from './webhook-commands.ts';
 
 const program = new Command('gantry')
   .description('Gantry: build an image once, promote the same digest through quality gates')
@@ -114,6 +115,7 @@ registerPropertyCommands(program);
 registerBuildCommands(program);
 registerTagCommands(program);
 registerPromotionCommands(program);
+registerWebhookCommands(program);
 
 exitQuietlyWhenOutputCloses();
 try {

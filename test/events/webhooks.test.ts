@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_AUTH, api } from '../auth/support.ts';
 import { configWith, pushSingle, registry } from '../api/promotion-support.ts';
-import { startGantry } from '../support/gantry.ts';
+import { runCli } from '../cli/support.ts';
+import { ADMIN, startGantry } from '../support/gantry.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
 
 const SECRET = 'a-webhook-secret-of-some-length';
@@ -123,6 +124,36 @@ describe('webhooks', () => {
     assert.equal(event.data.digest, manifest.digest);
     if (expected === 'io.gantry.promotion.refused') assert.ok(event.data.failedGates.length > 0);
     await api(gantry.url, 'DELETE', `/webhooks/${created.json.id}`);
+  });
+
+  it('gantry webhook create, list, deliveries, replay and delete', async () => {
+    receiver.received.length = 0;
+    receiver.answer = () => 200;
+    const env = { ...process.env, GANTRY_USER: ADMIN.user, GANTRY_PASSWORD: ADMIN.password };
+    delete env.GANTRY_TOKEN;
+    delete env.GANTRY_WEBHOOK_SECRET;
+    const cli = (...args: string[]) => runCli(['--server', gantry.url, 'webhook', ...args], env);
+    const made = await cli('create', '--url', receiver.url, '--event', 'io.gantry.tag.moved', '--repository', 'docker-dev-local', '--json');
+    assert.equal(made.code, 0, made.stderr);
+    const created = JSON.parse(made.stdout);
+    assert.match(created.secret, /^[0-9a-f]{64}$/, 'a secret made up by the CLI is shown once');
+    const listed = await cli('list');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(created.id));
+    await pushSingle(registry(gantry.url), 'docker-dev-local/cli', 'v1');
+    await receiver.until(() => receiver.accepted.length >= 1);
+    const deliveries = await cli('deliveries', created.id);
+    assert.equal(deliveries.code, 0, deliveries.stderr);
+    assert.match(deliveries.stdout, /io\.gantry\.tag\.moved\s+delivered/);
+    const sequence = receiver.accepted[0]?.event.gantrysequence as string;
+    const replayed = await cli('replay', created.id, '--from', sequence, '--to', sequence);
+    assert.equal(replayed.code, 0, replayed.stderr);
+    assert.match(replayed.stdout, /queued 1 deliveries/);
+    await receiver.until(() => receiver.accepted.length >= 2);
+    const shown = await cli('show', 'wh_nope');
+    assert.equal(shown.code, 1, 'an unknown webhook is an error');
+    const deleted = await cli('delete', created.id);
+    assert.equal(deleted.code, 0, deleted.stderr);
   });
 
   it('refuses bad subscriptions with actionable problems', async () => {
