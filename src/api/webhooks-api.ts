@@ -13,7 +13,11 @@ import { auditChange, requireSignedIn } from './api-auth.ts';
 export async function webhooksApi(
   app: FastifyInstance,
   access: ApiAccess,
-  deps: { webhooks: WebhookService; receives: (s: WebhookSubscription, e: OutboxEvent) => boolean; wake: () => void },
+  deps: {
+    webhooks: WebhookService;
+    receives: (s: WebhookSubscription, e: OutboxEvent) => boolean;
+    wake: () => void;
+  },
 ): Promise<void> {
   const { webhooks } = deps;
   const example =
@@ -24,7 +28,11 @@ export async function webhooksApi(
   app.post('/webhooks', async (request, reply) => {
     const p = requireSignedIn(request);
     const created = await webhooks.create(p, objectBody(request.body, example));
-    auditChange(request, access, { action: 'webhook.create', target: created.id, detail: auditView(created) });
+    auditChange(request, access, {
+      action: 'webhook.create',
+      target: created.id,
+      detail: auditView(created),
+    });
     reply.code(201).header('Location', `/api/v1/webhooks/${created.id}`);
     return created;
   });
@@ -48,7 +56,11 @@ export async function webhooksApi(
   app.delete<{ Params: { id: string } }>('/webhooks/:id', async (request, reply) => {
     const p = requireSignedIn(request);
     const deleted = await webhooks.delete(p, request.params.id);
-    auditChange(request, access, { action: 'webhook.delete', target: deleted.id, detail: auditView(deleted) });
+    auditChange(request, access, {
+      action: 'webhook.delete',
+      target: deleted.id,
+      detail: auditView(deleted),
+    });
     reply.code(204);
   });
 

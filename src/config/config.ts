@@ -94,7 +94,11 @@ export const ConfigSchema = z
     /** File holding that key (generated on first start when absent); default `<data>/secret.key`. */
     secretKeyFile: z.string().min(1).optional(),
     /** A webhook delivery still failing this long after its event is dead-lettered. */
-    webhookMaxAgeSeconds: z.coerce.number().positive().max(30 * 86_400).default(86_400),
+    webhookMaxAgeSeconds: z.coerce
+      .number()
+      .positive()
+      .max(30 * 86_400)
+      .default(86_400),
     /** Time a receiver gets to answer one attempt. */
     webhookTimeoutSeconds: z.coerce.number().positive().max(300).default(10),
     /** Wait before the first retry; doubled per attempt (with jitter), capped at 1 hour. */

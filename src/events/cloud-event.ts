@@ -7,7 +7,10 @@ import type { OutboxEvent } from '../meta/event-records.ts';
  * duplicates of an at-least-once delivery; `source` the instance URL; `subject` what the event is
  * about (`<repository>/<image>` for image events); `data` the payload.
  */
-export function structuredMessage(event: OutboxEvent, source: string): { headers: Record<string, string>; body: string } {
+export function structuredMessage(
+  event: OutboxEvent,
+  source: string,
+): { headers: Record<string, string>; body: string } {
   const cloudEvent = new CloudEvent({
     specversion: '1.0',
     id: event.eventId,

@@ -17,7 +17,11 @@ export interface OwnerLookup {
  * builds, locked logins) only for administrators. Asked at fan-out and again before each attempt,
  * so an owner who lost read access stops receiving at once.
  */
-export function receives(subscription: WebhookSubscription, event: OutboxEvent, owners: OwnerLookup): boolean {
+export function receives(
+  subscription: WebhookSubscription,
+  event: OutboxEvent,
+  owners: OwnerLookup,
+): boolean {
   if (subscription.events.length > 0 && !subscription.events.includes(event.type)) return false;
   if (subscription.repositories.length > 0) {
     if (event.repository === undefined || !subscription.repositories.includes(event.repository)) return false;

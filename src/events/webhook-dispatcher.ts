@@ -140,7 +140,9 @@ export class WebhookDispatcher {
       const subscription = subscriptions.get(delivery.subscriptionId);
       const event = events.get(delivery.eventId);
       const attempt = this.#attempt(delivery, subscription, event)
-        .catch((error: unknown) => this.#o.log.error({ err: error, delivery: delivery.id }, 'webhook attempt failed'))
+        .catch((error: unknown) =>
+          this.#o.log.error({ err: error, delivery: delivery.id }, 'webhook attempt failed'),
+        )
         .finally(() => {
           this.#attempts.delete(attempt);
           this.#inFlight.delete(delivery.id);
@@ -161,7 +163,10 @@ export class WebhookDispatcher {
     const { meta } = this.#o;
     if (subscription === undefined || event === undefined) return; // deleted meanwhile, with its rows
     if (!receives(subscription, event, this.#o.owners)) {
-      await meta.webhooks.record(delivery.id, this.#finished(delivery, 'dead', { error: 'the owner may no longer read this event' }));
+      await meta.webhooks.record(
+        delivery.id,
+        this.#finished(delivery, 'dead', { error: 'the owner may no longer read this event' }),
+      );
       return;
     }
     const stored = await meta.webhooks.get(subscription.id);

@@ -95,7 +95,8 @@ export class WebhookService {
     const limit = query.limit === undefined ? 100 : Number(query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('limit must be 1 to 1000');
     const beforeId = query.before === undefined ? undefined : Number(query.before);
-    if (beforeId !== undefined && !Number.isInteger(beforeId)) throw badRequest('before must be a delivery id');
+    if (beforeId !== undefined && !Number.isInteger(beforeId))
+      throw badRequest('before must be a delivery id');
     return this.meta.webhooks.deliveries(id, {
       ...(status === undefined ? {} : { status: status as DeliveryStatus }),
       ...(beforeId === undefined ? {} : { beforeId }),
@@ -137,7 +138,9 @@ export class WebhookService {
     if (this.mayManage(p, repositories)) return;
     if (repositories.length === 0)
       throw forbidden('only administrators may subscribe to every repository; list the repositories');
-    throw forbidden(`a webhook needs the manage permission on each of its repositories (${repositories.join(', ')})`);
+    throw forbidden(
+      `a webhook needs the manage permission on each of its repositories (${repositories.join(', ')})`,
+    );
   }
 
   private validate(
@@ -209,7 +212,12 @@ function stringList(value: unknown, field: string): string[] {
 }
 
 /** `{from, to}` as event ids (numbers) or ISO times (strings); both ends inclusive and optional. */
-function replayRange(body: Record<string, unknown>): { fromId?: number; toId?: number; fromAt?: string; toAt?: string } {
+function replayRange(body: Record<string, unknown>): {
+  fromId?: number;
+  toId?: number;
+  fromAt?: string;
+  toAt?: string;
+} {
   const out: { fromId?: number; toId?: number; fromAt?: string; toAt?: string } = {};
   for (const end of ['from', 'to'] as const) {
     const value = body[end];
@@ -224,6 +232,8 @@ function replayRange(body: Record<string, unknown>): { fromId?: number; toId?: n
     } else throw badRequest(`${end} must be an event id or an ISO time like 2026-01-31T12:00:00Z`);
   }
   if (Object.keys(out).length === 0)
-    throw badRequest('send {"from": <event id or time>, "to": <event id or time>} (either end may be left out)');
+    throw badRequest(
+      'send {"from": <event id or time>, "to": <event id or time>} (either end may be left out)',
+    );
   return out;
 }

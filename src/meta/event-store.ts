@@ -18,9 +18,13 @@ export interface OutboxMeta {
   /** The events with these ids that exist, in id order. */
   get(ids: readonly number[]): Promise<OutboxEvent[]>;
   /** Events within an id range and/or a time range (inclusive), in id order, at most `limit`. */
-  range(range: { fromId?: number; toId?: number; fromAt?: string; toAt?: string; limit: number }): Promise<
-    OutboxEvent[]
-  >;
+  range(range: {
+    fromId?: number;
+    toId?: number;
+    fromAt?: string;
+    toAt?: string;
+    limit: number;
+  }): Promise<OutboxEvent[]>;
   /** Where a job stopped reading, or undefined before its first run. */
   cursor(name: string): Promise<number | undefined>;
   /** The newest event id, 0 when there is none. */
@@ -53,7 +57,9 @@ export interface WebhookMeta {
   /** Replaces the given fields; false when absent. */
   update(
     id: string,
-    changes: Partial<Pick<WebhookSubscription, 'url' | 'events' | 'repositories' | 'images' | 'description'>> & {
+    changes: Partial<
+      Pick<WebhookSubscription, 'url' | 'events' | 'repositories' | 'images' | 'description'>
+    > & {
       secret?: string;
     },
   ): Promise<boolean>;

@@ -1,4 +1,5 @@
 import type { Digest } from '../oci/digest.ts';
+import type { OutboxMeta, WebhookMeta } from './event-store.ts';
 import type {
   ApiTokenMeta,
   AuditMeta,
@@ -8,7 +9,6 @@ import type {
   SigningKeyMeta,
   UserMeta,
 } from './identity-store.ts';
-import type { OutboxMeta, WebhookMeta } from './event-store.ts';
 import type { Location } from './promotion-records.ts';
 import type {
   ApprovalMeta,

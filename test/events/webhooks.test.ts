@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_AUTH, api } from '../auth/support.ts';
 import { configWith, pushSingle, registry } from '../api/promotion-support.ts';
+import { ADMIN_AUTH, api } from '../auth/support.ts';
 import { runCli } from '../cli/support.ts';
 import { ADMIN, startGantry } from '../support/gantry.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
@@ -54,16 +54,28 @@ describe('webhooks', () => {
     };
     const client = registry(gantry.url);
     const pushed = [];
-    for (const tag of ['v1', 'v2', 'v3']) pushed.push(await pushSingle(client, 'docker-dev-local/app', tag, configWith()));
+    for (const tag of ['v1', 'v2', 'v3'])
+      pushed.push(await pushSingle(client, 'docker-dev-local/app', tag, configWith()));
     await receiver.until(() => receiver.accepted.length >= 6);
 
     const accepted = receiver.accepted;
     assert.deepEqual(
       accepted.map((r) => r.event.type),
-      ['io.gantry.image.pushed', 'io.gantry.tag.moved', 'io.gantry.image.pushed', 'io.gantry.tag.moved', 'io.gantry.image.pushed', 'io.gantry.tag.moved'],
+      [
+        'io.gantry.image.pushed',
+        'io.gantry.tag.moved',
+        'io.gantry.image.pushed',
+        'io.gantry.tag.moved',
+        'io.gantry.image.pushed',
+        'io.gantry.tag.moved',
+      ],
     );
     const sequence = accepted.map((r) => Number(r.event.gantrysequence));
-    assert.deepEqual(sequence, [...sequence].sort((a, b) => a - b), 'per-subject order kept across retries');
+    assert.deepEqual(
+      sequence,
+      [...sequence].sort((a, b) => a - b),
+      'per-subject order kept across retries',
+    );
     assert.deepEqual(
       accepted.filter((r) => r.event.type === 'io.gantry.image.pushed').map((r) => r.event.data.digest),
       pushed.map((p) => p.manifest.digest),
@@ -115,7 +127,10 @@ describe('webhooks', () => {
     const { manifest } = await pushSingle(client, 'docker-dev-local/promo', 'v1');
     const body = { source: 'docker-dev-local/promo:v1', target: 'docker-staging-local' };
     const refused = await api(gantry.url, 'POST', '/promotions', body);
-    assert.ok([201, 409, 422, 403].includes(refused.status), `${refused.status} ${JSON.stringify(refused.json)}`);
+    assert.ok(
+      [201, 409, 422, 403].includes(refused.status),
+      `${refused.status} ${JSON.stringify(refused.json)}`,
+    );
     await receiver.until(() => receiver.accepted.length >= 1);
     const event = receiver.accepted[0]?.event;
     const expected = refused.status === 201 ? 'io.gantry.promotion.done' : 'io.gantry.promotion.refused';
@@ -133,7 +148,16 @@ describe('webhooks', () => {
     delete env.GANTRY_TOKEN;
     delete env.GANTRY_WEBHOOK_SECRET;
     const cli = (...args: string[]) => runCli(['--server', gantry.url, 'webhook', ...args], env);
-    const made = await cli('create', '--url', receiver.url, '--event', 'io.gantry.tag.moved', '--repository', 'docker-dev-local', '--json');
+    const made = await cli(
+      'create',
+      '--url',
+      receiver.url,
+      '--event',
+      'io.gantry.tag.moved',
+      '--repository',
+      'docker-dev-local',
+      '--json',
+    );
     assert.equal(made.code, 0, made.stderr);
     const created = JSON.parse(made.stdout);
     assert.match(created.secret, /^[0-9a-f]{64}$/, 'a secret made up by the CLI is shown once');
@@ -165,7 +189,11 @@ describe('webhooks', () => {
     assert.match(String(badType.json.detail), /unknown event types/);
     const ftp = await subscribe(gantry.url, { url: 'ftp://example.com/x' });
     assert.equal(ftp.status, 400);
-    const anonymous = await subscribe(gantry.url, { url: receiver.url, repositories: ['docker-dev-local'] }, '');
+    const anonymous = await subscribe(
+      gantry.url,
+      { url: receiver.url, repositories: ['docker-dev-local'] },
+      '',
+    );
     assert.equal(anonymous.status, 401);
   });
 });
@@ -205,7 +233,11 @@ describe('webhooks across a crash', () => {
       try {
         await receiver.until(() => receiver.accepted.length >= 1, 20_000, 'the delivery after restart');
         assert.equal(receiver.accepted[0]?.event.data.digest, manifest.digest);
-        assert.equal(receiver.accepted[0]?.event.id, receiver.received[0]?.event.id, 'the same event, redelivered');
+        assert.equal(
+          receiver.accepted[0]?.event.id,
+          receiver.received[0]?.event.id,
+          'the same event, redelivered',
+        );
       } finally {
         await second.stop();
       }

@@ -17,7 +17,8 @@ it('the README lists every event type with an example payload', async () => {
     if (match?.[1]) rows.set(match[1], line);
   }
   assert.deepEqual([...rows.keys()].sort(), [...EVENT_TYPES].sort());
-  for (const [type, line] of rows) assert.match(line, /\| `\{.*\}` \|$|\| same fields;/, `${type} has an example`);
+  for (const [type, line] of rows)
+    assert.match(line, /\| `\{.*\}` \|$|\| same fields;/, `${type} has an example`);
 });
 
 it('signatures verify over the exact body and timestamp, and only within the tolerance', () => {
@@ -33,7 +34,11 @@ it('signatures verify over the exact body and timestamp, and only within the tol
 
 it('the login limiter tells once when a user name reaches its limit', () => {
   const locks: unknown[] = [];
-  const limiter = new LoginLimiter({ perUser: 3, perAddress: 100, windowSeconds: 60 }, () => 0, (l) => locks.push(l));
+  const limiter = new LoginLimiter(
+    { perUser: 3, perAddress: 100, windowSeconds: 60 },
+    () => 0,
+    (l) => locks.push(l),
+  );
   for (let i = 0; i < 5; i++) limiter.failed('alice', '203.0.113.9');
   assert.deepEqual(locks, [{ user: 'alice', address: '203.0.113.9', by: 'user' }]);
 });

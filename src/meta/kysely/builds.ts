@@ -34,7 +34,9 @@ export class KyselyBuildMeta implements BuildMeta {
           publishedBy: record.publishedBy,
         };
         const event = { type: 'io.gantry.build.published' as const, actor: record.publishedBy, data };
-        await appendEvents(trx, this.ctx.now().toISOString(), [{ ...event, subject: `builds/${record.name}` }]);
+        await appendEvents(trx, this.ctx.now().toISOString(), [
+          { ...event, subject: `builds/${record.name}` },
+        ]);
       }),
     );
   }

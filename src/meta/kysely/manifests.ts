@@ -338,7 +338,11 @@ export function locations(db: Kysely<Database>) {
 }
 
 /** image.pushed: written with the manifest row, so it exists exactly when the push committed. */
-function pushedEvent(record: ManifestRecord, tag: string | undefined, actor: string | undefined): DomainEvent {
+function pushedEvent(
+  record: ManifestRecord,
+  tag: string | undefined,
+  actor: string | undefined,
+): DomainEvent {
   const { repository, image, digest } = record;
   return {
     type: 'io.gantry.image.pushed',

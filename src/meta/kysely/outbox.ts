@@ -74,7 +74,11 @@ export class KyselyOutboxMeta implements OutboxMeta {
   async get(ids: readonly number[]): Promise<OutboxEvent[]> {
     const out: OutboxEvent[] = [];
     for (const part of chunks([...new Set(ids)])) {
-      const rows = await this.ctx.db.selectFrom('outbox_events').selectAll().where('id', 'in', part).execute();
+      const rows = await this.ctx.db
+        .selectFrom('outbox_events')
+        .selectAll()
+        .where('id', 'in', part)
+        .execute();
       out.push(...rows.map(toEvent));
     }
     return out.sort((a, b) => a.id - b.id);

@@ -1,8 +1,8 @@
 import type { Insertable, Kysely } from 'kysely';
+import type { DomainEvent } from '../event-records.ts';
 import type { Grants, PermissionTargetRecord } from '../identity-records.ts';
 import type { PermissionTargetMeta } from '../identity-store.ts';
 import type { Database, PermissionGrantsTable } from '../schema.ts';
-import type { DomainEvent } from '../event-records.ts';
 import { chunks, type QueryContext } from './context.ts';
 import { appendEvents, identityEvent } from './outbox.ts';
 import {

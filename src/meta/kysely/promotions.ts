@@ -13,8 +13,8 @@ import {
   requireManifest,
   requireRepository,
 } from './manifests.ts';
-import { deleteProperties, insertProperties, toProperties } from './properties.ts';
 import { appendEvents, imageSubject } from './outbox.ts';
+import { deleteProperties, insertProperties, toProperties } from './properties.ts';
 import { fromPromotion, toManifest, toPromotion } from './rows.ts';
 import { moveTag } from './tags.ts';
 
@@ -109,7 +109,11 @@ export class KyselyPromotionMeta implements PromotionMeta {
 
 /** The promotion row and its event (promotion.done or promotion.refused, with every gate). */
 async function insertPromotion(db: Kysely<Database>, record: Omit<PromotionRecord, 'id'>): Promise<void> {
-  const row = await db.insertInto('promotions').values(fromPromotion(record)).returning('id').executeTakeFirst();
+  const row = await db
+    .insertInto('promotions')
+    .values(fromPromotion(record))
+    .returning('id')
+    .executeTakeFirst();
   const { targetRepository: repository, targetImage: image } = record;
   const data = {
     id: row === undefined ? null : Number(row.id),

@@ -1,10 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Digest } from '../../oci/digest.ts';
+import type { DomainEvent } from '../event-records.ts';
 import type { Location, Properties } from '../promotion-records.ts';
 import type { PropertyMeta } from '../promotion-store.ts';
 import type { Database } from '../schema.ts';
 import { chunks, type QueryContext } from './context.ts';
-import type { DomainEvent } from '../event-records.ts';
 import { requireManifest } from './manifests.ts';
 import { appendEvents, imageSubject } from './outbox.ts';
 
@@ -33,7 +33,9 @@ export class KyselyPropertyMeta implements PropertyMeta {
         await deleteProperties(trx, where, [key]);
         await insertProperties(trx, where, { [key]: list });
       }
-      await appendEvents(trx, this.ctx.now().toISOString(), [propertyEvent(where, { set: values, removed: [] })]);
+      await appendEvents(trx, this.ctx.now().toISOString(), [
+        propertyEvent(where, { set: values, removed: [] }),
+      ]);
     });
   }
 

@@ -48,12 +48,15 @@ export class KyselyWebhookMeta implements WebhookMeta {
 
   async update(
     id: string,
-    changes: Partial<Pick<WebhookSubscription, 'url' | 'events' | 'repositories' | 'images' | 'description'>> & {
+    changes: Partial<
+      Pick<WebhookSubscription, 'url' | 'events' | 'repositories' | 'images' | 'description'>
+    > & {
       secret?: string;
     },
   ): Promise<boolean> {
-    const set: Partial<Record<'url' | 'events' | 'repositories' | 'images' | 'description' | 'secret', string>> =
-      {};
+    const set: Partial<
+      Record<'url' | 'events' | 'repositories' | 'images' | 'description' | 'secret', string>
+    > = {};
     if (changes.url !== undefined) set.url = changes.url;
     if (changes.events !== undefined) set.events = JSON.stringify(changes.events);
     if (changes.repositories !== undefined) set.repositories = JSON.stringify(changes.repositories);
@@ -81,7 +84,10 @@ export class KyselyWebhookMeta implements WebhookMeta {
     const at = this.ctx.now().toISOString();
     await this.ctx.db.transaction().execute(async (trx) => {
       for (const part of chunks(deliveries, 200)) {
-        await trx.insertInto('webhook_deliveries').values(part.map((d) => newRow(d, at))).execute();
+        await trx
+          .insertInto('webhook_deliveries')
+          .values(part.map((d) => newRow(d, at)))
+          .execute();
       }
       await trx
         .insertInto('job_cursors')
@@ -95,7 +101,10 @@ export class KyselyWebhookMeta implements WebhookMeta {
     const at = this.ctx.now().toISOString();
     await this.ctx.db.transaction().execute(async (trx) => {
       for (const part of chunks(deliveries, 200)) {
-        await trx.insertInto('webhook_deliveries').values(part.map((d) => newRow(d, at))).execute();
+        await trx
+          .insertInto('webhook_deliveries')
+          .values(part.map((d) => newRow(d, at)))
+          .execute();
       }
     });
     return deliveries.length;
