@@ -144,7 +144,11 @@ describe('webhooks', () => {
   it('gantry webhook create, list, deliveries, replay and delete', async () => {
     receiver.received.length = 0;
     receiver.answer = () => 200;
-    const env = { ...process.env, GANTRY_USER: ADMIN.user, GANTRY_PASSWORD: ADMIN.password };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      GANTRY_USER: ADMIN.user,
+      GANTRY_PASSWORD: ADMIN.password,
+    };
     delete env.GANTRY_TOKEN;
     delete env.GANTRY_WEBHOOK_SECRET;
     const cli = (...args: string[]) => runCli(['--server', gantry.url, 'webhook', ...args], env);
