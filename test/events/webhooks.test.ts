@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { configWith, pushSingle, registry } from '../api/promotion-support.ts';
-import { ADMIN_AUTH, api } from '../auth/support.ts';
+import { ADMIN_AUTH, admin, api } from '../auth/support.ts';
 import { runCli } from '../cli/support.ts';
-import { ADMIN, startGantry } from '../support/gantry.ts';
+import { ADMIN, basicAuth, startGantry } from '../support/gantry.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
 
 const SECRET = 'a-webhook-secret-of-some-length';
@@ -199,6 +199,56 @@ describe('webhooks', () => {
       '',
     );
     assert.equal(anonymous.status, 401);
+  });
+});
+
+describe('webhooks and access', () => {
+  it('need manage on every repository named, and carry only what the owner may read now', async () => {
+    const receiver = await WebhookReceiver.start(SECRET);
+    const gantry = await startGantry({ env: FAST_RETRIES, openAccess: false });
+    try {
+      const password = 'a-password-for-mgr-1';
+      const mgr = basicAuth('mgr', password);
+      await admin(gantry.url, 'POST', '/users', { name: 'mgr', password }, 201);
+      const grant = { name: 'dev-team', repositories: ['docker-dev-local'], users: { mgr: ['manage'] } };
+      await admin(gantry.url, 'POST', '/permissions', grant, 201);
+      const everything = await subscribe(gantry.url, { url: receiver.url }, mgr);
+      assert.equal(everything.status, 403, JSON.stringify(everything.json));
+      const prod = await subscribe(
+        gantry.url,
+        { url: receiver.url, repositories: ['docker-prod-local'] },
+        mgr,
+      );
+      assert.equal(prod.status, 403);
+      const own = await subscribe(
+        gantry.url,
+        { url: receiver.url, repositories: ['docker-dev-local'], events: ['io.gantry.image.pushed'] },
+        mgr,
+      );
+      assert.equal(own.status, 201, JSON.stringify(own.json));
+      const listed = await api(gantry.url, 'GET', '/webhooks', undefined, mgr);
+      assert.deepEqual(
+        (listed.json.webhooks as { id: string }[]).map((w) => w.id),
+        [own.json.id],
+      );
+      const client = registry(gantry.url);
+      await pushSingle(client, 'docker-dev-local/app', 'v1');
+      await receiver.until(() => receiver.accepted.length >= 1);
+      // The owner loses read access: later events are not delivered to them.
+      await admin(gantry.url, 'DELETE', '/permissions/dev-team', undefined, 204);
+      const { manifest } = await pushSingle(client, 'docker-dev-local/app', 'v2');
+      const { manifest: marker } = await pushSingle(client, 'docker-dev-local/other', 'v1');
+      const adminHook = await subscribe(gantry.url, { url: receiver.url, events: ['io.gantry.tag.moved'] });
+      assert.equal(adminHook.status, 201);
+      await pushSingle(client, 'docker-dev-local/last', 'v1');
+      await receiver.until(() => receiver.accepted.some((r) => r.event.type === 'io.gantry.tag.moved'));
+      const digests = receiver.accepted.map((r) => r.event.data.digest);
+      assert.ok(!digests.includes(manifest.digest), 'no event after the owner lost read access');
+      assert.ok(!digests.includes(marker.digest));
+    } finally {
+      await gantry.stop();
+      await receiver.close();
+    }
   });
 });
 
