@@ -31,6 +31,10 @@ const CURSOR = 'webhooks';
 const BATCH = 500;
 const MAX_BACKOFF_MS = 3_600_000;
 const EXCERPT_BYTES = 1024;
+/** Wakes, and finished attempts, gathered this long share one pass or one commit. */
+const COALESCE_MS = 25;
+
+type StoredSubscription = { subscription: WebhookSubscription; secret: string };
 
 /**
  * Delivers the outbox to webhook subscriptions, in the background: a request that writes an
@@ -57,7 +61,11 @@ export class WebhookDispatcher {
   readonly #perSubscription = new Map<string, number>();
   readonly #attempts = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
+  #scheduled: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
+  /** Outcomes of finished attempts, written together by #flush. */
+  #outcomes: { id: number; outcome: DeliveryOutcome }[] = [];
+  #flushing: Promise<void> | undefined;
   #again = false;
   #stopped = false;
   readonly #abort = new AbortController();
@@ -73,8 +81,20 @@ export class WebhookDispatcher {
     this.wake();
   }
 
-  /** Schedules a pass soon (after a write, after an attempt); never waits for it. */
+  /**
+   * Schedules a pass soon (after a write, after an attempt); never waits for it. Wakes within
+   * COALESCE_MS share one pass: a push is several requests, and each pass costs queries on the
+   * connection the requests use.
+   */
   wake(): void {
+    if (this.#stopped || this.#scheduled) return;
+    this.#scheduled = setTimeout(() => {
+      this.#scheduled = undefined;
+      this.#run();
+    }, COALESCE_MS);
+  }
+
+  #run(): void {
     if (this.#stopped) return;
     if (this.#running) {
       this.#again = true;
@@ -86,7 +106,7 @@ export class WebhookDispatcher {
         this.#running = undefined;
         if (this.#again) {
           this.#again = false;
-          setImmediate(() => this.wake());
+          setImmediate(() => this.#run());
         }
       });
   }
@@ -95,9 +115,12 @@ export class WebhookDispatcher {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#scheduled) clearTimeout(this.#scheduled);
     this.#abort.abort();
     await this.#running;
     await Promise.allSettled([...this.#attempts]);
+    await this.#flushing;
+    await this.#flush();
   }
 
   async #pass(): Promise<void> {
@@ -115,7 +138,8 @@ export class WebhookDispatcher {
     const deliveries: NewDelivery[] = [];
     for (const event of events) {
       for (const s of subscriptions) {
-        if (receives(s, event, this.#o.owners)) {
+        // A subscription starts with the events after its creation (earlier ones: replay).
+        if (event.at >= s.createdAt && receives(s, event, this.#o.owners)) {
           deliveries.push({ subscriptionId: s.id, eventId: event.id, orderKey: event.subject });
         }
       }
@@ -130,65 +154,90 @@ export class WebhookDispatcher {
     const due = await meta.webhooks.due(this.#now().toISOString(), 200);
     const ready = due.filter((d) => !this.#inFlight.has(d.id));
     if (ready.length === 0) return;
-    const subscriptions = new Map((await meta.webhooks.list()).map((s) => [s.id, s]));
     const events = new Map((await meta.outbox.get(ready.map((d) => d.eventId))).map((e) => [e.id, e]));
+    const subscriptions = new Map<string, StoredSubscription | undefined>();
+    for (const id of new Set(ready.map((d) => d.subscriptionId))) {
+      subscriptions.set(id, await meta.webhooks.get(id));
+    }
     for (const delivery of ready) {
       const running = this.#perSubscription.get(delivery.subscriptionId) ?? 0;
       if (running >= this.#o.concurrency) continue;
       this.#perSubscription.set(delivery.subscriptionId, running + 1);
       this.#inFlight.add(delivery.id);
-      const subscription = subscriptions.get(delivery.subscriptionId);
-      const event = events.get(delivery.eventId);
-      const attempt = this.#attempt(delivery, subscription, event)
-        .catch((error: unknown) =>
-          this.#o.log.error({ err: error, delivery: delivery.id }, 'webhook attempt failed'),
-        )
+      const stored = subscriptions.get(delivery.subscriptionId);
+      const attempt = this.#attempt(delivery, stored, events.get(delivery.eventId))
+        .then((outcome) => {
+          // Deleted meanwhile (with its rows): nothing to record.
+          if (outcome === undefined) this.#inFlight.delete(delivery.id);
+          else this.#outcomes.push({ id: delivery.id, outcome });
+        })
+        .catch((error: unknown) => {
+          this.#inFlight.delete(delivery.id);
+          this.#o.log.error({ err: error, delivery: delivery.id }, 'webhook attempt failed');
+        })
         .finally(() => {
           this.#attempts.delete(attempt);
-          this.#inFlight.delete(delivery.id);
           const left = (this.#perSubscription.get(delivery.subscriptionId) ?? 1) - 1;
           if (left <= 0) this.#perSubscription.delete(delivery.subscriptionId);
           else this.#perSubscription.set(delivery.subscriptionId, left);
-          this.wake();
+          this.#scheduleFlush();
         });
       this.#attempts.add(attempt);
     }
   }
 
+  #scheduleFlush(): void {
+    if (this.#flushing) return;
+    this.#flushing = new Promise<void>((done) => setTimeout(done, COALESCE_MS))
+      .then(() => this.#flush())
+      .catch((error: unknown) => this.#o.log.error({ err: error }, 'recording webhook deliveries failed'))
+      .finally(() => {
+        this.#flushing = undefined;
+        if (this.#outcomes.length > 0) this.#scheduleFlush();
+        else this.wake();
+      });
+  }
+
+  /**
+   * Writes the outcomes gathered since the last flush in one transaction. A delivery stays in
+   * flight (not picked again) until its outcome is written; a crash before that sends it again.
+   */
+  async #flush(): Promise<void> {
+    const batch = this.#outcomes;
+    this.#outcomes = [];
+    if (batch.length === 0) return;
+    try {
+      await this.#o.meta.webhooks.record(batch);
+    } finally {
+      for (const { id } of batch) this.#inFlight.delete(id);
+    }
+  }
+
+  /** One attempt; its outcome, or undefined when the subscription or the event is gone. */
   async #attempt(
     delivery: WebhookDelivery,
-    subscription: WebhookSubscription | undefined,
+    stored: StoredSubscription | undefined,
     event: OutboxEvent | undefined,
-  ): Promise<void> {
-    const { meta } = this.#o;
-    if (subscription === undefined || event === undefined) return; // deleted meanwhile, with its rows
+  ): Promise<DeliveryOutcome | undefined> {
+    if (stored === undefined || event === undefined) return undefined;
+    const { subscription } = stored;
     if (!receives(subscription, event, this.#o.owners)) {
-      await meta.webhooks.record(
-        delivery.id,
-        this.#finished(delivery, 'dead', { error: 'the owner may no longer read this event' }),
-      );
-      return;
+      return this.#finished(delivery, 'dead', { error: 'the owner may no longer read this event' });
     }
-    const stored = await meta.webhooks.get(subscription.id);
-    if (stored === undefined) return;
     const secret = this.#o.secrets.open(stored.secret, `the secret of webhook ${subscription.id}`);
     const result = await this.#send(subscription.url, event, secret);
     const ok = result.status !== null && result.status >= 200 && result.status < 300;
-    if (ok) {
-      await meta.webhooks.record(delivery.id, this.#finished(delivery, 'delivered', result));
-      return;
-    }
+    if (ok) return this.#finished(delivery, 'delivered', result);
     const attempts = delivery.attempts + 1;
     const now = this.#now().getTime();
     const tooOld = now - Date.parse(event.at) >= this.#o.maxAgeSeconds * 1000;
-    if (tooOld) {
-      await meta.webhooks.record(delivery.id, this.#finished(delivery, 'dead', result));
-      return;
-    }
+    if (tooOld) return this.#finished(delivery, 'dead', result);
     const backoff = Math.min(MAX_BACKOFF_MS, this.#o.retrySeconds * 1000 * 2 ** (attempts - 1));
     const jittered = backoff * (0.8 + Math.random() * 0.4);
     const next = new Date(Math.min(now + jittered, Date.parse(event.at) + this.#o.maxAgeSeconds * 1000));
-    await meta.webhooks.record(delivery.id, {
+    const timer = setTimeout(() => this.wake(), next.getTime() - now + COALESCE_MS + 5);
+    timer.unref();
+    return {
       status: 'pending',
       attempts,
       nextAttemptAt: next.toISOString(),
@@ -196,9 +245,7 @@ export class WebhookDispatcher {
       responseBody: result.body,
       error: result.error,
       finishedAt: null,
-    });
-    const timer = setTimeout(() => this.wake(), next.getTime() - now + 5);
-    timer.unref();
+    };
   }
 
   #finished(

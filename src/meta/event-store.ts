@@ -77,8 +77,8 @@ export interface WebhookMeta {
    * delivery waits while an earlier one of its key is pending. Oldest first, at most `limit`.
    */
   due(now: string, limit: number): Promise<WebhookDelivery[]>;
-  /** Records an attempt's outcome. */
-  record(id: number, outcome: DeliveryOutcome): Promise<void>;
+  /** Records attempts' outcomes, all in one transaction (one commit for a batch of attempts). */
+  record(outcomes: readonly { id: number; outcome: DeliveryOutcome }[]): Promise<void>;
   /** Newest first, below `beforeId`. */
   deliveries(
     subscriptionId: string,

@@ -6,6 +6,7 @@ import { PipelinePage } from './pages/pipeline';
 import { RepositoriesPage, RepositoryEditPage, RepositoryPage } from './pages/repositories';
 import { SearchPage } from './pages/search';
 import { SignInPage } from './pages/sign-in';
+import { WebhooksPage } from './pages/webhooks';
 import { Link, navigate, useLocation } from './router';
 import { loadMe, SessionContext, signOut } from './session';
 import './styles.css';
@@ -48,6 +49,7 @@ function Routes({ path }: { path: string }) {
   const repo = at(/^\/repositories\/([^/]+)\/?$/);
   if (repo) return <RepositoryPage repoKey={repo[0]!} />;
   if (path === '/search') return <SearchPage />;
+  if (path === '/webhooks') return <WebhooksPage />;
   const admin = at(/^\/admin(?:\/([a-z-]+))?\/?$/);
   if (admin) return <AdminLoader section={admin[0] || 'users'} />;
   return (
@@ -64,6 +66,7 @@ const NAV = [
   { href: '/pipeline', label: 'Pipeline', match: (p: string) => p === '/' || p.startsWith('/pipeline') },
   { href: '/repositories', label: 'Repositories', match: (p: string) => p.startsWith('/repositories') },
   { href: '/search', label: 'Search', match: (p: string) => p.startsWith('/search') },
+  { href: '/webhooks', label: 'Webhooks', match: (p: string) => p.startsWith('/webhooks') },
   { href: '/admin', label: 'Administration', match: (p: string) => p.startsWith('/admin') },
 ];
 

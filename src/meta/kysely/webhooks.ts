@@ -136,20 +136,25 @@ export class KyselyWebhookMeta implements WebhookMeta {
     return rows.map(toDelivery);
   }
 
-  async record(id: number, o: DeliveryOutcome): Promise<void> {
-    await this.ctx.db
-      .updateTable('webhook_deliveries')
-      .set({
-        status: o.status,
-        attempts: o.attempts,
-        next_attempt_at: o.nextAttemptAt,
-        response_status: o.responseStatus,
-        response_body: o.responseBody,
-        error: o.error,
-        finished_at: o.finishedAt,
-      })
-      .where('id', '=', id)
-      .execute();
+  async record(outcomes: readonly { id: number; outcome: DeliveryOutcome }[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    await this.ctx.db.transaction().execute(async (trx) => {
+      for (const { id, outcome: o } of outcomes) {
+        await trx
+          .updateTable('webhook_deliveries')
+          .set({
+            status: o.status,
+            attempts: o.attempts,
+            next_attempt_at: o.nextAttemptAt,
+            response_status: o.responseStatus,
+            response_body: o.responseBody,
+            error: o.error,
+            finished_at: o.finishedAt,
+          })
+          .where('id', '=', id)
+          .execute();
+      }
+    });
   }
 
   async deliveries(

@@ -79,15 +79,16 @@ export function defineEventTests(define: Define): void {
       );
       const first = due.find((d) => d.orderKey === 'dev/app');
       assert.ok(first);
-      await store.webhooks.record(first.id, {
-        status: 'delivered',
+      const outcome = {
+        status: 'delivered' as const,
         attempts: 1,
         nextAttemptAt: T0,
         responseStatus: 200,
         responseBody: 'ok',
         error: null,
         finishedAt: T0,
-      });
+      };
+      await store.webhooks.record([{ id: first.id, outcome }]);
       const next = await store.webhooks.due('9999-01-01T00:00:00.000Z', 100);
       assert.ok(!next.some((d) => d.id === first.id));
       assert.equal(next.length, due.length, 'the next of the delivered key is due now');
