@@ -27,7 +27,7 @@ async function settled(url: string, id: string, count: number): Promise<Delivery
     const res = await api(url, 'GET', `/webhooks/${id}/deliveries`);
     assert.equal(res.status, 200);
     const rows = res.json.deliveries as DeliveryRow[];
-    if (rows.filter((d) => d.status !== 'pending').length >= count || i > 100) return rows;
+    if (rows.filter((d) => d.status !== 'pending').length >= count || i > 200) return rows;
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -257,6 +257,39 @@ describe('webhooks and access', () => {
       const digests = receiver.accepted.map((r) => r.event.data.digest);
       assert.ok(!digests.includes(manifest.digest), 'no event after the owner lost read access');
       assert.ok(!digests.includes(marker.digest));
+    } finally {
+      await gantry.stop();
+      await receiver.close();
+    }
+  });
+});
+
+describe('webhooks that keep failing', () => {
+  it('are dead-lettered once the event is older than the maximum age, with the last response', async () => {
+    const receiver = await WebhookReceiver.start(SECRET);
+    receiver.answer = () => 500;
+    const gantry = await startGantry({ env: { ...FAST_RETRIES, GANTRY_WEBHOOK_MAX_AGE_SECONDS: '2' } });
+    try {
+      const created = await subscribe(gantry.url, {
+        url: receiver.url,
+        events: ['io.gantry.image.pushed'],
+        repositories: ['docker-dev-local'],
+      });
+      assert.equal(created.status, 201);
+      const id = created.json.id as string;
+      const patched = await api(gantry.url, 'PATCH', `/webhooks/${id}`, { description: 'always failing' });
+      assert.equal(patched.status, 200, JSON.stringify(patched.json));
+      assert.equal(patched.json.description, 'always failing');
+      assert.equal(patched.json.secret, undefined);
+      await pushSingle(registry(gantry.url), 'docker-dev-local/failing', 'v1');
+      const rows = await settled(gantry.url, id, 1);
+      const [dead] = rows as (DeliveryRow & { responseBody: string })[];
+      assert.equal(dead?.status, 'dead', JSON.stringify(rows));
+      assert.equal(dead?.responseStatus, 500);
+      assert.equal(dead?.responseBody, 'receiver failed');
+      assert.ok((dead?.attempts ?? 0) > 2, `retried before giving up: ${dead?.attempts}`);
+      const listed = await api(gantry.url, 'GET', `/webhooks/${id}/deliveries?status=dead`);
+      assert.equal((listed.json.deliveries as unknown[]).length, 1);
     } finally {
       await gantry.stop();
       await receiver.close();
