@@ -126,9 +126,22 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     rewriteUrl: originForm,
   });
   guard.watch(app.server);
-  // A change may have written events: let the dispatcher look, after the answer went out.
-  app.addHook('onResponse', async (request) => {
+  // A change may have written events: let the dispatcher look, after the answer went out. The
+  // count of requests in flight lets webhook delivery give way to them (bounded: a count that
+  // drifts, say on an aborted request, delays deliveries by at most a quarter second per pass).
+  let inFlight = 0;
+  app.addHook('onRequest', (_request, _reply, done) => {
+    inFlight++;
+    done();
+  });
+  app.addHook('onResponse', (request, _reply, done) => {
+    inFlight = Math.max(0, inFlight - 1);
     if (request.method !== 'GET' && request.method !== 'HEAD') webhooks.wake();
+    done();
+  });
+  app.addHook('onRequestAbort', (_request, done) => {
+    inFlight = Math.max(0, inFlight - 1);
+    done();
   });
   // Readiness for load balancers and orchestrators: false once shutdown begins.
   app.get('/readyz', async (_request, reply) =>
@@ -179,6 +192,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     timeoutSeconds: config.webhookTimeoutSeconds,
     retrySeconds: config.webhookRetrySeconds,
     concurrency: config.webhookConcurrency,
+    busy: () => inFlight > 0,
   });
   dispatcher.start();
   const extra = await listenOnMappedPorts(app.routing, addressing, config.host, guard);

@@ -22,6 +22,8 @@ export interface DispatcherOptions {
   retrySeconds: number;
   /** Attempts in flight at once per subscription. */
   concurrency: number;
+  /** True while requests are being served: passes wait (bounded) until it is false. */
+  busy?: () => boolean;
   /** How often the outbox is looked at when nobody calls wake() (other nodes' writes, retries). */
   pollMs?: number;
   now?: () => Date;
@@ -33,6 +35,8 @@ const MAX_BACKOFF_MS = 3_600_000;
 const EXCERPT_BYTES = 1024;
 /** Wakes, and finished attempts, gathered this long share one pass or one commit. */
 const COALESCE_MS = 25;
+const MAX_DEFER_MS = 250;
+const DEFER_STEP_MS = 5;
 
 type StoredSubscription = { subscription: WebhookSubscription; secret: string };
 
@@ -66,6 +70,9 @@ export class WebhookDispatcher {
   /** Outcomes of finished attempts, written together by #flush. */
   #outcomes: { id: number; outcome: DeliveryOutcome }[] = [];
   #flushing: Promise<void> | undefined;
+  #deferredSince: number | undefined;
+  /** The encoded CloudEvent per event id: the same body goes to every subscription (and retry). */
+  readonly #messages = new Map<number, { headers: Record<string, string>; body: string }>();
   #again = false;
   #stopped = false;
   readonly #abort = new AbortController();
@@ -96,6 +103,16 @@ export class WebhookDispatcher {
 
   #run(): void {
     if (this.#stopped) return;
+    // Background work yields to requests in flight, for at most MAX_DEFER_MS at a time.
+    const now = Date.now();
+    if (this.#o.busy?.() && now - (this.#deferredSince ??= now) < MAX_DEFER_MS) {
+      this.#scheduled ??= setTimeout(() => {
+        this.#scheduled = undefined;
+        this.#run();
+      }, DEFER_STEP_MS);
+      return;
+    }
+    this.#deferredSince = undefined;
     if (this.#running) {
       this.#again = true;
       return;
@@ -155,6 +172,7 @@ export class WebhookDispatcher {
     const ready = due.filter((d) => !this.#inFlight.has(d.id));
     if (ready.length === 0) return;
     const events = new Map((await meta.outbox.get(ready.map((d) => d.eventId))).map((e) => [e.id, e]));
+    if (this.#messages.size > 10_000) this.#messages.clear();
     const subscriptions = new Map<string, StoredSubscription | undefined>();
     for (const id of new Set(ready.map((d) => d.subscriptionId))) {
       subscriptions.set(id, await meta.webhooks.get(id));
@@ -271,7 +289,10 @@ export class WebhookDispatcher {
     event: OutboxEvent,
     secret: string,
   ): Promise<{ status: number | null; body: string | null; error: string | null }> {
-    const { headers, body } = structuredMessage(event, this.#o.source);
+    const message = this.#messages.get(event.id) ?? structuredMessage(event, this.#o.source);
+    this.#messages.set(event.id, message);
+    const { body } = message;
+    const headers = { ...message.headers };
     const t = Math.floor(this.#now().getTime() / 1000);
     headers[SIGNATURE_HEADER] = signatureHeader(secret, body, t);
     headers['content-length'] = String(Buffer.byteLength(body));
