@@ -10,7 +10,7 @@
 // gates. Values are per-operation latency in ms: median and p90 over all operations of a mode.
 // Not part of bench/run.ts: that runner compares Gantry with the reference registry, which has
 // no webhooks.
-import { createServer, type ServerResponse } from 'node:http';
+import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { configWith, pushSingle, registry } from '../../test/api/promotion-support.ts';
@@ -22,27 +22,31 @@ const ROUNDS = values.quick ? 3 : 6;
 const OPS = values.quick ? 15 : 40;
 const TARGET = 'bench-webhook-target';
 
+/**
+ * A receiver in a process of its own, so its work does not land on the bench's client (which
+ * times the requests): answers 200 at once, or never.
+ */
 async function receiver(hang: boolean): Promise<{ url: string; close: () => Promise<void> }> {
-  const held = new Set<ServerResponse>();
-  let received = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received++;
-      if (hang) held.add(res);
-      else res.end('ok');
+  const code = `
+    const held = [];
+    let received = 0;
+    const server = require('node:http').createServer((req, res) => {
+      req.resume();
+      req.on('end', () => { received++; if (${hang}) held.push(res); else res.end('ok'); });
     });
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+    process.on('SIGTERM', () => { console.error('receiver ${hang ? 'hanging' : 'fast'}: ' + received + ' requests'); process.exit(0); });
+  `;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((done) =>
+    child.stdout.once('data', (b: Buffer) => done(b.toString().trim())),
+  );
   return {
     url: `http://127.0.0.1:${port}/hook`,
     close: async () => {
-      for (const res of held) res.destroy();
-      server.closeAllConnections();
-      await new Promise((done) => server.close(done));
-      process.stderr.write(`receiver ${hang ? 'hanging' : 'fast'}: ${received} requests\n`);
+      const exited = new Promise((done) => child.once('exit', done));
+      child.kill('SIGTERM');
+      await exited;
     },
   };
 }
