@@ -105,7 +105,8 @@ export class WebhookDispatcher {
     if (this.#stopped) return;
     // Background work yields to requests in flight, for at most MAX_DEFER_MS at a time.
     const now = Date.now();
-    if (this.#o.busy?.() && now - (this.#deferredSince ??= now) < MAX_DEFER_MS) {
+    if (this.#o.busy?.() && this.#deferredSince === undefined) this.#deferredSince = now;
+    if (this.#o.busy?.() && now - (this.#deferredSince ?? now) < MAX_DEFER_MS) {
       this.#scheduled ??= setTimeout(() => {
         this.#scheduled = undefined;
         this.#run();
