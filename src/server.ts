@@ -4,9 +4,12 @@ import Fastify, { LogController } from 'fastify';
 import { artifactoryCompatApi } from './api/artifactory-compat.ts';
 import { managementApi } from './api/management-api.ts';
 import { sendProblem } from './api/problem-reply.ts';
-import { openAccess } from './auth/open-access.ts';
+import { type ApiAccess, openAccess } from './auth/open-access.ts';
 import { type Config, defaultUiDir } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
+import { type OwnerLookup, receives } from './events/webhook-audience.ts';
+import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
+import { WebhookService } from './events/webhook-service.ts';
 import { ConnectionGuard, originForm } from './http-connections.ts';
 import { GarbageCollector } from './lifecycle/gc/collector.ts';
 import { startSchedule } from './lifecycle/gc/schedule.ts';
@@ -14,8 +17,10 @@ import { PullTracker } from './lifecycle/pull-tracker.ts';
 import { QuotaGuard } from './lifecycle/quota-guard.ts';
 import { RetentionScheduler } from './lifecycle/retention-scheduler.ts';
 import { RetentionService } from './lifecycle/retention-service.ts';
+import type { OutboxEvent, WebhookSubscription } from './meta/event-records.ts';
 import { SqliteMetadataStore } from './meta/sqlite/sqlite-metadata-store.ts';
 import { AddressPolicy } from './net/address-policy.ts';
+import { GuardedHttp } from './net/guarded-http.ts';
 import { observeRequests } from './ops/http-observability.ts';
 import { dbQueryLogger, Metrics } from './ops/metrics.ts';
 import { listenForMetrics, opsRoutes } from './ops/ops-routes.ts';
@@ -105,6 +110,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     identity: access.identity,
     audit: access.audit,
   };
+  const owners = webhookOwners(access);
+  const webhookService = new WebhookService(meta, secrets, addresses, () => access.identity.policy);
+  let dispatcher: WebhookDispatcher | undefined;
+  const webhooks = {
+    webhooks: webhookService,
+    receives: (s: WebhookSubscription, e: OutboxEvent) => receives(s, e, owners),
+    wake: () => dispatcher?.wake(),
+  };
   const facts = new ImageFacts(blobs);
   const tags = new TagService(meta, repos);
   const checklist = new ChecklistService(meta, repos, facts);
@@ -169,6 +182,23 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true;
     for (const method of [route.method].flat()) routes.push({ method, url: route.url, hidden });
   });
+  // A change may have written events: let the dispatcher look, after the answer went out. The
+  // count of requests in flight lets webhook delivery give way to them (bounded: a count that
+  // drifts, say on an aborted request, delays deliveries by at most a quarter second per pass).
+  let inFlight = 0;
+  app.addHook('onRequest', (_request, _reply, done) => {
+    inFlight++;
+    done();
+  });
+  app.addHook('onResponse', (request, _reply, done) => {
+    inFlight = Math.max(0, inFlight - 1);
+    if (request.method !== 'GET' && request.method !== 'HEAD') webhooks.wake();
+    done();
+  });
+  app.addHook('onRequestAbort', (_request, done) => {
+    inFlight = Math.max(0, inFlight - 1);
+    done();
+  });
   observeRequests(app, { metrics });
   await app.register(async (scope) =>
     opsRoutes(scope, {
@@ -198,6 +228,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         validateResponses: config.validateResponses,
         gc,
         blobs,
+        webhooks,
       });
     },
     { prefix: '/api/v1' },
@@ -230,6 +261,20 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info({ url, data: config.data }, 'listening');
+  dispatcher = new WebhookDispatcher({
+    meta,
+    http: new GuardedHttp(addresses),
+    secrets,
+    owners,
+    log,
+    source: config.publicUrl ?? url,
+    maxAgeSeconds: config.webhookMaxAgeSeconds,
+    timeoutSeconds: config.webhookTimeoutSeconds,
+    retrySeconds: config.webhookRetrySeconds,
+    concurrency: config.webhookConcurrency,
+    busy: () => inFlight > 0,
+  });
+  dispatcher.start();
   const extra = await listenOnMappedPorts(app.routing, addressing, config.host, guard);
   for (const { port: p, repository } of addressing.extraPorts)
     log.info({ port: p, repository }, 'listening for one repository');
@@ -259,6 +304,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       // After the last request: its audit entries and pulls are part of what must reach the database.
       await pulls.stop();
       await access.audit.flush();
+      await dispatcher?.stop();
       await meta.close();
     },
   };
@@ -303,4 +349,23 @@ function wireContentMetrics(metrics: Metrics, meta: SqliteMetadataStore): void {
       }),
     );
   });
+}
+
+/** A subscription's owner as a principal, while still the same enabled user (see receives()). */
+function webhookOwners(access: ApiAccess): OwnerLookup {
+  return {
+    policy: () => access.identity.policy,
+    principal: (s) => {
+      const user = access.identity.userWithId(s.ownerName, s.ownerId);
+      if (user === undefined || user.disabled) return undefined;
+      return {
+        name: user.name,
+        id: user.id,
+        authenticated: true,
+        admin: user.admin,
+        groups: access.identity.groupsOf(user.name),
+        via: 'session',
+      };
+    },
+  };
 }

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiAccess } from '../auth/open-access.ts';
+import type { WebhookService } from '../events/webhook-service.ts';
 import type { GarbageCollector } from '../lifecycle/gc/collector.ts';
 import type { RetentionService } from '../lifecycle/retention-service.ts';
+import type { OutboxEvent, WebhookSubscription } from '../meta/event-records.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import { BrowseService } from '../promote/browse-service.ts';
 import { BuildsService } from '../promote/builds-service.ts';
@@ -30,6 +32,7 @@ import { repositoriesApi } from './repositories-api.ts';
 import { sessionApi } from './session-api.ts';
 import { tagRoutes } from './tags-api.ts';
 import { tokensApi } from './tokens-api.ts';
+import { webhooksApi } from './webhooks-api.ts';
 
 /** `/api/v1`: every management endpoint, behind authentication. */
 export async function managementApi(
@@ -49,6 +52,11 @@ export async function managementApi(
     validateResponses: boolean;
     gc: GarbageCollector;
     blobs: BlobStore;
+    webhooks: {
+      webhooks: WebhookService;
+      receives: (s: WebhookSubscription, e: OutboxEvent) => boolean;
+      wake: () => void;
+    };
   },
 ): Promise<void> {
   // Filled below; the document is generated on first request, after every route is registered.
@@ -70,6 +78,7 @@ export async function managementApi(
     retention: deps.retention,
   });
   await gcApi(app, { access: deps.access, gc: deps.gc, meta: deps.meta, blobs: deps.blobs });
+  await webhooksApi(app, deps.access, deps.webhooks);
   const policy = () => deps.access.identity.policy;
   const properties = new PropertiesService(deps.meta, deps.repos);
   await searchApi(app, new SearchService(deps.meta, deps.repos, policy));

@@ -17,6 +17,8 @@ export class LoginLimiter {
   constructor(
     private readonly limits: LoginLimits,
     private readonly now: () => number = Date.now,
+    /** Told once each time a user name or an address reaches its limit (the `login.locked` event). */
+    private readonly onLocked?: (lock: { user: string; address: string; by: 'user' | 'address' }) => void,
   ) {}
 
   /** Seconds to wait before trying again; 0 when an attempt may be made now. */
@@ -30,8 +32,10 @@ export class LoginLimiter {
 
   failed(user: string, address: string): void {
     const t = this.now();
-    this.push(this.users, user, t);
-    this.push(this.addresses, address, t);
+    const byUser = this.push(this.users, user, t) === this.limits.perUser;
+    const byAddress = this.push(this.addresses, address, t) === this.limits.perAddress;
+    if (byUser) this.onLocked?.({ user, address, by: 'user' });
+    else if (byAddress) this.onLocked?.({ user, address, by: 'address' });
   }
 
   succeeded(user: string): void {
@@ -45,11 +49,13 @@ export class LoginLimiter {
     return Math.max(1, Math.ceil((oldest + this.limits.windowSeconds * 1000 - t) / 1000));
   }
 
-  private push(map: Map<string, number[]>, key: string, t: number): void {
+  /** Records a failure; returns how many are now within the window. */
+  private push(map: Map<string, number[]>, key: string, t: number): number {
     const recent = this.prune(map, key, t);
     recent.push(t);
     map.set(key, recent);
     if (map.size > 100_000) this.sweep(map, t);
+    return recent.length;
   }
 
   private prune(map: Map<string, number[]>, key: string, t: number): number[] {

@@ -46,11 +46,23 @@ export async function openAccess(
     refreshTtlSeconds: config.refreshTokenTtlHours * 3600,
   });
   const audit = new AuditLog(meta.audit, log);
-  const limiter = new LoginLimiter({
-    perUser: config.loginMaxFailures,
-    perAddress: config.loginMaxFailuresPerAddress,
-    windowSeconds: config.loginWindowSeconds,
-  });
+  // No transaction changes anything when a login is locked (the limiter is in memory), so the
+  // event is written in one of its own.
+  const onLocked = (lock: { user: string; address: string; by: 'user' | 'address' }) => {
+    const data = { ...lock, windowSeconds: config.loginWindowSeconds };
+    meta.outbox
+      .append([{ type: 'io.gantry.login.locked', subject: `users/${lock.user}`, actor: lock.user, data }])
+      .catch((error: unknown) => log.error({ err: error }, 'could not record a locked login'));
+  };
+  const limiter = new LoginLimiter(
+    {
+      perUser: config.loginMaxFailures,
+      perAddress: config.loginMaxFailuresPerAddress,
+      windowSeconds: config.loginWindowSeconds,
+    },
+    Date.now,
+    onLocked,
+  );
   const authenticator = new Authenticator(identity, apiTokens, tokens, limiter, audit);
   return {
     identity,

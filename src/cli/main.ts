@@ -16,6 +16,7 @@ import { registerRepoCommands } from './repo-commands.ts';
 import { registerTagCommands } from './tag-commands.ts';
 import { registerTokenCommands } from './token-commands.ts';
 import { registerUserCommands } from './user-commands.ts';
+import { registerWebhookCommands } from './webhook-commands.ts';
 
 const program = new Command('gantry')
   .description('Gantry: build an image once, promote the same digest through quality gates')
@@ -118,6 +119,7 @@ registerTagCommands(program);
 registerPromotionCommands(program);
 registerLifecycleCommands(program);
 registerGcCommands(program);
+registerWebhookCommands(program);
 
 exitQuietlyWhenOutputCloses();
 try {

@@ -122,6 +122,18 @@ export const ConfigSchema = z
         z.boolean(),
       )
       .default(false),
+    /** A webhook delivery still failing this long after its event is dead-lettered. */
+    webhookMaxAgeSeconds: z.coerce
+      .number()
+      .positive()
+      .max(30 * 86_400)
+      .default(86_400),
+    /** Time a receiver gets to answer one attempt. */
+    webhookTimeoutSeconds: z.coerce.number().positive().max(300).default(10),
+    /** Wait before the first retry; doubled per attempt (with jitter), capped at 1 hour. */
+    webhookRetrySeconds: z.coerce.number().positive().max(3600).default(5),
+    /** Attempts in flight at once per subscription (a slow receiver holds only its own). */
+    webhookConcurrency: z.coerce.number().int().min(1).max(64).default(4),
   })
   .strict();
 
@@ -162,6 +174,10 @@ const ENV_NAMES: Record<keyof Config, string> = {
   metricsToken: 'GANTRY_METRICS_TOKEN',
   metricsPort: 'GANTRY_METRICS_PORT',
   validateResponses: 'GANTRY_VALIDATE_RESPONSES',
+  webhookMaxAgeSeconds: 'GANTRY_WEBHOOK_MAX_AGE_SECONDS',
+  webhookTimeoutSeconds: 'GANTRY_WEBHOOK_TIMEOUT_SECONDS',
+  webhookRetrySeconds: 'GANTRY_WEBHOOK_RETRY_SECONDS',
+  webhookConcurrency: 'GANTRY_WEBHOOK_CONCURRENCY',
 };
 
 /** Values never repeated in error messages. */

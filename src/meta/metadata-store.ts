@@ -1,4 +1,5 @@
 import type { Digest } from '../oci/digest.ts';
+import type { OutboxMeta, WebhookMeta } from './event-store.ts';
 import type { GcMeta } from './gc-store.ts';
 import type {
   ApiTokenMeta,
@@ -65,6 +66,9 @@ export interface MetadataStore {
   readonly lifecycle: LifecycleMeta;
   /** Garbage collection: runs, tombstones, leases. */
   readonly gc: GcMeta;
+  /** Domain events; the writes above append theirs in their own transaction. */
+  readonly outbox: OutboxMeta;
+  readonly webhooks: WebhookMeta;
   /** Applies pending migrations; safe to call on every start. */
   migrate(): Promise<void>;
   /**

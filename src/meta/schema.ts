@@ -38,6 +38,10 @@ export interface Database {
   gc_runs: GcRunsTable;
   gc_tombstones: GcTombstonesTable;
   job_leases: JobLeasesTable;
+  outbox_events: OutboxEventsTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  job_cursors: JobCursorsTable;
 }
 
 /**
@@ -373,4 +377,58 @@ export interface JobLeasesTable {
   name: string;
   holder: string;
   expires_at: string;
+}
+
+/** Domain events, written in the transaction of the change they describe (migration 0008). */
+export interface OutboxEventsTable {
+  id: Generated<number | string>;
+  /** A random UUID: the CloudEvents `id`, stable across redeliveries and replays. */
+  event_id: string;
+  type: string;
+  repository: string | null;
+  image: string | null;
+  /** `<repository>/<image>` or another name the event is about; the per-key delivery order. */
+  subject: string | null;
+  actor: string | null;
+  /** JSON object: the event payload. */
+  data: string;
+  at: string;
+}
+
+export interface WebhookSubscriptionsTable {
+  id: string;
+  url: string;
+  /** JSON arrays: event types, repository keys and image patterns ([] = all). */
+  events: string;
+  repositories: string;
+  images: string;
+  /** SecretBox ciphertext of the signing secret. */
+  secret: string;
+  owner_id: string;
+  owner_name: string;
+  description: string;
+  created_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number | string>;
+  subscription_id: string;
+  /** outbox_events.id */
+  event_id: Int64;
+  order_key: string;
+  /** 'pending' | 'delivered' | 'dead' */
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  response_status: number | null;
+  /** The start of the receiver's last answer (at most 1 KiB). */
+  response_body: string | null;
+  error: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface JobCursorsTable {
+  name: string;
+  position: Int64;
 }

@@ -40,6 +40,8 @@ export interface GuardedRequest {
   method: string;
   headers: Record<string, string>;
   signal?: AbortSignal;
+  /** Sent whole (small bodies: webhook deliveries); the caller sets Content-Type and -Length. */
+  body?: string;
 }
 
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
@@ -95,7 +97,7 @@ export class GuardedHttp {
           reject(error);
         }
       });
-      req.end();
+      req.end(init.body);
     });
   }
 

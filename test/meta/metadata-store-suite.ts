@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { MetadataStore } from '../../src/meta/metadata-store.ts';
 import { defineBlobTests } from './suite/blobs.ts';
 import { defineCatalogTests } from './suite/catalog.ts';
+import { defineEventTests } from './suite/events.ts';
 import { defineGcTests } from './suite/gc.ts';
 import type { Define } from './suite/harness.ts';
 import { defineIdentityTests } from './suite/identity.ts';
@@ -74,5 +75,6 @@ export function describeMetadataStore(
     defineLookupTests(define);
     defineUsageTests(define);
     defineLifecycleTests(define);
+    defineEventTests(define);
   });
 }

@@ -70,6 +70,7 @@ it('migrations: names sort in the order they were added', () => {
     '0004-repository-usage',
     '0005-ended-sessions',
     '0007-identity-ids',
+    '0008-events',
     '0009-gc',
     '0010-manifest-pulls',
   ]);
@@ -178,6 +179,10 @@ it('migrations: a database at 0001 migrates to the latest, keeping its rows; eac
     for (const table of ['gc_runs', 'gc_tombstones', 'job_leases']) {
       assert.equal((await tables()).includes(table), false, table);
     }
+    const EVENT_TABLES = ['outbox_events', 'webhook_subscriptions', 'webhook_deliveries', 'job_cursors'];
+    for (const table of EVENT_TABLES) assert.ok((await tables()).includes(table), table);
+    assert.equal((await migrator.migrateDown()).error, undefined); // 0008
+    for (const table of EVENT_TABLES) assert.equal((await tables()).includes(table), false, table);
     assert.equal((await migrator.migrateDown()).error, undefined); // 0007
     assert.equal((await columns('users')).includes('id'), false);
     assert.equal((await columns('builds')).includes('published_by_id'), false);

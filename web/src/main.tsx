@@ -7,6 +7,7 @@ import { RepositoriesPage, RepositoryEditPage, RepositoryPage } from './pages/re
 import { SearchPage } from './pages/search';
 import { SignInPage } from './pages/sign-in';
 import { StoragePage } from './pages/storage';
+import { WebhooksPage } from './pages/webhooks';
 import { Link, navigate, useLocation } from './router';
 import { loadMe, SessionContext, signOut } from './session';
 import './styles.css';
@@ -50,6 +51,7 @@ function Routes({ path }: { path: string }) {
   if (repo) return <RepositoryPage repoKey={repo[0]!} />;
   if (path === '/search') return <SearchPage />;
   if (path === '/storage') return <StoragePage />;
+  if (path === '/webhooks') return <WebhooksPage />;
   const admin = at(/^\/admin(?:\/([a-z-]+))?\/?$/);
   if (admin) return <AdminLoader section={admin[0] || 'users'} />;
   return (
@@ -67,6 +69,7 @@ const NAV = [
   { href: '/repositories', label: 'Repositories', match: (p: string) => p.startsWith('/repositories') },
   { href: '/search', label: 'Search', match: (p: string) => p.startsWith('/search') },
   { href: '/storage', label: 'Storage', match: (p: string) => p.startsWith('/storage') },
+  { href: '/webhooks', label: 'Webhooks', match: (p: string) => p.startsWith('/webhooks') },
   { href: '/admin', label: 'Administration', match: (p: string) => p.startsWith('/admin') },
 ];
 

@@ -4,6 +4,7 @@ import type { BuildRecord } from '../promotion-records.ts';
 import type { BuildMeta } from '../promotion-store.ts';
 import type { BuildsTable, Database } from '../schema.ts';
 import { chunks, type QueryContext, translateWith } from './context.ts';
+import { appendEvents } from './outbox.ts';
 import { fromBuild, toBuild } from './rows.ts';
 
 // Reads take several statements (the build, its artifacts, its dependencies), so they run in a
@@ -23,6 +24,19 @@ export class KyselyBuildMeta implements BuildMeta {
         for (const part of chunks(dependencies)) {
           await trx.insertInto('build_dependencies').values(part).execute();
         }
+        const data = {
+          name: record.name,
+          number: record.number,
+          vcsUrl: record.vcsUrl,
+          vcsRevision: record.vcsRevision,
+          branch: record.branch,
+          artifacts: record.artifacts,
+          publishedBy: record.publishedBy,
+        };
+        const event = { type: 'io.gantry.build.published' as const, actor: record.publishedBy, data };
+        await appendEvents(trx, this.ctx.now().toISOString(), [
+          { ...event, subject: `builds/${record.name}` },
+        ]);
       }),
     );
   }

@@ -3,6 +3,7 @@ import type { GroupRecord } from '../identity-records.ts';
 import type { GroupMeta } from '../identity-store.ts';
 import type { Database } from '../schema.ts';
 import { chunks, type QueryContext } from './context.ts';
+import { appendEvents, identityEvent } from './outbox.ts';
 import { byteOrder, requirePrincipals, translatePrincipals, users } from './principals.ts';
 
 export class KyselyGroupMeta implements GroupMeta {
@@ -17,6 +18,8 @@ export class KyselyGroupMeta implements GroupMeta {
         const { name, description, createdAt } = record;
         await trx.insertInto('groups').values({ name, description, created_at: createdAt }).execute();
         await insertMembers(trx, name, members);
+        const data = { name, change: 'created', members };
+        await appendEvents(trx, this.ctx.now().toISOString(), [identityEvent('group', name, data)]);
       }),
     );
   }
@@ -47,6 +50,8 @@ export class KyselyGroupMeta implements GroupMeta {
           await trx.deleteFrom('group_members').where('group_name', '=', name).execute();
           await insertMembers(trx, name, members);
         }
+        const data = { name, change: 'updated', ...(members === undefined ? {} : { members }) };
+        await appendEvents(trx, this.ctx.now().toISOString(), [identityEvent('group', name, data)]);
         return true;
       }),
     );
@@ -61,7 +66,10 @@ export class KyselyGroupMeta implements GroupMeta {
         .where('principal', '=', name)
         .execute();
       const result = await trx.deleteFrom('groups').where('name', '=', name).executeTakeFirst();
-      return result.numDeletedRows > 0n;
+      if (result.numDeletedRows === 0n) return false;
+      const event = identityEvent('group', name, { name, change: 'deleted' });
+      await appendEvents(trx, this.ctx.now().toISOString(), [event]);
+      return true;
     });
   }
 

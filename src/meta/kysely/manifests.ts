@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Digest } from '../../oci/digest.ts';
+import type { DomainEvent } from '../event-records.ts';
 import {
   type ImageSummary,
   type ManifestMeta,
@@ -13,6 +14,7 @@ import type { ManifestRecord, ManifestReference, Page, TagCause, TagEvent } from
 import type { Database } from '../schema.ts';
 import { chunks, type QueryContext, translate } from './context.ts';
 import { refuseCollected } from './gc.ts';
+import { appendEvents, imageSubject } from './outbox.ts';
 import { byteOrder } from './principals.ts';
 import { fromManifest, toManifest } from './rows.ts';
 import { appendTagEvents, moveTag } from './tags.ts';
@@ -33,6 +35,7 @@ export class KyselyManifestMeta implements ManifestMeta {
         const missing = await missingReferences(trx, record, refs);
         if (missing.length > 0) throw new MissingReferencesError(missing);
         await insertManifest(trx, record, refs);
+        await appendEvents(trx, at, [pushedEvent(record, tag?.name, tag?.actor)]);
         if (tag === undefined) return {};
         const { repository, image, digest } = record;
         const move = { repository, image, digest, tag: tag.name, actor: tag.actor, cause: tag.cause, at };
@@ -278,6 +281,17 @@ export async function deleteManifests(
     tags.push(...rows);
   }
   tags.sort((a, b) => byteOrder(a.tag, b.tag));
+  const present: string[] = [];
+  for (const part of chunks(digests)) {
+    const rows = await trx
+      .selectFrom('manifests')
+      .select('digest')
+      .where('repository', '=', repository)
+      .where('image', '=', image)
+      .where('digest', 'in', part)
+      .execute();
+    present.push(...rows.map((r) => r.digest));
+  }
   const events = tags.map(
     ({ tag, digest }): TagEvent => ({ repository, image, tag, oldDigest: digest as Digest, ...by }),
   );
@@ -297,6 +311,19 @@ export async function deleteManifests(
     deleted += Number(result.numDeletedRows);
   }
   if (deleted > 0) await countManifestsDeleted(trx, where);
+  const subject = imageSubject(repository, image);
+  await appendEvents(
+    trx,
+    by.at,
+    present.map((digest) => ({
+      type: 'io.gantry.manifest.deleted' as const,
+      repository,
+      image,
+      subject,
+      actor: by.actor,
+      data: { repository, image, digest, cause: by.cause, actor: by.actor },
+    })),
+  );
   return { removedTags: tags.map((t) => t.tag), deleted };
 }
 
@@ -313,4 +340,21 @@ export function locations(db: Kysely<Database>) {
     .orderBy('r.key')
     .orderBy('m.name')
     .orderBy('m.digest');
+}
+
+/** image.pushed: written with the manifest row, so it exists exactly when the push committed. */
+function pushedEvent(
+  record: ManifestRecord,
+  tag: string | undefined,
+  actor: string | undefined,
+): DomainEvent {
+  const { repository, image, digest } = record;
+  return {
+    type: 'io.gantry.image.pushed',
+    repository,
+    image,
+    subject: imageSubject(repository, image),
+    ...(actor === undefined ? {} : { actor }),
+    data: { repository, image, digest, mediaType: record.mediaType, size: record.size, tag: tag ?? null },
+  };
 }

@@ -1,8 +1,10 @@
 import type { Insertable, Kysely } from 'kysely';
+import type { DomainEvent } from '../event-records.ts';
 import type { Grants, PermissionTargetRecord } from '../identity-records.ts';
 import type { PermissionTargetMeta } from '../identity-store.ts';
 import type { Database, PermissionGrantsTable } from '../schema.ts';
 import { chunks, type QueryContext } from './context.ts';
+import { appendEvents, identityEvent } from './outbox.ts';
 import {
   byteOrder,
   groups,
@@ -34,6 +36,7 @@ export class KyselyPermissionTargetMeta implements PermissionTargetMeta {
           })
           .execute();
         await insertGrants(trx, record.name, record.grants);
+        await appendEvents(trx, this.ctx.now().toISOString(), [permissionEvent('created', record)]);
       }),
     );
   }
@@ -64,6 +67,7 @@ export class KyselyPermissionTargetMeta implements PermissionTargetMeta {
         await requirePrincipals(trx, principals);
         await trx.deleteFrom('permission_grants').where('target', '=', record.name).execute();
         await insertGrants(trx, record.name, record.grants);
+        await appendEvents(trx, this.ctx.now().toISOString(), [permissionEvent('updated', record)]);
         return true;
       }),
     );
@@ -73,7 +77,10 @@ export class KyselyPermissionTargetMeta implements PermissionTargetMeta {
     return this.ctx.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('permission_grants').where('target', '=', name).execute();
       const result = await trx.deleteFrom('permission_targets').where('name', '=', name).executeTakeFirst();
-      return result.numDeletedRows > 0n;
+      if (result.numDeletedRows === 0n) return false;
+      const event = identityEvent('permission', name, { name, change: 'deleted' });
+      await appendEvents(trx, this.ctx.now().toISOString(), [event]);
+      return true;
     });
   }
 
@@ -151,4 +158,9 @@ async function insertGrants(trx: Kysely<Database>, target: string, grants: Grant
     rows.push({ target, principal_kind: 'anonymous', principal: '', actions: JSON.stringify(anonymous) });
   }
   for (const part of chunks(rows)) await trx.insertInto('permission_grants').values(part).execute();
+}
+
+function permissionEvent(change: 'created' | 'updated', record: PermissionTargetRecord): DomainEvent {
+  const { name, repositories, images, grants } = record;
+  return identityEvent('permission', name, { name, change, repositories, images, grants });
 }

@@ -13,6 +13,7 @@ import {
   requireManifest,
   requireRepository,
 } from './manifests.ts';
+import { appendEvents, imageSubject } from './outbox.ts';
 import { deleteProperties, insertProperties, toProperties } from './properties.ts';
 import { fromPromotion, toManifest, toPromotion } from './rows.ts';
 import { moveTag } from './tags.ts';
@@ -69,7 +70,7 @@ export class KyselyPromotionMeta implements PromotionMeta {
   }
 
   async recordRefusal(record: Omit<PromotionRecord, 'id'>): Promise<void> {
-    await insertPromotion(this.ctx.db, { ...record, outcome: 'refused' });
+    await this.ctx.db.transaction().execute((trx) => insertPromotion(trx, { ...record, outcome: 'refused' }));
   }
 
   /**
@@ -106,8 +107,29 @@ export class KyselyPromotionMeta implements PromotionMeta {
   }
 }
 
+/** The promotion row and its event (promotion.done or promotion.refused, with every gate). */
 async function insertPromotion(db: Kysely<Database>, record: Omit<PromotionRecord, 'id'>): Promise<void> {
-  await db.insertInto('promotions').values(fromPromotion(record)).execute();
+  const row = await db
+    .insertInto('promotions')
+    .values(fromPromotion(record))
+    .returning('id')
+    .executeTakeFirst();
+  const { targetRepository: repository, targetImage: image } = record;
+  const data = {
+    id: row === undefined ? null : Number(row.id),
+    digest: record.digest,
+    source: { repository: record.sourceRepository, image: record.sourceImage },
+    target: { repository, image },
+    tags: record.tags,
+    mode: record.mode,
+    comment: record.comment,
+    gates: record.gates,
+    failedGates: record.gates.filter((g) => !g.passed),
+    actor: record.actor,
+  };
+  const type = record.outcome === 'promoted' ? 'io.gantry.promotion.done' : 'io.gantry.promotion.refused';
+  const subject = imageSubject(repository, image);
+  await appendEvents(db, record.at, [{ type, repository, image, subject, actor: record.actor, data }]);
 }
 
 /**

@@ -1,10 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Digest } from '../../oci/digest.ts';
+import type { DomainEvent } from '../event-records.ts';
 import type { Location, Properties } from '../promotion-records.ts';
 import type { PropertyMeta } from '../promotion-store.ts';
 import type { Database } from '../schema.ts';
 import { chunks, type QueryContext } from './context.ts';
 import { requireManifest } from './manifests.ts';
+import { appendEvents, imageSubject } from './outbox.ts';
 
 export class KyselyPropertyMeta implements PropertyMeta {
   constructor(private readonly ctx: QueryContext) {}
@@ -31,6 +33,9 @@ export class KyselyPropertyMeta implements PropertyMeta {
         await deleteProperties(trx, where, [key]);
         await insertProperties(trx, where, { [key]: list });
       }
+      await appendEvents(trx, this.ctx.now().toISOString(), [
+        propertyEvent(where, { set: values, removed: [] }),
+      ]);
     });
   }
 
@@ -48,6 +53,9 @@ export class KyselyPropertyMeta implements PropertyMeta {
       if (keys !== undefined) query = query.where('key', 'in', [...new Set(keys)]);
       const removed = (await query.execute()).map((r) => r.key);
       await deleteProperties(trx, where, removed);
+      if (removed.length > 0) {
+        await appendEvents(trx, this.ctx.now().toISOString(), [propertyEvent(where, { set: {}, removed })]);
+      }
       return removed.length;
     });
   }
@@ -145,4 +153,19 @@ export function toProperties(rows: readonly { key: string; value: string }[]): P
     else values.push(value);
   }
   return Object.fromEntries(byKey);
+}
+
+/** property.changed: the keys set (with their new values) and the keys removed. */
+function propertyEvent(
+  where: { repository: string; image: string; digest: Digest },
+  change: { set: Properties; removed: readonly string[] },
+): DomainEvent {
+  const { repository, image, digest } = where;
+  return {
+    type: 'io.gantry.property.changed',
+    repository,
+    image,
+    subject: imageSubject(repository, image),
+    data: { repository, image, digest, set: change.set, removed: change.removed },
+  };
 }

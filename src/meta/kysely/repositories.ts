@@ -1,7 +1,9 @@
+import type { DomainEvent } from '../event-records.ts';
 import type { RepositoryMeta, RepositoryStats } from '../metadata-store.ts';
 import type { RepositoryRecord } from '../records.ts';
 import type { Database } from '../schema.ts';
 import { type QueryContext, translate } from './context.ts';
+import { appendEvents } from './outbox.ts';
 import { fromRepository, toRepository } from './rows.ts';
 import { startUsage } from './usage.ts';
 
@@ -31,6 +33,7 @@ export class KyselyRepositoryMeta implements RepositoryMeta {
       this.ctx.db.transaction().execute(async (trx) => {
         await trx.insertInto('repositories').values(fromRepository(record)).execute();
         await startUsage(trx, record.key);
+        await appendEvents(trx, record.createdAt, [repositoryEvent('created', record)]);
       }),
     );
   }
@@ -57,12 +60,14 @@ export class KyselyRepositoryMeta implements RepositoryMeta {
     if (changes.description !== undefined) set.description = changes.description;
     if (changes.settings !== undefined) set.settings = JSON.stringify(changes.settings);
     if (Object.keys(set).length === 0) return (await this.get(key)) !== undefined;
-    const result = await this.ctx.db
-      .updateTable('repositories')
-      .set(set)
-      .where('key', '=', key)
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    const at = this.ctx.now().toISOString();
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const result = await trx.updateTable('repositories').set(set).where('key', '=', key).executeTakeFirst();
+      if (result.numUpdatedRows === 0n) return false;
+      const row = await trx.selectFrom('repositories').selectAll().where('key', '=', key).executeTakeFirst();
+      if (row !== undefined) await appendEvents(trx, at, [repositoryEvent('changed', toRepository(row))]);
+      return true;
+    });
   }
 
   /** One row per repository from repository_usage, which the writes keep up to date. */
@@ -139,7 +144,9 @@ export class KyselyRepositoryMeta implements RepositoryMeta {
         await trx.deleteFrom(table).where('repository', '=', key).execute();
       }
       const result = await trx.deleteFrom('repositories').where('key', '=', key).executeTakeFirst();
-      return result.numDeletedRows > 0n;
+      if (result.numDeletedRows === 0n) return false;
+      await appendEvents(trx, this.ctx.now().toISOString(), [repositoryEvent('deleted', { key })]);
+      return true;
     });
   }
 }
@@ -155,4 +162,18 @@ function toStats(row: {
     sizeBytes: Number(row.size_bytes ?? 0),
     lastPushAt: row.last_push_at ?? null,
   };
+}
+
+/**
+ * repository.created / changed / deleted. Settings stay out of the payload: a remote's hold
+ * credentials (encrypted, but still not for webhook receivers).
+ */
+function repositoryEvent(
+  change: 'created' | 'changed' | 'deleted',
+  record: Pick<RepositoryRecord, 'key'> & Partial<RepositoryRecord>,
+): DomainEvent {
+  const data: Record<string, unknown> = { key: record.key };
+  if (record.kind !== undefined) data.kind = record.kind;
+  if (record.description !== undefined) data.description = record.description;
+  return { type: `io.gantry.repository.${change}`, repository: record.key, subject: record.key, data };
 }

@@ -5,6 +5,7 @@ import type { Location } from '../promotion-records.ts';
 import type { Page, TagCause, TagEvent } from '../records.ts';
 import type { Database } from '../schema.ts';
 import { chunks, type QueryContext } from './context.ts';
+import { appendEvents, imageSubject } from './outbox.ts';
 import { fromTagEvent, toTagEvent } from './rows.ts';
 
 export interface TagMove {
@@ -36,10 +37,29 @@ export async function moveTag(trx: Kysely<Database>, move: TagMove): Promise<Dig
   return before;
 }
 
-/** Appends history rows in the given order (ids grow with it). */
+/**
+ * Appends history rows in the given order (ids grow with it), and for each the matching outbox
+ * event (tag.moved, or tag.deleted when the tag no longer points anywhere): every tag change goes
+ * through here, so none commits without its event.
+ */
 export async function appendTagEvents(trx: Kysely<Database>, events: readonly TagEvent[]): Promise<void> {
   for (const part of chunks(events)) {
     await trx.insertInto('tag_events').values(part.map(fromTagEvent)).execute();
+  }
+  for (const e of events) {
+    const data = {
+      repository: e.repository,
+      image: e.image,
+      tag: e.tag,
+      digest: e.newDigest ?? null,
+      previousDigest: e.oldDigest ?? null,
+      cause: e.cause,
+      actor: e.actor,
+    };
+    const type = e.newDigest === undefined ? 'io.gantry.tag.deleted' : 'io.gantry.tag.moved';
+    const subject = imageSubject(e.repository, e.image);
+    const where = { repository: e.repository, image: e.image, subject, actor: e.actor };
+    await appendEvents(trx, e.at, [{ type, ...where, data }]);
   }
 }
 

@@ -3,6 +3,7 @@ import type { UserRecord } from '../identity-records.ts';
 import type { UserMeta } from '../identity-store.ts';
 import type { UsersTable } from '../schema.ts';
 import { type QueryContext, translateWith } from './context.ts';
+import { appendEvents, identityEvent } from './outbox.ts';
 import { fromUser, toUser } from './rows.ts';
 
 type UserChanges = Parameters<UserMeta['update']>[1];
@@ -14,7 +15,11 @@ export class KyselyUserMeta implements UserMeta {
   async create(record: UserRecord): Promise<void> {
     const on = { conflict: `user ${record.name}`, foreignKey: async (error: unknown) => error };
     await translateWith(this.ctx, on, () =>
-      this.ctx.db.insertInto('users').values(fromUser(record)).execute(),
+      this.ctx.db.transaction().execute(async (trx) => {
+        await trx.insertInto('users').values(fromUser(record)).execute();
+        const data = { name: record.name, change: 'created', admin: record.admin, disabled: record.disabled };
+        await appendEvents(trx, this.ctx.now().toISOString(), [identityEvent('user', record.name, data)]);
+      }),
     );
   }
 
@@ -37,12 +42,21 @@ export class KyselyUserMeta implements UserMeta {
     if (changes.generation !== undefined) set.generation = changes.generation;
     if (changes.updatedAt !== undefined) set.updated_at = changes.updatedAt;
     if (Object.keys(set).length === 0) return (await this.get(name)) !== undefined;
-    const result = await this.ctx.db
-      .updateTable('users')
-      .set(set)
-      .where('name', '=', name)
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    // The password hash and generation stay out of the event: only that they changed.
+    const data = {
+      name,
+      change: 'updated',
+      ...(changes.admin === undefined ? {} : { admin: changes.admin }),
+      ...(changes.disabled === undefined ? {} : { disabled: changes.disabled }),
+      ...(changes.email === undefined ? {} : { email: changes.email }),
+      passwordChanged: changes.passwordHash !== undefined,
+    };
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const result = await trx.updateTable('users').set(set).where('name', '=', name).executeTakeFirst();
+      if (result.numUpdatedRows === 0n) return false;
+      await appendEvents(trx, this.ctx.now().toISOString(), [identityEvent('user', name, data)]);
+      return true;
+    });
   }
 
   /** Deletes what names the user explicitly (no ON DELETE CASCADE), then the user. */
@@ -56,7 +70,10 @@ export class KyselyUserMeta implements UserMeta {
         .execute();
       await trx.deleteFrom('api_tokens').where('owner', '=', name).execute();
       const result = await trx.deleteFrom('users').where('name', '=', name).executeTakeFirst();
-      return result.numDeletedRows > 0n;
+      if (result.numDeletedRows === 0n) return false;
+      const event = identityEvent('user', name, { name, change: 'deleted' });
+      await appendEvents(trx, this.ctx.now().toISOString(), [event]);
+      return true;
     });
   }
 

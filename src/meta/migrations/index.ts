@@ -5,6 +5,7 @@ import { promotion } from './0003-promotion.ts';
 import { repositoryUsage } from './0004-repository-usage.ts';
 import { endedSessions } from './0005-ended-sessions.ts';
 import { identityIds } from './0007-identity-ids.ts';
+import { events } from './0008-events.ts';
 import { gc } from './0009-gc.ts';
 import { manifestPulls } from './0010-manifest-pulls.ts';
 
@@ -19,6 +20,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004-repository-usage': repositoryUsage,
   '0005-ended-sessions': endedSessions,
   '0007-identity-ids': identityIds,
+  '0008-events': events,
   '0009-gc': gc,
   '0010-manifest-pulls': manifestPulls,
 };

@@ -11,6 +11,7 @@ import { KyselyGcMeta } from '../kysely/gc.ts';
 import { KyselyGroupMeta } from '../kysely/groups.ts';
 import { KyselyLifecycleMeta } from '../kysely/lifecycle.ts';
 import { KyselyManifestMeta } from '../kysely/manifests.ts';
+import { KyselyOutboxMeta } from '../kysely/outbox.ts';
 import { KyselyPermissionTargetMeta } from '../kysely/permission-targets.ts';
 import { KyselyPromotionMeta } from '../kysely/promotions.ts';
 import { KyselyPropertyMeta } from '../kysely/properties.ts';
@@ -20,6 +21,7 @@ import { KyselyTagMoveMeta } from '../kysely/tag-moves.ts';
 import { KyselyTagMeta } from '../kysely/tags.ts';
 import { KyselyUploadMeta } from '../kysely/uploads.ts';
 import { KyselyUserMeta } from '../kysely/users.ts';
+import { KyselyWebhookMeta } from '../kysely/webhooks.ts';
 import type { MetadataStore } from '../metadata-store.ts';
 import { migrateToLatest } from '../migrations/index.ts';
 import type { Database } from '../schema.ts';
@@ -67,6 +69,8 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly tagMoves: KyselyTagMoveMeta;
   readonly lifecycle: KyselyLifecycleMeta;
   readonly gc: KyselyGcMeta;
+  readonly outbox: KyselyOutboxMeta;
+  readonly webhooks: KyselyWebhookMeta;
 
   private constructor(
     private readonly db: Kysely<Database>,
@@ -95,6 +99,8 @@ export class SqliteMetadataStore implements MetadataStore {
     this.tagMoves = new KyselyTagMoveMeta(ctx);
     this.lifecycle = new KyselyLifecycleMeta(ctx);
     this.gc = new KyselyGcMeta(ctx);
+    this.outbox = new KyselyOutboxMeta(ctx);
+    this.webhooks = new KyselyWebhookMeta(ctx);
   }
 
   /** Opens (creating if needed) the database and, unless told otherwise, migrates it. */
