@@ -1,0 +1,75 @@
+import { imagePath, type TagInfo } from '../../api';
+import { Link, setQuery, useLocation } from '../../router';
+import { CopyLine, Empty, Load, PageTitle, pullCommand, pushExample, useApi } from '../../ui';
+import { ManifestView } from './manifest';
+import type { Props } from './shared';
+import { TagHistory, TagsTable } from './tags';
+
+export function ImagePage(props: Props) {
+  const { repository, image } = props;
+  const loc = useLocation();
+  const base = imagePath(repository, image);
+  const tags = useApi<{ tags: TagInfo[] }>(`${base}/tags`);
+  const list = tags.data?.tags ?? [];
+  const wantedTag = loc.query.get('tag');
+  const newest = [...list].sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : -1))[0];
+  const digest =
+    loc.query.get('digest') ||
+    list.find((t) => t.tag === wantedTag)?.digest ||
+    list.find((t) => t.tag === 'latest')?.digest ||
+    newest?.digest ||
+    '';
+  const historyOf = loc.query.get('history') || '';
+  const select = (d: string) => setQuery({ digest: d, history: historyOf });
+
+  return (
+    <>
+      <nav aria-label="Breadcrumb" class="crumbs">
+        <Link href="/repositories">Repositories</Link> /{' '}
+        <Link href={`/repositories/${encodeURIComponent(repository)}`}>{repository}</Link> /{' '}
+        <span aria-current="page">{image}</span>
+      </nav>
+      <PageTitle title={`${repository}/${image}`}>
+        <span class="muted">{repository}/</span>
+        {image}
+      </PageTitle>
+      {digest ? (
+        <CopyLine command={pullCommand(repository, image, digest)} label="Pull command" />
+      ) : (
+        <CopyLine command={pushExample(repository)} label="Push command" />
+      )}
+      <Load state={tags} what="Loading tags">
+        {() =>
+          list.length === 0 && !digest ? (
+            <Empty>
+              No tags in {repository}/{image} — push one with <code>{pushExample(repository)}</code>
+            </Empty>
+          ) : (
+            <TagsTable
+              list={list}
+              digest={digest}
+              onSelect={select}
+              onHistory={(t) => setQuery({ digest, history: t })}
+            />
+          )
+        }
+      </Load>
+      {historyOf && (
+        <TagHistory
+          {...props}
+          tag={historyOf}
+          key={historyOf}
+          onClose={() => setQuery({ digest })}
+          onRolledBack={(to) => {
+            // Show what the tag points at now, not the digest selected before the rollback.
+            setQuery({ digest: to, history: historyOf });
+            tags.reload();
+          }}
+        />
+      )}
+      {digest && (
+        <ManifestView {...props} digest={digest} key={digest} tagsReload={tags.reload} onSelect={select} />
+      )}
+    </>
+  );
+}

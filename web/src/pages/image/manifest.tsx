@@ -1,0 +1,138 @@
+import { useState } from 'preact/hooks';
+import type { Manifest } from '../../api';
+import { DataTable } from '../../parts';
+import { useSession } from '../../session';
+import { bytes, CopyLine, Digest, Load, short, skopeoCommand, useApi } from '../../ui';
+import { PromoteDialog } from '../promote';
+import { ConfigView, KeyValues } from './config';
+import { PropertiesEditor } from './properties';
+import { BuildsView, ChecklistView, PromotionHistory, ReferrersView } from './provenance';
+import { manifestPath, type Props } from './shared';
+
+export function ManifestView(
+  props: Props & { digest: string; tagsReload(): void; onSelect(d: string): void },
+) {
+  const { repository, image, digest } = props;
+  const m = useApi<Manifest>(manifestPath(props, digest));
+  const { me } = useSession();
+  const [promoting, setPromoting] = useState(false);
+  const [generation, setGeneration] = useState(0);
+  return (
+    <section aria-labelledby="manifest-title" data-testid="manifest">
+      <div class="section-head">
+        <h2 id="manifest-title">
+          <code title={digest}>{short(digest)}</code>
+        </h2>
+        {me.authenticated && (
+          <button type="button" onClick={() => setPromoting(true)} data-testid="promote">
+            Promote
+          </button>
+        )}
+      </div>
+      <CopyLine command={skopeoCommand(repository, image, digest)} label="Skopeo command" />
+      <Load state={m} what="Loading the manifest">
+        {(man) => (
+          <>
+            <dl class="facts">
+              <dt>Digest</dt>
+              <dd>
+                <code class="break">{man.digest}</code>
+              </dd>
+              <dt>Media type</dt>
+              <dd>{man.mediaType}</dd>
+              <dt>Size</dt>
+              <dd>{bytes(man.size)} (manifest)</dd>
+              <dt>Tags</dt>
+              <dd>{man.tags.length ? man.tags.join(', ') : <span class="muted">untagged</span>}</dd>
+              {man.layers && man.layers.length > 0 && (
+                <>
+                  <dt>Image size</dt>
+                  <dd>
+                    {bytes(man.layers.reduce((s, l) => s + l.size, 0))} in {man.layers.length} layers
+                  </dd>
+                </>
+              )}
+            </dl>
+            {man.platforms && man.platforms.length > 0 && (
+              <DataTable
+                testid="platforms"
+                caption="Platforms of this index"
+                columns={['Platform', 'Digest']}
+              >
+                {man.platforms.map((p) => (
+                  <tr key={p.digest}>
+                    <th scope="row" data-label="Platform">
+                      {p.platform}
+                    </th>
+                    <td data-label="Digest">
+                      <button
+                        type="button"
+                        class="link"
+                        onClick={() => props.onSelect(p.digest)}
+                        aria-label={`Show ${p.platform} (${p.digest})`}
+                      >
+                        <code class="digest">{short(p.digest)}</code>
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </DataTable>
+            )}
+            {man.config && <ConfigView config={man.config} />}
+            {man.layers && man.layers.length > 0 && (
+              <div class="table-wrap">
+                <table class="responsive" data-testid="layers">
+                  <caption>Layers</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">#</th>
+                      <th scope="col">Digest</th>
+                      <th scope="col" class="num">
+                        Size
+                      </th>
+                      <th scope="col">Media type</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {man.layers.map((l, i) => (
+                      <tr key={l.digest + i}>
+                        <td data-label="#">{i + 1}</td>
+                        <td data-label="Digest">
+                          <Digest value={l.digest} />
+                        </td>
+                        <td data-label="Size" class="num">
+                          {bytes(l.size)}
+                        </td>
+                        <td data-label="Media type" class="small-text">
+                          {l.mediaType}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            {man.annotations && Object.keys(man.annotations).length > 0 && (
+              <KeyValues caption="Annotations" values={man.annotations} />
+            )}
+            <PropertiesEditor {...props} initial={man.properties ?? {}} />
+            <BuildsView builds={man.builds ?? []} digest={digest} />
+            <ChecklistView path={`${manifestPath(props, digest)}/checklist`} />
+            <ReferrersView referrers={man.referrers ?? []} onSelect={props.onSelect} />
+            <PromotionHistory digest={digest} key={generation} />
+          </>
+        )}
+      </Load>
+      {promoting && (
+        <PromoteDialog
+          source={{ repository, image, digest, tags: m.data?.tags ?? [] }}
+          onClose={() => {
+            setPromoting(false);
+            setGeneration((g) => g + 1);
+          }}
+          onDone={props.tagsReload}
+        />
+      )}
+    </section>
+  );
+}

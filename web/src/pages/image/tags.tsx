@@ -1,0 +1,145 @@
+import { api, imagePath, type TagEvent, type TagInfo } from '../../api';
+import { DataTable } from '../../parts';
+import { Digest, Empty, ErrorBox, Load, Notice, short, TagKind, Time, useAction, useApi } from '../../ui';
+import type { Props } from './shared';
+
+export function TagsTable({
+  list,
+  digest,
+  onSelect,
+  onHistory,
+}: {
+  list: TagInfo[];
+  digest: string;
+  onSelect(d: string): void;
+  onHistory(tag: string): void;
+}) {
+  return (
+    <DataTable testid="tags" caption="Tags" columns={['Tag', 'Kind', 'Digest', 'Updated']} actions>
+      {list.map((t) => (
+        <tr key={t.tag} class={t.digest === digest ? 'selected' : ''} data-testid="tag-row">
+          <th scope="row" data-label="Tag">
+            {t.tag}
+          </th>
+          <td data-label="Kind">
+            <TagKind kind={t.kind} rule={t.rule} />
+          </td>
+          <td data-label="Digest">
+            <button
+              type="button"
+              class="link"
+              aria-pressed={t.digest === digest}
+              aria-label={`Show ${t.tag} (${t.digest})`}
+              onClick={() => onSelect(t.digest)}
+            >
+              <code class="digest">{short(t.digest)}</code>
+            </button>
+          </td>
+          <td data-label="Updated">
+            <Time at={t.updatedAt} />
+          </td>
+          <td data-label="Actions">
+            <button
+              type="button"
+              class="secondary small"
+              onClick={() => onHistory(t.tag)}
+              aria-label={`History of ${t.tag}`}
+            >
+              History
+            </button>
+          </td>
+        </tr>
+      ))}
+    </DataTable>
+  );
+}
+
+export function TagHistory({
+  repository,
+  image,
+  tag,
+  onClose,
+  onRolledBack,
+}: Props & { tag: string; onClose(): void; onRolledBack(to: string): void }) {
+  const base = `${imagePath(repository, image)}/tags/${encodeURIComponent(tag)}`;
+  const history = useApi<{ events: TagEvent[] }>(`${base}/history`);
+  const rollback = useAction(async (body: { steps: number } | { to: string }) => {
+    const r = await api<{ tag: string; from: string | null; to: string }>('POST', `${base}/rollback`, body);
+    history.reload();
+    onRolledBack(r.to);
+    return r;
+  });
+  const current = history.data?.events[0]?.newDigest;
+  return (
+    <section aria-labelledby="history-title" class="card" data-testid="tag-history">
+      <div class="section-head">
+        <h2 id="history-title">History of {tag}</h2>
+        <button type="button" class="secondary small" onClick={onClose}>
+          Close history
+        </button>
+      </div>
+      {rollback.result && (
+        <Notice>
+          {tag} now points at <Digest value={rollback.result.to} /> (was{' '}
+          <Digest value={rollback.result.from} />
+          ).
+        </Notice>
+      )}
+      {rollback.error && <ErrorBox error={rollback.error} />}
+      <Load state={history} what="Loading history">
+        {({ events }) =>
+          events.length === 0 ? (
+            <Empty>No moves recorded for {tag}.</Empty>
+          ) : (
+            <>
+              <p>
+                <button
+                  type="button"
+                  disabled={rollback.busy || events.length < 2}
+                  onClick={() => rollback.go({ steps: 1 })}
+                >
+                  Rollback
+                </button>{' '}
+                <span class="muted">points {tag} back at where it was before its last move.</span>
+              </p>
+              <DataTable
+                caption={<>Moves of {tag}, newest first</>}
+                columns={['When', 'From', 'To', 'Cause', 'Actor']}
+                actions
+              >
+                {events.map((e, i) => (
+                  <tr key={i}>
+                    <td data-label="When">
+                      <Time at={e.at} />
+                    </td>
+                    <td data-label="From">
+                      <Digest value={e.oldDigest} />
+                    </td>
+                    <td data-label="To">
+                      <Digest value={e.newDigest} />
+                    </td>
+                    <td data-label="Cause">{e.cause}</td>
+                    <td data-label="Actor">{e.actor}</td>
+                    <td data-label="Actions">
+                      {e.newDigest && e.newDigest !== current && (
+                        <button
+                          type="button"
+                          class="secondary small"
+                          disabled={rollback.busy}
+                          onClick={() => rollback.go({ to: e.newDigest! })}
+                          aria-label={`Rollback ${tag} to ${e.newDigest}`}
+                        >
+                          Rollback to this
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </DataTable>
+            </>
+          )
+        }
+      </Load>
+    </section>
+  );
+}
