@@ -154,7 +154,14 @@ export interface Manifest {
     workingDir?: string;
     env?: string[];
     labels?: Record<string, string>;
-    healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number } | null;
+    /** As the API sends it (lower-case, durations in nanoseconds), not as the image config spells it. */
+    healthcheck?: {
+      test: string[];
+      interval?: number;
+      timeout?: number;
+      startPeriod?: number;
+      retries?: number;
+    } | null;
   } | null;
   annotations?: Record<string, string>;
   referrers?: { digest: string; artifactType?: string; mediaType: string; size: number }[];

@@ -53,7 +53,8 @@ export function PromoteDialog({
 }: {
   source: PromoteSource;
   onClose(): void;
-  onDone?(): void;
+  /** After a real promotion (not a dry run): where the digest went and whether it left the source. */
+  onDone?(done: { target: string; mode: 'copy' | 'move' }): void;
 }) {
   const repos = useApi<{ repositories: Repository[] }>('/repositories');
   // The pipeline's order says which stage comes next: the natural target.
@@ -91,7 +92,7 @@ export function PromoteDialog({
     try {
       const result = await api<PromotionResult>('POST', '/promotions', body(dryRun));
       if (dryRun) setDry(result);
-      else onDone?.();
+      else onDone?.({ target: chosen, mode });
       return result;
     } catch (e) {
       if (e instanceof ApiError && e.status === 409 && Array.isArray(e.body?.gates)) {
@@ -139,9 +140,10 @@ export function PromoteDialog({
       ) : (
         <form
           class="stack"
+          // Enter in any field submits the form: that is always a dry run, never the promotion.
           onSubmit={(e) => {
             e.preventDefault();
-            promote.go(false);
+            promote.go(true);
           }}
         >
           <div class="field">
@@ -222,15 +224,10 @@ export function PromoteDialog({
           )}
           {promote.error && <ErrorBox error={promote.error} />}
           <div class="actions">
-            <button
-              type="button"
-              class="secondary"
-              disabled={promote.busy || !chosen}
-              onClick={() => promote.go(true)}
-            >
+            <button type="submit" class="secondary" disabled={promote.busy || !chosen}>
               Dry run
             </button>
-            <button type="submit" disabled={promote.busy || !chosen}>
+            <button type="button" disabled={promote.busy || !chosen} onClick={() => promote.go(false)}>
               Confirm promotion
             </button>
             <button type="button" class="link" onClick={onClose}>

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { Manifest } from '../../api';
 import { DataTable } from '../../parts';
+import { navigate } from '../../router';
 import { useSession } from '../../session';
 import { bytes, CopyLine, Digest, Load, short, skopeoCommand, useApi } from '../../ui';
 import { PromoteDialog } from '../promote';
@@ -16,6 +17,7 @@ export function ManifestView(
   const m = useApi<Manifest>(manifestPath(props, digest));
   const { me } = useSession();
   const [promoting, setPromoting] = useState(false);
+  const [movedTo, setMovedTo] = useState('');
   const [generation, setGeneration] = useState(0);
   return (
     <section aria-labelledby="manifest-title" data-testid="manifest">
@@ -129,8 +131,15 @@ export function ManifestView(
           onClose={() => {
             setPromoting(false);
             setGeneration((g) => g + 1);
+            // After a move the digest is no longer here: follow it to where it went.
+            if (movedTo)
+              navigate(
+                `/repositories/${encodeURIComponent(movedTo)}/images/${image}?digest=${encodeURIComponent(digest)}`,
+              );
           }}
-          onDone={props.tagsReload}
+          // Not reloading the tags after a move: the image may be gone from here, and the
+          // reload would take the page (and the dialog saying where it went) with it.
+          onDone={(done) => (done.mode === 'move' ? setMovedTo(done.target) : props.tagsReload())}
         />
       )}
     </section>
