@@ -5,6 +5,7 @@ import type { ImageSummary, MetadataStore, TagEntry } from '../meta/metadata-sto
 import type { Properties } from '../meta/promotion-records.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import type { Digest } from '../oci/digest.ts';
+import { IMAGE_CONFIG_MEDIA_TYPES } from '../oci/media-types.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { SECRET_NAME, secretKind } from './checklist.ts';
 import { holderOf } from './holder.ts';
@@ -27,6 +28,13 @@ export interface ManifestView {
   repository: string;
   mediaType: string;
   size: number;
+  /**
+   * Set for an artifact that is not a runnable image (a signature, an SBOM): its artifactType,
+   * else its config's media type when that is not an image config. Null for images and indexes.
+   */
+  artifactType: string | null;
+  /** The manifest this one refers to (it is then a referrer, listed under that manifest). */
+  subject: Digest | null;
   tags: string[];
   platforms: { platform: string; digest: Digest }[];
   layers: { digest: Digest; size: number; mediaType: string }[];
@@ -141,6 +149,11 @@ export class BrowseService {
       repository: holder.key,
       mediaType: record.mediaType,
       size: record.size,
+      artifactType:
+        parsed.artifactType && !IMAGE_CONFIG_MEDIA_TYPES.includes(parsed.artifactType)
+          ? parsed.artifactType
+          : null,
+      subject: parsed.subject?.digest ?? null,
       tags,
       platforms: parsed.manifests.map((m) => ({ platform: platformOf(m.platform), digest: m.digest })),
       layers: parsed.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),

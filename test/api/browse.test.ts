@@ -316,6 +316,14 @@ describe('browsing API', () => {
     assert.equal(child.referrers.length, 1, 'the SBOM refers to the amd64 child');
     assert.equal(child.referrers[0].artifactType, 'application/spdx+json');
     assert.equal(child.config.architecture, 'amd64');
+    // Images and indexes are runnable; a referrer says what it is and what it refers to (the UI
+    // shows it as an artifact of its subject, never with pull and promote as if it ran).
+    assert.equal(m.artifactType, null);
+    assert.equal(m.subject, null);
+    assert.equal(child.artifactType, null);
+    const sig = await get(`/repositories/docker-dev-local/images/${image}/manifests/${signature?.digest}`);
+    assert.equal(sig.artifactType, 'application/vnd.dev.cosign.artifact.sig.v1+json');
+    assert.equal(sig.subject, pushed.index.digest);
   });
 
   it('shows the pipeline: an image waiting for staging until its gate passes', async () => {

@@ -2,14 +2,20 @@
 // chromium, playwright-core) against a Gantry with access control as shipped:
 //   1. an image with a HEALTHCHECK shows it on the image page;
 //   2. after a Move the image page follows the digest to where it went;
-//   9. Enter in the promotion comment runs a dry run and never promotes.
+//   4. the image page fits a 390 px phone (long media types and label names wrap);
+//   8. a signature or an SBOM (a referrer) is shown as an artifact of its subject, without pull
+//      or promote;
+//   9. Enter in the promotion comment runs a dry run and never promotes;
+//  12. axe-core finds nothing serious or critical on any page, for each role, at desktop and
+//      phone widths.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { ADMIN_AUTH, api, createRoles } from '../auth/support.ts';
+import { ADMIN_AUTH, api, createRoles, PASSWORD } from '../auth/support.ts';
 import { sha256Of } from '../support/clients.ts';
 import { ADMIN, type RunningGantry, startGantry } from '../support/gantry.ts';
 import {
+  descriptorOf,
   digestOf,
   imageManifest,
   MEDIA,
@@ -17,9 +23,10 @@ import {
   makeConfig,
   RegistryClient,
   type TestBlob,
+  type TestManifest,
 } from '../support/http.ts';
 import { browserUnavailableReason } from './browser.ts';
-import { ensureWebBuilt, eventually, settled, signIn, textOf, UiBrowser } from './support.ts';
+import { axeFindings, ensureWebBuilt, eventually, settled, signIn, textOf, UiBrowser } from './support.ts';
 
 const DEV = 'docker-dev-local';
 const STAGING = 'docker-staging-local';
@@ -60,16 +67,26 @@ describe('web UI regressions (issue #19) in a real browser', { skip: browserUnav
     return sha256Of(res.body);
   }
 
-  /** Pushes a one-layer image to the development stage as the administrator. */
-  async function push(image: string, tag: string, config?: TestBlob): Promise<string> {
+  /** Pushes a one-layer image (or artifact) to the development stage as the administrator. */
+  async function push(
+    image: string,
+    tag: string,
+    config?: TestBlob,
+    extra: { subject?: TestManifest; artifactType?: string } = {},
+  ): Promise<TestManifest> {
     const client = new RegistryClient(url(), { authorization: ADMIN_AUTH });
     const layer = makeBlob(1024);
     const cfg = config ?? makeConfig();
     for (const blob of [cfg, layer]) await client.pushBlob(`${DEV}/${image}`, blob);
-    const manifest = imageManifest({ config: cfg, layers: [layer] });
+    const manifest = imageManifest({
+      config: cfg,
+      layers: [layer],
+      ...(extra.subject ? { subject: descriptorOf(extra.subject) } : {}),
+      ...(extra.artifactType ? { artifactType: extra.artifactType } : {}),
+    });
     const res = await client.pushManifest(`${DEV}/${image}`, tag, manifest);
     assert.equal(res.status, 201, res.text());
-    return manifest.digest;
+    return manifest;
   }
 
   before(
@@ -77,8 +94,19 @@ describe('web UI regressions (issue #19) in a real browser', { skip: browserUnav
       await ensureWebBuilt();
       gantry = await startGantry({ openAccess: false });
       await createRoles(gantry.url);
-      digests.hc = await push('team/hc', '1.0', healthcheckConfig());
-      digests.mv = await push('team/mv', '2.0');
+      const hc = await push('team/hc', '1.0', healthcheckConfig());
+      digests.hc = hc.digest;
+      digests.mv = (await push('team/mv', '2.0')).digest;
+      // An SBOM of team/hc:1.0, tagged the way clients without the referrers API tag it.
+      const empty = Buffer.from('{}');
+      digests.sbom = (
+        await push(
+          'team/hc',
+          `${hc.digest.replace(':', '-')}.sbom`,
+          { bytes: empty, digest: digestOf(empty), mediaType: MEDIA.ociEmpty },
+          { subject: hc, artifactType: 'application/spdx+json' },
+        )
+      ).digest;
       const props = await api(
         gantry.url,
         'PUT',
@@ -162,6 +190,90 @@ describe('web UI regressions (issue #19) in a real browser', { skip: browserUnav
         await textOf(page.getByTestId('manifest').getByRole('heading', { level: 2 })),
         new RegExp(digests.mv.slice(7, 19)),
       );
+    }),
+  );
+  it(
+    '8. a referrer (an SBOM) is shown as an artifact of its subject, with no pull or promote',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = adminPage;
+      await page.goto(imageUrl(DEV, 'team/hc', `?digest=${digests.sbom}`));
+      const manifest = page.getByTestId('manifest');
+      assert.match(
+        await textOf(manifest.getByTestId('artifact')),
+        new RegExp(
+          `An artifact of type application/spdx\\+json, not an image to run: it belongs to ${digests.hc.slice(0, 19)}`,
+        ),
+      );
+      await settled(page);
+      assert.equal(await manifest.getByTestId('promote').count(), 0, 'no Promote for an artifact');
+      assert.equal(await page.getByTestId('copy-line').count(), 0, 'no pull or copy command for an artifact');
+      assert.equal(await page.getByTestId('checklist').count(), 0, 'no image checklist for an artifact');
+      // Back to what it belongs to: a runnable image again, with its pull command and Promote.
+      await manifest.getByTestId('artifact').getByRole('button').click();
+      await manifest.getByTestId('promote').waitFor();
+      assert.match(page.url(), new RegExp(`digest=${encodeURIComponent(digests.hc)}`));
+      assert.match(
+        await page.getByTestId('copy-line').first().locator('input').inputValue(),
+        new RegExp(`^docker pull .*/${DEV}/team/hc@${digests.hc}$`),
+      );
+    }),
+  );
+
+  it(
+    '4. the image page fits a 390 px phone without horizontal scrolling',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const phone = await ui.newPage({ width: 390, height: 844 });
+      await signIn(phone, url(), ADMIN.user, ADMIN.password);
+      await phone.goto(imageUrl(DEV, 'team/hc', `?digest=${digests.hc}`));
+      await phone.getByTestId('layers').waitFor();
+      await phone.getByTestId('checklist').getByText('Verdict:').waitFor();
+      await settled(phone);
+      const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `the image page is ${width} px wide at 390 px`);
+      await phone.context().close();
+    }),
+  );
+
+  it(
+    '12. axe finds no serious or critical issue on any page, for each role, desktop and phone',
+    { timeout: 180_000 },
+    ui.step(async () => {
+      const pages = [
+        '/',
+        '/repositories',
+        `/repositories/${DEV}`,
+        `/repositories/${DEV}/images/team/hc`,
+        `/repositories/${DEV}/images/team/hc?history=1.0`,
+        '/repositories/docker/images/team/hc',
+        '/search?name=team',
+      ];
+      const adminOnly = ['/admin/users', '/admin/groups', '/admin/permissions', '/admin/audit'];
+      const roles: { who: string; password?: string; width: number; paths: string[] }[] = [
+        {
+          who: ADMIN.user,
+          password: ADMIN.password,
+          width: 1280,
+          paths: [...pages, ...adminOnly, '/admin/tokens', `/repositories/${DEV}/edit`],
+        },
+        { who: 'rm', password: PASSWORD, width: 390, paths: [...pages, '/admin/tokens'] },
+        { who: 'customer', password: PASSWORD, width: 390, paths: ['/', '/repositories', '/search'] },
+        { who: 'anonymous', width: 1280, paths: ['/', '/repositories', '/sign-in', '/admin'] },
+      ];
+      const findings: string[] = [];
+      for (const role of roles) {
+        const page = await ui.newPage({ width: role.width, height: 800 });
+        if (role.password) await signIn(page, url(), role.who, role.password);
+        for (const path of role.paths) {
+          await page.goto(`${url()}/ui${path}`);
+          await page.getByRole('heading', { level: 1 }).waitFor();
+          await settled(page);
+          for (const f of await axeFindings(page)) findings.push(`${role.who} ${role.width}px ${path}: ${f}`);
+        }
+        await page.context().close();
+      }
+      assert.deepEqual(findings, []);
     }),
   );
 });

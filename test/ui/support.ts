@@ -109,7 +109,13 @@ export class UiBrowser {
   /** A fresh session (no cookies) with a window of the given size (desktop by default). */
   async newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
     assert.ok(this.browser, 'start() first');
-    const context = await this.browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'UTC' });
+    // bypassCSP: the page's script-src 'self' would refuse the injected accessibility checker.
+    const context = await this.browser.newContext({
+      viewport,
+      locale: 'en-GB',
+      timezoneId: 'UTC',
+      bypassCSP: true,
+    });
     context.setDefaultTimeout(WAIT_MS);
     this.contexts.push(context);
     return context.newPage();

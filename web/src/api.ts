@@ -141,6 +141,10 @@ export interface Manifest {
   digest: string;
   mediaType: string;
   size: number;
+  /** Set for a signature, an SBOM or another artifact that is not a runnable image. */
+  artifactType?: string | null;
+  /** What this manifest refers to (it is then one of that manifest's referrers). */
+  subject?: string | null;
   tags: string[];
   platforms?: { platform: string; digest: string }[];
   layers?: { digest: string; size: number; mediaType: string }[];

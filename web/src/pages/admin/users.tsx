@@ -78,7 +78,7 @@ export function Users() {
                     type="button"
                     class="secondary small"
                     onClick={() => patch.go(u.name, { admin: !u.admin })}
-                    aria-label={`${u.admin ? 'Remove administrator from' : 'Make administrator'} ${u.name}`}
+                    aria-label={`${u.admin ? 'Remove admin' : 'Make admin'} ${u.name}`}
                   >
                     {u.admin ? 'Remove admin' : 'Make admin'}
                   </button>{' '}

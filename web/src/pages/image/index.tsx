@@ -1,9 +1,11 @@
 import { imagePath, type TagInfo } from '../../api';
 import { Link, setQuery, useLocation } from '../../router';
-import { CopyLine, Empty, Load, PageTitle, pullCommand, pushExample, useApi } from '../../ui';
+import { CopyLine, Empty, Load, PageTitle, pushExample, useApi } from '../../ui';
 import { ManifestView } from './manifest';
 import type { Props } from './shared';
 import { TagHistory, TagsTable } from './tags';
+
+const REFERRER_TAG = /^sha(256|512)-[0-9a-f]{64}(\..*)?$/;
 
 export function ImagePage(props: Props) {
   const { repository, image } = props;
@@ -12,7 +14,12 @@ export function ImagePage(props: Props) {
   const tags = useApi<{ tags: TagInfo[] }>(`${base}/tags`);
   const list = tags.data?.tags ?? [];
   const wantedTag = loc.query.get('tag');
-  const newest = [...list].sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : -1))[0];
+  // Never open on a signature or an SBOM by default: clients without the referrers API tag them
+  // `<alg>-<hex>[.suffix]` (the OCI tag schema), often after the image itself.
+  const runnable = list.filter((t) => !REFERRER_TAG.test(t.tag));
+  const newest = [...(runnable.length ? runnable : list)].sort((a, b) =>
+    a.updatedAt < b.updatedAt ? 1 : -1,
+  )[0];
   const digest =
     loc.query.get('digest') ||
     list.find((t) => t.tag === wantedTag)?.digest ||
@@ -33,11 +40,8 @@ export function ImagePage(props: Props) {
         <span class="muted">{repository}/</span>
         {image}
       </PageTitle>
-      {digest ? (
-        <CopyLine command={pullCommand(repository, image, digest)} label="Pull command" />
-      ) : (
-        <CopyLine command={pushExample(repository)} label="Push command" />
-      )}
+      {/* The pull command is the manifest's (below): a signature or an SBOM has none. */}
+      {!digest && <CopyLine command={pushExample(repository)} label="Push command" />}
       <Load state={tags} what="Loading tags">
         {() =>
           list.length === 0 && !digest ? (

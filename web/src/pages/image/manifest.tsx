@@ -3,7 +3,7 @@ import type { Manifest } from '../../api';
 import { DataTable } from '../../parts';
 import { navigate } from '../../router';
 import { useSession } from '../../session';
-import { bytes, CopyLine, Digest, Load, short, skopeoCommand, useApi } from '../../ui';
+import { bytes, CopyLine, Digest, Load, pullCommand, short, skopeoCommand, useApi } from '../../ui';
 import { PromoteDialog } from '../promote';
 import { ConfigView, KeyValues } from './config';
 import { PropertiesEditor } from './properties';
@@ -19,22 +19,57 @@ export function ManifestView(
   const [promoting, setPromoting] = useState(false);
   const [movedTo, setMovedTo] = useState('');
   const [generation, setGeneration] = useState(0);
+  // A signature or an SBOM is not something to pull and run, nor promoted on its own (it travels
+  // with its subject): no pull, copy or promote for it, and a way back to what it belongs to.
+  const artifact = m.data ? Boolean(m.data.artifactType || m.data.subject) : undefined;
   return (
     <section aria-labelledby="manifest-title" data-testid="manifest">
       <div class="section-head">
         <h2 id="manifest-title">
           <code title={digest}>{short(digest)}</code>
         </h2>
-        {me.authenticated && (
+        {me.authenticated && artifact === false && (
           <button type="button" onClick={() => setPromoting(true)} data-testid="promote">
             Promote
           </button>
         )}
       </div>
-      <CopyLine command={skopeoCommand(repository, image, digest)} label="Skopeo command" />
+      {artifact === false && (
+        <>
+          <CopyLine command={pullCommand(repository, image, digest)} label="Pull command" />
+          <CopyLine command={skopeoCommand(repository, image, digest)} label="Skopeo command" />
+        </>
+      )}
       <Load state={m} what="Loading the manifest">
         {(man) => (
           <>
+            {artifact && (
+              <p class="state empty" data-testid="artifact">
+                An artifact
+                {man.artifactType ? (
+                  <>
+                    {' '}
+                    of type <code class="break">{man.artifactType}</code>
+                  </>
+                ) : null}
+                , not an image to run
+                {man.subject ? (
+                  <>
+                    : it belongs to{' '}
+                    <button
+                      type="button"
+                      class="link"
+                      onClick={() => props.onSelect(man.subject!)}
+                      title={man.subject}
+                    >
+                      <code class="digest">{short(man.subject)}</code>
+                    </button>{' '}
+                    and is promoted with it
+                  </>
+                ) : null}
+                .
+              </p>
+            )}
             <dl class="facts">
               <dt>Digest</dt>
               <dd>
@@ -71,7 +106,8 @@ export function ManifestView(
                         type="button"
                         class="link"
                         onClick={() => props.onSelect(p.digest)}
-                        aria-label={`Show ${p.platform} (${p.digest})`}
+                        aria-label={`${short(p.digest)}: show ${p.platform}`}
+                        title={p.digest}
                       >
                         <code class="digest">{short(p.digest)}</code>
                       </button>
@@ -119,7 +155,7 @@ export function ManifestView(
             )}
             <PropertiesEditor {...props} initial={man.properties ?? {}} />
             <BuildsView builds={man.builds ?? []} digest={digest} />
-            <ChecklistView path={`${manifestPath(props, digest)}/checklist`} />
+            {!artifact && <ChecklistView path={`${manifestPath(props, digest)}/checklist`} />}
             <ReferrersView referrers={man.referrers ?? []} onSelect={props.onSelect} />
             <PromotionHistory digest={digest} key={generation} />
           </>

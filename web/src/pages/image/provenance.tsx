@@ -127,7 +127,8 @@ export function ReferrersView({
                   type="button"
                   class="link"
                   onClick={() => onSelect(r.digest)}
-                  aria-label={`Show referrer ${r.digest}`}
+                  aria-label={`${short(r.digest)}: show referrer`}
+                  title={r.digest}
                 >
                   <code class="digest">{short(r.digest)}</code>
                 </button>

@@ -29,7 +29,8 @@ export function TagsTable({
               type="button"
               class="link"
               aria-pressed={t.digest === digest}
-              aria-label={`Show ${t.tag} (${t.digest})`}
+              aria-label={`${short(t.digest)}: show ${t.tag}`}
+              title={t.digest}
               onClick={() => onSelect(t.digest)}
             >
               <code class="digest">{short(t.digest)}</code>
@@ -127,7 +128,7 @@ export function TagHistory({
                           class="secondary small"
                           disabled={rollback.busy}
                           onClick={() => rollback.go({ to: e.newDigest! })}
-                          aria-label={`Rollback ${tag} to ${e.newDigest}`}
+                          aria-label={`Rollback to this: ${tag} to ${short(e.newDigest)}`}
                         >
                           Rollback to this
                         </button>
