@@ -5,6 +5,8 @@
 //   4. the image page fits a 390 px phone (long media types and label names wrap);
 //   8. a signature or an SBOM (a referrer) is shown as an artifact of its subject, without pull
 //      or promote;
+//  10. disabling or demoting oneself needs a confirmation saying what it does; the last
+//      administrator cannot be demoted;
 //   9. Enter in the promotion comment runs a dry run and never promotes;
 //  12. axe-core finds nothing serious or critical on any page, for each role, at desktop and
 //      phone widths.
@@ -274,6 +276,35 @@ describe('web UI regressions (issue #19) in a real browser', { skip: browserUnav
         await page.context().close();
       }
       assert.deepEqual(findings, []);
+    }),
+  );
+
+  it(
+    '10. disabling or demoting one’s own account asks first, and the last administrator stays one',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = adminPage;
+      await page.goto(`${url()}/ui/admin/users`);
+      const row = page
+        .getByTestId('users')
+        .getByRole('row')
+        .filter({ has: page.getByRole('rowheader', { name: ADMIN.user, exact: true }) });
+      await row.getByRole('button', { name: `Disable ${ADMIN.user}` }).click();
+      assert.match(
+        await textOf(row.getByTestId('confirm-effect')),
+        /You are signed out at once and cannot sign in again/,
+      );
+      const me = async () => (await api(url(), 'GET', `/users/${ADMIN.user}`)).json;
+      assert.equal((await me()).disabled, false, 'one click disabled the account');
+      await row.getByRole('button', { name: 'Cancel' }).click();
+      assert.equal(await row.getByTestId('confirm-effect').count(), 0);
+
+      await row.getByRole('button', { name: `Remove admin ${ADMIN.user}` }).click();
+      assert.match(await textOf(row.getByTestId('confirm-effect')), /You lose access to users, groups/);
+      await row.getByRole('button', { name: 'Give up administration' }).click();
+      assert.match(await textOf(page.getByTestId('error').first()), /administrator/i);
+      assert.equal((await me()).admin, true, 'the last administrator was demoted');
+      assert.equal((await me()).disabled, false);
     }),
   );
 });

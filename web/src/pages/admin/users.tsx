@@ -1,12 +1,14 @@
 import { useState } from 'preact/hooks';
 import { api } from '../../api';
-import { DataTable, DeleteButton, TextField } from '../../parts';
+import { ConfirmButton, DataTable, DeleteButton, TextField } from '../../parts';
+import { useSession } from '../../session';
 import { ErrorBox, Load, Notice, Time, useAction, useApi } from '../../ui';
 import { type Group, list, type User } from './shared';
 
 // ------------------------------------------------------------------------------------ users
 
 export function Users() {
+  const { me } = useSession();
   const state = useApi<{ users: User[] }>('/users');
   const groups = useApi<{ groups: Group[] }>('/groups');
   const [name, setName] = useState('');
@@ -66,22 +68,44 @@ export function Users() {
                   <Time at={u.createdAt} />
                 </td>
                 <td data-label="Actions" class="row-actions">
-                  <button
-                    type="button"
-                    class="secondary small"
-                    onClick={() => patch.go(u.name, { disabled: !u.disabled })}
-                    aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.name}`}
-                  >
-                    {u.disabled ? 'Enable' : 'Disable'}
-                  </button>{' '}
-                  <button
-                    type="button"
-                    class="secondary small"
-                    onClick={() => patch.go(u.name, { admin: !u.admin })}
-                    aria-label={`${u.admin ? 'Remove admin' : 'Make admin'} ${u.name}`}
-                  >
-                    {u.admin ? 'Remove admin' : 'Make admin'}
-                  </button>{' '}
+                  {u.name === me.name && !u.disabled ? (
+                    // Locking oneself out takes a second click that says so; the server still
+                    // refuses to disable or demote the last administrator.
+                    <ConfirmButton
+                      label="Disable"
+                      name={u.name}
+                      confirm="Disable my account"
+                      effect="You are signed out at once and cannot sign in again until another administrator enables your account."
+                      run={() => patch.go(u.name, { disabled: true })}
+                    />
+                  ) : (
+                    <button
+                      type="button"
+                      class="secondary small"
+                      onClick={() => patch.go(u.name, { disabled: !u.disabled })}
+                      aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.name}`}
+                    >
+                      {u.disabled ? 'Enable' : 'Disable'}
+                    </button>
+                  )}{' '}
+                  {u.name === me.name && u.admin ? (
+                    <ConfirmButton
+                      label="Remove admin"
+                      name={u.name}
+                      confirm="Give up administration"
+                      effect="You lose access to users, groups, permissions, repositories and the audit log at once; only another administrator can give it back."
+                      run={() => patch.go(u.name, { admin: false })}
+                    />
+                  ) : (
+                    <button
+                      type="button"
+                      class="secondary small"
+                      onClick={() => patch.go(u.name, { admin: !u.admin })}
+                      aria-label={`${u.admin ? 'Remove admin' : 'Make admin'} ${u.name}`}
+                    >
+                      {u.admin ? 'Remove admin' : 'Make admin'}
+                    </button>
+                  )}{' '}
                   {!u.robot && (
                     <button
                       type="button"
