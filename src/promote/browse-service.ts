@@ -16,6 +16,11 @@ import { immutableRule, isFloating } from './tag-rules.ts';
 export interface TagView {
   tag: string;
   digest: Digest;
+  /**
+   * The repository the tag is in: the member serving it when listed through a virtual
+   * repository (its history and rollback live there, never on the virtual address).
+   */
+  repository: string;
   /** immutable: never moves (rule says which); floating: the server moves it; mutable: anyone with delete may. */
   kind: 'immutable' | 'floating' | 'mutable';
   rule?: string;
@@ -178,7 +183,12 @@ export class BrowseService {
 
 /** The kind of a tag under the rules of the repository holding it; remote repositories' tags are upstream's. */
 export function tagView(repository: RepositoryRecord, entry: TagEntry): TagView {
-  const base = { tag: entry.tag, digest: entry.digest, updatedAt: entry.updatedAt };
+  const base = {
+    tag: entry.tag,
+    digest: entry.digest,
+    repository: repository.key,
+    updatedAt: entry.updatedAt,
+  };
   if (repository.kind !== 'local') return { ...base, kind: 'mutable' };
   const rules = policyOf(repository).tags;
   if (rules.floating && isFloating(entry.tag)) return { ...base, kind: 'floating' };

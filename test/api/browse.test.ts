@@ -214,6 +214,10 @@ describe('browsing API', () => {
     const through = await get(`/repositories/docker/images/${image}/tags`, READER);
     assert.equal(through.tags.find((t: Json) => t.tag === 'latest').kind, 'mutable');
     assert.equal(through.tags.find((t: Json) => t.tag === '1.4.2').kind, 'immutable');
+    // Each says which member serves it (the UI reads its history there).
+    assert.equal(through.tags.find((t: Json) => t.tag === 'latest').repository, 'docker-dev-local');
+    assert.equal(through.tags.find((t: Json) => t.tag === '1.4.2').repository, 'docker-staging-local');
+    assert.equal(byTag.get('custom').repository, 'docker-staging-local');
 
     await get(`/repositories/docker-staging-local/images/${image}/tags`, '', 401);
     await get(`/repositories/docker-staging-local/images/${image}/tags`, CUSTOMER, 403);
@@ -363,6 +367,8 @@ describe('browsing API', () => {
       [['property qa.status = passed', false]],
     );
     assert.match(waiting.gates[0].reason, /qa\.status is not set/);
+    assert.equal(waiting.unavailable, 'waiting for this gate to pass: property qa.status = passed');
+    assert.equal(waiting.mayApprove, false, 'staging has no approval gate');
 
     await setProperties(url, { repository: 'docker-dev-local', image, digest }, { 'qa.status': ['passed'] });
     const passed = (await find(RM)).entry;
@@ -372,6 +378,9 @@ describe('browsing API', () => {
     const asDev = (await find(DEV)).entry;
     assert.equal(asDev.waiting[0].gates[0].passed, true);
     assert.equal(asDev.waiting[0].promotable, false);
+    // …and is told so, not that a gate fails (the UI shows this reason).
+    assert.equal(asDev.waiting[0].unavailable, 'dev may not promote into docker-staging-local');
+    assert.equal(passed.waiting[0].unavailable, undefined);
 
     // Promoted with a version tag: staging holds it; prod's gates are next.
     await promoted(
@@ -388,6 +397,10 @@ describe('browsing API', () => {
     assert.equal(line.waiting[0].promotable, false);
     const verdicts = Object.fromEntries(line.waiting[0].gates.map((g: Json) => [g.type, g.passed]));
     assert.deepEqual(verdicts, { promotedFrom: true, approval: false, build: false });
+    // The approval gate names release-managers: rm's approval would count, a developer's not.
+    assert.equal(line.waiting[0].mayApprove, true);
+    const devLine = (await find(DEV, '&tag=1.4')).entry;
+    assert.equal(devLine.waiting[0].mayApprove, false);
     // latest: dev and staging hold the same digest, nothing waits between them.
     const latest = (await find(RM)).entry;
     assert.equal(latest.stages['docker-staging-local'].digest, digest);

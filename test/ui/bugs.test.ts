@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { ADMIN_AUTH, api, createRoles, PASSWORD } from '../auth/support.ts';
 import { sha256Of } from '../support/clients.ts';
+import { seedDirectly } from '../support/direct-writes.ts';
 import { ADMIN, type RunningGantry, startGantry } from '../support/gantry.ts';
 import {
   descriptorOf,
@@ -32,6 +33,7 @@ import { axeFindings, ensureWebBuilt, eventually, settled, signIn, textOf, UiBro
 
 const DEV = 'docker-dev-local';
 const STAGING = 'docker-staging-local';
+const PROD = 'docker-prod-local';
 
 /** An image config with a HEALTHCHECK, as `docker build` writes it (durations in nanoseconds). */
 function healthcheckConfig(): TestBlob {
@@ -57,6 +59,8 @@ describe('web UI regressions (issue #19) in a real browser', { skip: browserUnav
   let gantry: RunningGantry | undefined;
   const ui = new UiBrowser(() => gantry?.output() ?? '');
   let adminPage: Page;
+  let devPage: Page;
+  let customerPage: Page;
   const digests: Record<string, string> = {};
   const url = () => gantry?.url ?? '?';
   const imageUrl = (repo: string, image: string, query = '') =>
@@ -116,9 +120,21 @@ describe('web UI regressions (issue #19) in a real browser', { skip: browserUnav
         { properties: { 'qa.status': ['passed'] } },
       );
       assert.equal(props.status, 200, JSON.stringify(props.json));
+      // team/pp: one build in development waiting for staging, an older one in staging waiting
+      // for production; team/pub: in production, for customers.
+      await push('team/pp', 'latest');
+      await seedDirectly(gantry.url, [STAGING, PROD], async () => {
+        const admin = new RegistryClient(url(), { authorization: ADMIN_AUTH });
+        await admin.pushImage(`${STAGING}/team/pp`, 'latest');
+        await admin.pushImage(`${PROD}/team/pub`, '1.0');
+      });
       await ui.start();
       adminPage = await ui.newPage();
       await signIn(adminPage, gantry.url, ADMIN.user, ADMIN.password);
+      devPage = await ui.newPage();
+      await signIn(devPage, gantry.url, 'dev', PASSWORD);
+      customerPage = await ui.newPage({ width: 390, height: 844 });
+      await signIn(customerPage, gantry.url, 'customer', PASSWORD);
     },
     { timeout: 120_000 },
   );
@@ -305,6 +321,135 @@ describe('web UI regressions (issue #19) in a real browser', { skip: browserUnav
       assert.match(await textOf(page.getByTestId('error').first()), /administrator/i);
       assert.equal((await me()).admin, true, 'the last administrator was demoted');
       assert.equal((await me()).disabled, false);
+    }),
+  );
+
+  it(
+    '3. the history of a tag read through a virtual repository is the serving member’s',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = adminPage;
+      await page.goto(imageUrl('docker', 'team/hc', '?history=1.0'));
+      const history = page.getByTestId('tag-history');
+      assert.match(
+        await textOf(history.getByRole('heading', { level: 2 })),
+        new RegExp(`History of 1\\.0 in ${DEV}`),
+      );
+      await history.getByRole('table').waitFor();
+      assert.equal(await history.getByTestId('error').count(), 0);
+    }),
+  );
+
+  it(
+    '6. the pipeline says why a developer may not promote (permission, not gates)',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = devPage;
+      await page.goto(`${url()}/ui/pipeline`);
+      const row = page.getByTestId('pipeline-row').filter({ hasText: 'team/pp' });
+      const waiting = row.getByTestId('waiting').filter({ hasText: 'from docker-dev-local' });
+      assert.match(
+        await textOf(waiting.getByTestId('unavailable')),
+        new RegExp(`^Not promotable: dev may not promote into ${STAGING}\\.$`),
+      );
+      assert.equal(await row.getByTestId('promote').count(), 0);
+    }),
+  );
+
+  it(
+    '7. only what the caller can do: Approve where it counts, Promote where a target exists, properties where they live, push where one may',
+    { timeout: 90_000 },
+    ui.step(async () => {
+      // Approve: the production approval gate names release-managers; a developer gets no button.
+      const dev = devPage;
+      await dev.goto(`${url()}/ui/pipeline`);
+      const devProd = dev
+        .getByTestId('pipeline-row')
+        .filter({ hasText: 'team/pp' })
+        .getByTestId('waiting')
+        .filter({ hasText: `from ${STAGING}` });
+      await devProd.getByRole('list', { name: `Gates of ${PROD} for team/pp` }).waitFor();
+      assert.equal(await devProd.getByRole('button', { name: 'Approve' }).count(), 0);
+      const rm = await ui.newPage();
+      await signIn(rm, url(), 'rm', PASSWORD);
+      await rm.goto(`${url()}/ui/pipeline`);
+      const rmProd = rm
+        .getByTestId('pipeline-row')
+        .filter({ hasText: 'team/pp' })
+        .getByTestId('waiting')
+        .filter({ hasText: `from ${STAGING}` });
+      await rmProd.getByRole('button', { name: 'Approve' }).waitFor();
+      await rm.context().close();
+
+      // Promote: a developer may promote nowhere and is told so instead of an empty dialog.
+      await dev.goto(imageUrl(DEV, 'team/pp'));
+      assert.match(
+        await textOf(dev.getByTestId('promote-unavailable')),
+        /dev may not promote into any repository/,
+      );
+      assert.equal(await dev.getByTestId('manifest').getByTestId('promote').count(), 0);
+
+      // Properties through the virtual docker are edited where the digest is held.
+      const page = adminPage;
+      await page.goto(imageUrl('docker', 'team/hc', `?digest=${digests.hc}`));
+      const props = page.getByTestId('properties');
+      await props.getByRole('button', { name: 'Edit properties' }).click();
+      await props.getByRole('button', { name: 'Add property' }).click();
+      await props.getByLabel('Key').last().fill('qa.owner');
+      await props.getByLabel('Values').last().fill('team-a');
+      await props.getByRole('button', { name: 'Save' }).click();
+      await props.getByText('Properties saved.').waitFor();
+      const stored = await api(
+        url(),
+        'GET',
+        `/repositories/${DEV}/images/team/hc/manifests/${digests.hc}/properties`,
+      );
+      assert.deepEqual(stored.json.properties, { 'qa.owner': ['team-a'] });
+
+      // Push commands: a customer and an anonymous visitor may push nowhere and see none; a
+      // developer (delete on development includes deploy) does.
+      const anonymous = await ui.newPage();
+      for (const [who, p, expected] of [
+        ['customer', customerPage, false],
+        ['anonymous', anonymous, false],
+        ['dev', dev, true],
+      ] as const) {
+        for (const path of ['/repositories', '/search']) {
+          await p.goto(`${url()}/ui${path}`);
+          await p.getByRole('heading', { level: 1 }).waitFor();
+          await settled(p);
+          const commands = await p
+            .getByTestId('copy-line')
+            .locator('input')
+            .evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value));
+          const offered = commands.some((c) => c.includes('skopeo copy oci:'));
+          if (path === '/repositories' || !expected)
+            assert.equal(offered, expected, `${who} ${path}: ${commands}`);
+        }
+      }
+      await anonymous.context().close();
+    }),
+  );
+
+  it(
+    '11. a customer reading a production image gets no failing API calls (no digest lookup 404)',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = customerPage;
+      const failed: string[] = [];
+      const listener = (res: { status(): number; url(): string }) => {
+        if (res.url().includes('/api/v1/') && res.status() >= 400)
+          failed.push(`${res.status()} ${res.url()}`);
+      };
+      page.on('response', listener);
+      await page.goto(imageUrl('docker-prod', 'team/pub'));
+      await page.getByTestId('manifest').getByTestId('layers').waitFor();
+      await settled(page);
+      page.off('response', listener);
+      assert.deepEqual(failed, []);
+      // Nothing offered that a customer cannot use.
+      assert.equal(await page.getByTestId('manifest').getByTestId('promote').count(), 0);
+      assert.equal(await page.getByRole('button', { name: 'Edit properties' }).count(), 0);
     }),
   );
 });

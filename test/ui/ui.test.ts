@@ -280,7 +280,10 @@ describe('web UI in a real browser: sign-in, pipeline, promotion, rollback, admi
         /✗ failed property qa\.status = passed: property qa\.status is not set/,
       );
       assert.equal(await row.getByTestId('promote').count(), 0, 'no Promote button while a gate fails');
-      assert.match(await textOf(row.getByTestId('waiting')), /Not promotable until the failing gates pass/);
+      assert.match(
+        await textOf(row.getByTestId('waiting')),
+        /Not promotable: waiting for this gate to pass: property qa\.status = passed\./,
+      );
       await screenshot(page, 'pipeline-gate-failing');
 
       // Another tag line: the second build, by its build tag.

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, get } from './api';
+import { ApiError, get, type Repository } from './api';
 import { Link } from './router';
 import { useSession } from './session';
 
@@ -252,6 +252,35 @@ export const skopeoCommand = (repository: string, image: string, ref: string) =>
 
 export const pushExample = (repository = 'docker') =>
   `skopeo copy oci:my-layout:latest docker://${host()}/${repository}/team/app:1.0`;
+
+/**
+ * Where the caller may push: `repository` when given and it allows `deploy` there, else the
+ * first repository that does (the virtual `docker` first); undefined when nowhere. From the
+ * repositories API's `actions`, so customers and anonymous visitors are never shown a push
+ * command they could not use.
+ */
+export function pushTarget(
+  repos: readonly Repository[] | undefined,
+  repository?: string,
+): string | undefined {
+  const deploys = (r: Repository) => r.actions?.includes('deploy') ?? false;
+  if (repository !== undefined)
+    return repos?.some((r) => r.key === repository && deploys(r)) ? repository : undefined;
+  const all = (repos ?? []).filter(deploys);
+  return (all.find((r) => r.key === 'docker') ?? all[0])?.key;
+}
+
+/** The example push command for the caller's push target, or nothing when there is none. */
+export function PushLine({
+  repos,
+  repository,
+}: {
+  repos: readonly Repository[] | undefined;
+  repository?: string;
+}) {
+  const target = pushTarget(repos, repository);
+  return target ? <CopyLine command={pushExample(target)} label="Push command" /> : null;
+}
 
 // ------------------------------------------------------------------------------------ dialog
 

@@ -57,7 +57,7 @@ function WaitingBox({
             <li key={g.gate} class={g.passed ? 'gate-pass' : 'gate-fail'}>
               <Verdict passed={g.passed} /> <span class="gate-name">{g.gate}</span>
               {!g.passed && <span class="reason">: {g.reason}</span>}
-              {!g.passed && g.type === 'approval' && me.authenticated && (
+              {!g.passed && g.type === 'approval' && w.mayApprove && (
                 <>
                   {' '}
                   <button
@@ -102,7 +102,9 @@ function WaitingBox({
           Promote
         </button>
       ) : (
-        <p class="muted small-text">Not promotable until the failing gates pass.</p>
+        <p class="muted small-text" data-testid="unavailable">
+          Not promotable{w.unavailable ? `: ${w.unavailable}` : ''}.
+        </p>
       )}
     </div>
   );

@@ -5,6 +5,7 @@ import {
   type GateVerdict,
   type Pipeline,
   type PromotionResult,
+  promoteTargets,
   type Repository,
 } from '../api';
 import { TextField } from '../parts';
@@ -69,9 +70,8 @@ export function PromoteDialog({
   const [dry, setDry] = useState<PromotionResult | null>(null);
   const [refused, setRefused] = useState<{ detail: string; gates: GateVerdict[] } | null>(null);
 
-  const locals = (repos.data?.repositories ?? []).filter(
-    (r) => r.kind === 'local' && r.key !== source.repository,
-  );
+  // Only where the caller may promote: an empty or refused choice is never offered.
+  const locals = promoteTargets(repos.data?.repositories, source.repository);
   const order = (pipeline.data?.stages ?? []).map((s) => s.repository);
   const next = order[order.indexOf(source.repository) + 1];
   const chosen = target || (next && locals.some((r) => r.key === next) ? next : locals[0]?.key) || '';

@@ -1,6 +1,6 @@
-import { imagePath, type TagInfo } from '../../api';
+import { imagePath, type Repository, type TagInfo } from '../../api';
 import { Link, setQuery, useLocation } from '../../router';
-import { CopyLine, Empty, Load, PageTitle, pushExample, useApi } from '../../ui';
+import { Empty, Load, PageTitle, PushLine, useApi } from '../../ui';
 import { ManifestView } from './manifest';
 import type { Props } from './shared';
 import { TagHistory, TagsTable } from './tags';
@@ -12,6 +12,7 @@ export function ImagePage(props: Props) {
   const loc = useLocation();
   const base = imagePath(repository, image);
   const tags = useApi<{ tags: TagInfo[] }>(`${base}/tags`);
+  const repos = useApi<{ repositories: Repository[] }>('/repositories');
   const list = tags.data?.tags ?? [];
   const wantedTag = loc.query.get('tag');
   // Never open on a signature or an SBOM by default: clients without the referrers API tag them
@@ -41,12 +42,12 @@ export function ImagePage(props: Props) {
         {image}
       </PageTitle>
       {/* The pull command is the manifest's (below): a signature or an SBOM has none. */}
-      {!digest && <CopyLine command={pushExample(repository)} label="Push command" />}
+      {!digest && <PushLine repos={repos.data?.repositories} repository={repository} />}
       <Load state={tags} what="Loading tags">
         {() =>
           list.length === 0 && !digest ? (
             <Empty>
-              No tags in {repository}/{image} — push one with <code>{pushExample(repository)}</code>
+              No tags in {repository}/{image}.
             </Empty>
           ) : (
             <TagsTable
@@ -58,9 +59,12 @@ export function ImagePage(props: Props) {
           )
         }
       </Load>
-      {historyOf && (
+      {/* A tag's history lives in the repository holding the tag: through a virtual
+          repository, the member serving it (the virtual one has no history and refuses). */}
+      {historyOf && tags.data && (
         <TagHistory
           {...props}
+          repository={list.find((t) => t.tag === historyOf)?.repository ?? repository}
           tag={historyOf}
           key={historyOf}
           onClose={() => setQuery({ digest })}

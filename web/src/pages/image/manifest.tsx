@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { Manifest } from '../../api';
+import { actionsIn, type Manifest, promoteTargets, type Repository } from '../../api';
 import { DataTable } from '../../parts';
 import { navigate } from '../../router';
 import { useSession } from '../../session';
@@ -15,6 +15,8 @@ export function ManifestView(
 ) {
   const { repository, image, digest } = props;
   const m = useApi<Manifest>(manifestPath(props, digest));
+  const repos = useApi<{ repositories: Repository[] }>('/repositories');
+  const targets = promoteTargets(repos.data?.repositories, m.data?.repository ?? repository);
   const { me } = useSession();
   const [promoting, setPromoting] = useState(false);
   const [movedTo, setMovedTo] = useState('');
@@ -28,10 +30,15 @@ export function ManifestView(
         <h2 id="manifest-title">
           <code title={digest}>{short(digest)}</code>
         </h2>
-        {me.authenticated && artifact === false && (
+        {me.authenticated && artifact === false && targets.length > 0 && (
           <button type="button" onClick={() => setPromoting(true)} data-testid="promote">
             Promote
           </button>
+        )}
+        {me.authenticated && artifact === false && repos.data && targets.length === 0 && (
+          <span class="muted small-text" data-testid="promote-unavailable">
+            No Promote: {me.name} may not promote into any repository.
+          </span>
         )}
       </div>
       {artifact === false && (
@@ -153,7 +160,14 @@ export function ManifestView(
             {man.annotations && Object.keys(man.annotations).length > 0 && (
               <KeyValues caption="Annotations" values={man.annotations} />
             )}
-            <PropertiesEditor {...props} initial={man.properties ?? {}} />
+            {/* Properties belong to the repository holding the digest, also when it is viewed
+                through a virtual one (which holds nothing and refuses them). */}
+            <PropertiesEditor
+              {...props}
+              repository={man.repository ?? repository}
+              initial={man.properties ?? {}}
+              mayEdit={actionsIn(repos.data?.repositories, man.repository ?? repository).includes('annotate')}
+            />
             <BuildsView builds={man.builds ?? []} digest={digest} />
             {!artifact && <ChecklistView path={`${manifestPath(props, digest)}/checklist`} />}
             <ReferrersView referrers={man.referrers ?? []} onSelect={props.onSelect} />

@@ -1,6 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api';
-import { useSession } from '../../session';
 import { ErrorBox, Notice, useAction } from '../../ui';
 import { KeyValues } from './config';
 import { manifestPath, type Props } from './shared';
@@ -18,8 +17,10 @@ let rowId = 0;
 export const toRows = (p: Record<string, string[]>): Row[] =>
   Object.entries(p).map(([key, v]) => ({ id: ++rowId, key, values: v.join(', '), original: key }));
 
-export function PropertiesEditor(props: Props & { digest: string; initial: Record<string, string[]> }) {
-  const { me } = useSession();
+/** `mayEdit`: the caller may annotate in `repository` (the one holding the digest). */
+export function PropertiesEditor(
+  props: Props & { digest: string; initial: Record<string, string[]>; mayEdit: boolean },
+) {
   const [saved, setSaved] = useState(props.initial);
   const [rows, setRows] = useState<Row[]>(() => toRows(props.initial));
   const [editing, setEditing] = useState(false);
@@ -61,7 +62,7 @@ export function PropertiesEditor(props: Props & { digest: string; initial: Recor
     <section aria-labelledby="props-title" data-testid="properties">
       <div class="section-head">
         <h3 id="props-title">Properties</h3>
-        {!editing && me.authenticated && (
+        {!editing && props.mayEdit && (
           <button type="button" class="secondary small" onClick={() => setEditing(true)}>
             Edit properties
           </button>

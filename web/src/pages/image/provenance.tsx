@@ -17,7 +17,9 @@ export function commitUrl(
 export function BuildsView({ builds, digest }: { builds: NonNullable<Manifest['builds']>; digest: string }) {
   const trace = useApi<{
     source: { vcsUrl?: string; revision?: string; branch?: string; build?: string; number?: string } | null;
-  }>(`/digests/${digest}`);
+    // Only where a build is recorded: the source comes from builds, and without one the lookup
+    // answers 404 to readers who see nothing else of the digest (customers of production).
+  }>(builds.length > 0 ? `/digests/${digest}` : null);
   const source = trace.data?.source;
   const link = commitUrl(source?.vcsUrl, source?.revision);
   return (

@@ -74,7 +74,9 @@ export function TagHistory({
   return (
     <section aria-labelledby="history-title" class="card" data-testid="tag-history">
       <div class="section-head">
-        <h2 id="history-title">History of {tag}</h2>
+        <h2 id="history-title">
+          History of {tag} <span class="muted">in {repository}</span>
+        </h2>
         <button type="button" class="secondary small" onClick={onClose}>
           Close history
         </button>

@@ -3,7 +3,7 @@ import { mayManage, type Repository } from '../../api';
 import { DataTable } from '../../parts';
 import { Link } from '../../router';
 import { useSession } from '../../session';
-import { bytes, CopyLine, Empty, Load, Notice, PageTitle, pushExample, Time, useApi } from '../../ui';
+import { bytes, Empty, Load, Notice, PageTitle, PushLine, Time, useApi } from '../../ui';
 import { DeleteRepository, describe, repoHref } from './shared';
 
 export function RepositoriesPage() {
@@ -21,7 +21,7 @@ export function RepositoriesPage() {
         </p>
       )}
       {deleted && <Notice>Repository {deleted} was deleted.</Notice>}
-      <CopyLine command={pushExample('docker')} label="Push command" />
+      <PushLine repos={state.data?.repositories} />
       <Load state={state} what="Loading repositories">
         {({ repositories }) =>
           repositories.length === 0 ? (

@@ -8,8 +8,9 @@ import {
   Load,
   Pager,
   PageTitle,
+  PushLine,
   pullCommand,
-  pushExample,
+  pushTarget,
   Time,
   useApi,
 } from '../../ui';
@@ -55,14 +56,19 @@ export function RepositoryPage({ repoKey }: { repoKey: string }) {
       <Load state={images} what="Loading images">
         {({ images: list, next }) => (
           <>
-            <CopyLine
-              command={list[0] ? pullCommand(repoKey, imageName(list[0]), 'latest') : pushExample(repoKey)}
-              label={list[0] ? 'Pull command' : 'Push command'}
-            />
+            {list[0] ? (
+              <CopyLine command={pullCommand(repoKey, imageName(list[0]), 'latest')} label="Pull command" />
+            ) : (
+              <PushLine repos={repo.data ? [repo.data] : undefined} repository={repoKey} />
+            )}
             {list.length === 0 ? (
               <Empty>
                 <p>
-                  No images yet — push one with <code>{pushExample(repoKey)}</code>
+                  {last
+                    ? 'No more images.'
+                    : pushTarget(repo.data ? [repo.data] : undefined, repoKey)
+                      ? 'No images yet: push one with the command above.'
+                      : `No images in ${repoKey} that you may read.`}
                 </p>
               </Empty>
             ) : (
