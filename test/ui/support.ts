@@ -107,7 +107,10 @@ export class UiBrowser {
   }
 
   /** A fresh session (no cookies) with a window of the given size (desktop by default). */
-  async newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
+  async newPage(
+    viewport = { width: 1280, height: 800 },
+    options: { colorScheme?: 'light' | 'dark' } = {},
+  ): Promise<Page> {
     assert.ok(this.browser, 'start() first');
     // bypassCSP: the page's script-src 'self' would refuse the injected accessibility checker.
     const context = await this.browser.newContext({
@@ -115,6 +118,7 @@ export class UiBrowser {
       locale: 'en-GB',
       timezoneId: 'UTC',
       bypassCSP: true,
+      colorScheme: options.colorScheme ?? 'light',
     });
     context.setDefaultTimeout(WAIT_MS);
     this.contexts.push(context);

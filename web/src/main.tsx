@@ -1,6 +1,7 @@
 import { type ComponentType, render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Me } from './api';
+import { BuildPage, BuildsPage } from './pages/builds';
 import { ImagePage } from './pages/image';
 import { PipelinePage } from './pages/pipeline';
 import { RepositoryEditPage } from './pages/repositories/edit';
@@ -50,6 +51,9 @@ function Routes({ path }: { path: string }) {
   const repo = at(/^\/repositories\/([^/]+)\/?$/);
   if (repo) return <RepositoryPage repoKey={repo[0]!} />;
   if (path === '/search') return <SearchPage />;
+  if (path === '/builds') return <BuildsPage />;
+  const build = at(/^\/builds\/([^/]+)\/([^/]+)\/?$/);
+  if (build) return <BuildPage name={build[0]!} number={build[1]!} />;
   const admin = at(/^\/admin(?:\/([a-z-]+))?\/?$/);
   if (admin) return <AdminLoader section={admin[0] || 'users'} />;
   return (
@@ -66,6 +70,7 @@ const NAV = [
   { href: '/pipeline', label: 'Pipeline', match: (p: string) => p === '/' || p.startsWith('/pipeline') },
   { href: '/repositories', label: 'Repositories', match: (p: string) => p.startsWith('/repositories') },
   { href: '/search', label: 'Search', match: (p: string) => p.startsWith('/search') },
+  { href: '/builds', label: 'Builds', match: (p: string) => p.startsWith('/builds') },
   { href: '/admin', label: 'Administration', match: (p: string) => p.startsWith('/admin') },
 ];
 

@@ -1,3 +1,4 @@
+import { useState } from 'preact/hooks';
 import { api, imagePath, type TagEvent, type TagInfo } from '../../api';
 import { DataTable } from '../../parts';
 import { Digest, Empty, ErrorBox, Load, Notice, short, TagKind, Time, useAction, useApi } from '../../ui';
@@ -14,45 +15,105 @@ export function TagsTable({
   onSelect(d: string): void;
   onHistory(tag: string): void;
 }) {
-  return (
-    <DataTable testid="tags" caption="Tags" columns={['Tag', 'Kind', 'Digest', 'Updated']} actions>
-      {list.map((t) => (
-        <tr key={t.tag} class={t.digest === digest ? 'selected' : ''} data-testid="tag-row">
-          <th scope="row" data-label="Tag">
-            {t.tag}
-          </th>
-          <td data-label="Kind">
-            <TagKind kind={t.kind} rule={t.rule} />
-          </td>
-          <td data-label="Digest">
-            <button
-              type="button"
-              class="link"
-              aria-pressed={t.digest === digest}
-              aria-label={`${short(t.digest)}: show ${t.tag}`}
-              title={t.digest}
-              onClick={() => onSelect(t.digest)}
-            >
-              <code class="digest">{short(t.digest)}</code>
-            </button>
-          </td>
-          <td data-label="Updated">
-            <Time at={t.updatedAt} />
-          </td>
-          <td data-label="Actions">
-            <button
-              type="button"
-              class="secondary small"
-              onClick={() => onHistory(t.tag)}
-              aria-label={`History of ${t.tag}`}
-            >
-              History
-            </button>
-          </td>
-        </tr>
-      ))}
-    </DataTable>
+  const [filter, setFilter] = useState('');
+  const [order, setOrder] = useState<TagOrder>('semver');
+  const shown = sortTags(
+    list.filter((t) => t.tag.toLowerCase().includes(filter.trim().toLowerCase())),
+    order,
   );
+  return (
+    <>
+      <div class="list-controls" data-testid="tag-controls">
+        <div class="field">
+          <label for="tag-filter">Find a tag</label>
+          <input
+            id="tag-filter"
+            type="search"
+            value={filter}
+            onInput={(e) => setFilter(e.currentTarget.value)}
+          />
+        </div>
+        <div class="field">
+          <label for="tag-order">Sort by</label>
+          <select id="tag-order" value={order} onChange={(e) => setOrder(e.currentTarget.value as TagOrder)}>
+            <option value="semver">Version, newest first</option>
+            <option value="pushed">Push time, newest first</option>
+            <option value="name">Name</option>
+          </select>
+        </div>
+        <p class="muted small-text" role="status">
+          {shown.length === list.length ? `${list.length} tags` : `${shown.length} of ${list.length} tags`}
+        </p>
+      </div>
+      <DataTable testid="tags" caption="Tags" columns={['Tag', 'Kind', 'Digest', 'Updated']} actions>
+        {shown.map((t) => (
+          <tr key={t.tag} class={t.digest === digest ? 'selected' : ''} data-testid="tag-row">
+            <th scope="row" data-label="Tag">
+              {t.tag}
+            </th>
+            <td data-label="Kind">
+              <TagKind kind={t.kind} rule={t.rule} />
+            </td>
+            <td data-label="Digest">
+              <button
+                type="button"
+                class="link"
+                aria-pressed={t.digest === digest}
+                aria-label={`${short(t.digest)}: show ${t.tag}`}
+                title={t.digest}
+                onClick={() => onSelect(t.digest)}
+              >
+                <code class="digest">{short(t.digest)}</code>
+              </button>
+            </td>
+            <td data-label="Updated">
+              <Time at={t.updatedAt} />
+            </td>
+            <td data-label="Actions">
+              <button
+                type="button"
+                class="secondary small"
+                onClick={() => onHistory(t.tag)}
+                aria-label={`History of ${t.tag}`}
+              >
+                History
+              </button>
+            </td>
+          </tr>
+        ))}
+      </DataTable>
+    </>
+  );
+}
+
+type TagOrder = 'semver' | 'pushed' | 'name';
+
+const SEMVER = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+.*)?$/;
+
+/**
+ * Semantic-version order, highest first: numbers compared as numbers, a pre-release below its
+ * release; tags that are not versions follow, by name.
+ */
+function compareSemver(a: string, b: string): number {
+  const x = SEMVER.exec(a);
+  const y = SEMVER.exec(b);
+  if (!x || !y) return x ? -1 : y ? 1 : a.localeCompare(b);
+  for (let i = 1; i <= 3; i++) {
+    const d = Number(y[i]) - Number(x[i]);
+    if (d !== 0) return d;
+  }
+  if (!x[4] !== !y[4]) return x[4] ? 1 : -1;
+  return (y[4] ?? '').localeCompare(x[4] ?? '', undefined, { numeric: true });
+}
+
+export function sortTags(tags: readonly TagInfo[], order: TagOrder): TagInfo[] {
+  const out = [...tags];
+  if (order === 'name') return out.sort((a, b) => a.tag.localeCompare(b.tag));
+  if (order === 'pushed')
+    return out.sort((a, b) =>
+      a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : a.tag.localeCompare(b.tag),
+    );
+  return out.sort((a, b) => compareSemver(a.tag, b.tag));
 }
 
 export function TagHistory({

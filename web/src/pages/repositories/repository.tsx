@@ -1,10 +1,20 @@
-import { type ImageSummary, imagePath, mayManage, nextPage, qs, type Repository } from '../../api';
+import {
+  type ImageSummary,
+  imagePath,
+  mayManage,
+  nextPage,
+  qs,
+  type Repository,
+  type TagInfo,
+} from '../../api';
 import { DataTable } from '../../parts';
 import { Link, setQuery, useLocation } from '../../router';
+import { useSession } from '../../session';
 import {
   bytes,
   CopyLine,
   Empty,
+  host,
   Load,
   Pager,
   PageTitle,
@@ -18,7 +28,53 @@ import { describe, imageName, repoHref } from './shared';
 
 // ------------------------------------------------------------------------ one repository
 
+/**
+ * The commands to use this repository from this host: log in (when reading needs it), pull,
+ * copy with skopeo, and push where the caller may. `image` is a real image of the repository
+ * when there is one, so the commands work as they are.
+ */
+function SetMeUp({
+  repository,
+  image,
+  signedIn,
+  real,
+}: {
+  repository: Repository;
+  image: string;
+  signedIn: boolean;
+  /** Whether `image` exists (its tags are read to name one that does). */
+  real: boolean;
+}) {
+  const key = repository.key;
+  const ref = `${host()}/${key}/${image}`;
+  const tags = useApi<{ tags: TagInfo[] }>(real ? `${imagePath(key, image)}/tags` : null);
+  const list = tags.data?.tags ?? [];
+  const newest = [...list].sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : -1))[0];
+  const tag = list.some((t) => t.tag === 'latest') ? 'latest' : (newest?.tag ?? 'latest');
+  const mayPush = pushTarget([repository], key) !== undefined;
+  return (
+    <section aria-labelledby="setup-title" class="card" data-testid="set-me-up">
+      <h2 id="setup-title">Set me up</h2>
+      {signedIn && <CopyLine command={`docker login ${host()}`} label="Docker login command" />}
+      <CopyLine command={`docker pull ${ref}:${tag}`} label="Docker pull command" />
+      <CopyLine
+        command={`skopeo copy docker://${ref}:${tag} oci:${image.split('/').pop()}:${tag}`}
+        label="Skopeo copy command"
+      />
+      {mayPush && <CopyLine command={`docker push ${ref}:1.0`} label="Docker push command" />}
+      <p class="muted small-text">
+        {signedIn
+          ? 'docker login asks for your user name and password or an API token (Administration → API tokens).'
+          : 'These work without credentials where anonymous reading is allowed.'}{' '}
+        Over plain HTTP, add the host to Docker's insecure registries and use{' '}
+        <code>skopeo --src-tls-verify=false</code>.
+      </p>
+    </section>
+  );
+}
+
 export function RepositoryPage({ repoKey }: { repoKey: string }) {
+  const { me } = useSession();
   const loc = useLocation();
   const last = loc.query.get('last') || '';
   const repo = useApi<Repository>(`/repositories/${encodeURIComponent(repoKey)}`);
@@ -38,8 +94,8 @@ export function RepositoryPage({ repoKey }: { repoKey: string }) {
             </p>
             {describe(r) && <p class="muted">{describe(r)}</p>}
             {r.stats && (
-              <p class="muted">
-                {r.stats.imageCount} images, {bytes(r.stats.sizeBytes)}, last push{' '}
+              <p class="muted" data-testid="storage">
+                {r.stats.imageCount} images, {bytes(r.stats.sizeBytes)} of storage used, last push{' '}
                 <Time at={r.stats.lastPushAt} />
               </p>
             )}
@@ -56,6 +112,14 @@ export function RepositoryPage({ repoKey }: { repoKey: string }) {
       <Load state={images} what="Loading images">
         {({ images: list, next }) => (
           <>
+            {repo.data && (
+              <SetMeUp
+                repository={repo.data}
+                image={list[0] ? imageName(list[0]) : 'team/app'}
+                real={Boolean(list[0])}
+                signedIn={me.authenticated}
+              />
+            )}
             {list[0] ? (
               <CopyLine command={pullCommand(repoKey, imageName(list[0]), 'latest')} label="Pull command" />
             ) : (

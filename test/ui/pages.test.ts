@@ -1,0 +1,190 @@
+// The web UI's new pages and list features (issue #19) in a real browser (Debian's chromium,
+// playwright-core), at desktop and phone widths:
+//   Builds: the list (filtered by name) and a build's detail with its commit, CI run and where
+//   each artifact is now; the repository page's "Set me up" panel with the exact commands for
+//   this host and the storage used; an image with 500 tags sorted by version and by push time,
+//   a tag found by typing; dark mode following the system setting, with no serious or critical
+//   axe finding.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { api, createRoles, PASSWORD } from '../auth/support.ts';
+import { ADMIN, basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
+import { RegistryClient } from '../support/http.ts';
+import { browserUnavailableReason } from './browser.ts';
+import { axeFindings, ensureWebBuilt, settled, signIn, textOf, UiBrowser } from './support.ts';
+
+const DEV = 'docker-dev-local';
+const TAGS = 500;
+
+describe('web UI pages: builds, set me up, large tag lists, dark mode', {
+  skip: browserUnavailableReason(),
+}, () => {
+  let gantry: RunningGantry | undefined;
+  const ui = new UiBrowser(() => gantry?.output() ?? '');
+  let rmPage: Page;
+  let digest = '';
+  const url = () => gantry?.url ?? '?';
+  const host = () => new URL(url()).host;
+
+  before(
+    async () => {
+      await ensureWebBuilt();
+      gantry = await startGantry({ openAccess: false });
+      const { ciToken } = await createRoles(gantry.url);
+      const ci = new RegistryClient(gantry.url, { authorization: basicAuth('ci', ciToken) });
+      const pushed = await ci.pushImage(`${DEV}/team/many`, '0.0.1');
+      digest = pushed.manifest.digest;
+      // 500 tags on one digest: versions 1.0.0 … 1.0.499 pushed in order, so push time and
+      // version agree only when versions are compared as numbers (1.0.10 after 1.0.9).
+      for (let i = 0; i < TAGS - 1; i++) {
+        const res = await ci.pushManifest(`${DEV}/team/many`, `1.0.${i}`, pushed.manifest);
+        assert.equal(res.status, 201, res.text());
+      }
+      const build = await api(
+        gantry.url,
+        'PUT',
+        '/builds/team-many/7',
+        {
+          startedAt: '2026-11-25T10:00:00Z',
+          vcs: { url: 'https://git.example/team/many', revision: '3f2a9c1d5e', branch: 'main' },
+          ciUrl: 'https://ci.example/team/many/7',
+          artifacts: [{ digest, name: 'team/many:1.0.499' }],
+        },
+        `Bearer ${ciToken}`,
+      );
+      assert.equal(build.status, 201, JSON.stringify(build.json));
+      await ui.start();
+      rmPage = await ui.newPage();
+      await signIn(rmPage, gantry.url, 'rm', PASSWORD);
+    },
+    { timeout: 180_000 },
+  );
+
+  after(async () => {
+    await ui.close();
+    await gantry?.stop();
+  });
+
+  it(
+    'Builds: the list filters by name; a build shows its commit, CI run and where its artifact is now',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = rmPage;
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Builds' }).click();
+      await page.getByRole('heading', { name: 'Builds', level: 1 }).waitFor();
+      const row = page.getByTestId('build-row').filter({ hasText: 'team-many #7' });
+      assert.match(
+        await textOf(row),
+        /team-many #7 3f2a9c1d5e on main .* 1 rm|team-many #7 3f2a9c1d5e on main .* 1 ci/,
+      );
+      await page.getByLabel('Build name').fill('nothing-like-it');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      assert.match(await textOf(page.getByTestId('empty')), /No build named nothing-like-it/);
+      await page.getByLabel('Build name').fill('team-many');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await row.getByRole('link', { name: 'team-many #7' }).click();
+      await page.getByRole('heading', { name: 'Build team-many #7', level: 1 }).waitFor();
+      const facts = await textOf(page.getByTestId('build-facts'));
+      assert.match(facts, /Commit 3f2a9c1d5e on main/);
+      assert.match(facts, /CI run https:\/\/ci\.example\/team\/many\/7/);
+      const artifact = page.getByTestId('build-artifacts');
+      assert.match(await textOf(artifact), new RegExp(`team/many:1\\.0\\.499 .* ${DEV}/team/many`));
+      await artifact.getByRole('link', { name: `${DEV}/team/many` }).click();
+      await page.getByRole('heading', { name: `${DEV}/team/many`, level: 1 }).waitFor();
+      assert.match(page.url(), new RegExp(`digest=${encodeURIComponent(digest)}`));
+    }),
+  );
+
+  it(
+    'Set me up: the exact docker login, pull and skopeo commands for this host, and the storage used',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = rmPage;
+      await page.goto(`${url()}/ui/repositories/${DEV}`);
+      const panel = page.getByTestId('set-me-up');
+      await panel.getByRole('heading', { name: 'Set me up' }).waitFor();
+      const commands = await panel
+        .locator('input')
+        .evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value));
+      assert.deepEqual(commands, [
+        `docker login ${host()}`,
+        `docker pull ${host()}/${DEV}/team/many:1.0.498`,
+        `skopeo copy docker://${host()}/${DEV}/team/many:1.0.498 oci:many:1.0.498`,
+        // rm may delete in development, which includes pushing there.
+        `docker push ${host()}/${DEV}/team/many:1.0`,
+      ]);
+      assert.match(await textOf(page.getByTestId('storage')), /^1 images, .* of storage used, last push/);
+    }),
+  );
+
+  it(
+    `an image with ${TAGS} tags sorts by version and by push time and finds a tag by typing (phone width)`,
+    { timeout: 90_000 },
+    ui.step(async () => {
+      const page = await ui.newPage({ width: 390, height: 844 });
+      await signIn(page, url(), 'rm', PASSWORD);
+      await page.goto(`${url()}/ui/repositories/${DEV}/images/team/many`);
+      const rows = page.getByTestId('tag-row');
+      await rows.first().waitFor();
+      const firstTags = async (n: number) => (await rows.locator('th').allInnerTexts()).slice(0, n);
+      assert.equal(await rows.count(), TAGS);
+      assert.deepEqual(await firstTags(3), ['1.0.498', '1.0.497', '1.0.496']);
+      await page.getByLabel('Sort by').selectOption('pushed');
+      assert.deepEqual(await firstTags(2), ['1.0.498', '1.0.497']);
+      await page.getByLabel('Sort by').selectOption('name');
+      assert.deepEqual(await firstTags(3), ['0.0.1', '1.0.0', '1.0.1']);
+      await page.getByLabel('Find a tag').fill('1.0.42');
+      assert.deepEqual(
+        (await rows.locator('th').allInnerTexts()).sort(),
+        [
+          '1.0.42',
+          '1.0.420',
+          '1.0.421',
+          '1.0.422',
+          '1.0.423',
+          '1.0.424',
+          '1.0.425',
+          '1.0.426',
+          '1.0.427',
+          '1.0.428',
+          '1.0.429',
+        ].sort(),
+      );
+      assert.match(await textOf(page.getByTestId('tag-controls').getByRole('status')), /^11 of 500 tags$/);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `${width} px wide at 390 px`);
+      await page.context().close();
+    }),
+  );
+
+  it(
+    'dark mode follows the system setting, with no serious or critical axe finding',
+    { timeout: 90_000 },
+    ui.step(async () => {
+      const page = await ui.newPage({ width: 1280, height: 800 }, { colorScheme: 'dark' });
+      await signIn(page, url(), ADMIN.user, ADMIN.password);
+      const findings: string[] = [];
+      for (const path of [
+        '/',
+        '/repositories',
+        `/repositories/${DEV}`,
+        `/repositories/${DEV}/images/team/many`,
+        '/builds',
+        '/builds/team-many/7',
+        '/admin/users',
+      ]) {
+        await page.goto(`${url()}/ui${path}`);
+        await page.getByRole('heading', { level: 1 }).waitFor();
+        await settled(page);
+        for (const f of await axeFindings(page)) findings.push(`${path}: ${f}`);
+      }
+      const background = await page.evaluate(
+        () => getComputedStyle(document.documentElement).backgroundColor,
+      );
+      assert.equal(background, 'rgb(13, 17, 23)');
+      assert.deepEqual(findings, []);
+      await page.context().close();
+    }),
+  );
+});
