@@ -198,6 +198,11 @@ describe('web UI regressions (issue #19) in a real browser', { skip: browserUnav
       );
       await dialog.getByLabel('Tags').fill('2.0');
       await dialog.getByRole('radio', { name: 'Move' }).check();
+      // The exact effect, before anything irreversible happens.
+      assert.equal(
+        await textOf(dialog.getByTestId('promote-effect')),
+        `Confirm promotion moves ${digests.mv.slice(0, 19)} out of ${DEV} into ${STAGING} and sets 2.0 there (${STAGING} takes content only by promotion: this is what its users will pull); floating tags (latest, X, X.Y) follow.`,
+      );
       await dialog.getByRole('button', { name: 'Confirm promotion' }).click();
       await dialog.getByTestId('promotion-done').waitFor();
       assert.equal(await digestAt(`${STAGING}/team/mv`, '2.0'), digests.mv);

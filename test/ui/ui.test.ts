@@ -524,7 +524,12 @@ describe('web UI in a real browser: sign-in, pipeline, promotion, rollback, admi
       await history.getByRole('heading', { name: 'History of latest' }).waitFor();
       const events = history.locator('tbody tr');
       await eventually('two moves of latest', async () => (await events.count()) === 2);
-      await history.getByRole('button', { name: 'Rollback', exact: true }).click();
+      await history.getByRole('button', { name: 'Rollback latest', exact: true }).click();
+      assert.match(
+        await textOf(history.getByTestId('confirm-effect')),
+        /^latest in .* moves from sha256:\w+ back to sha256:\w+/,
+      );
+      await history.getByRole('button', { name: 'Roll latest back' }).click();
       assert.match(
         await textOf(history.getByRole('status')),
         new RegExp(`latest now points at ${digest.slice(0, 19)} \\(was ${nextDigest.slice(0, 19)}\\)`),

@@ -165,7 +165,8 @@ export function Time({ at }: { at: string | null | undefined }) {
   const d = new Date(at);
   if (Number.isNaN(d.getTime())) return <span>{at}</span>;
   return (
-    <time dateTime={at} title={at}>
+    // The user's locale and time zone; the exact moment (seconds, zone) on hover.
+    <time dateTime={at} title={d.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'long' })}>
       {d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}
     </time>
   );

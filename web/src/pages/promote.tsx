@@ -9,7 +9,18 @@ import {
   type Repository,
 } from '../api';
 import { TextField } from '../parts';
-import { CopyLine, Dialog, Digest, ErrorBox, Loading, pullCommand, useAction, useApi, Verdict } from '../ui';
+import {
+  CopyLine,
+  Dialog,
+  Digest,
+  ErrorBox,
+  Loading,
+  pullCommand,
+  short,
+  useAction,
+  useApi,
+  Verdict,
+} from '../ui';
 
 export interface PromoteSource {
   repository: string;
@@ -45,6 +56,29 @@ function GateTable({ gates, caption }: { gates: GateVerdict[]; caption: string }
       </tbody>
     </table>
   );
+}
+
+/**
+ * What "Confirm promotion" will do, in one sentence: the irreversible parts (a move leaves the
+ * source, tags are set, floating tags follow, production-like stages take content only so).
+ */
+function promoteEffect(p: {
+  digest: string;
+  from: string;
+  target: Repository | undefined;
+  tags: string[];
+  mode: 'copy' | 'move';
+}): string {
+  const key = p.target?.key ?? '?';
+  const only = p.target?.settings?.writes === 'promotion-only';
+  return [
+    `Confirm promotion ${p.mode === 'move' ? 'moves' : 'copies'} ${short(p.digest)} ${p.mode === 'move' ? `out of ${p.from} ` : ''}into ${key}`,
+    p.tags.length ? ` and sets ${p.tags.join(', ')} there` : ' without tags',
+    only ? ` (${key} takes content only by promotion: this is what its users will pull)` : '',
+    p.target?.settings?.tags && (p.target.settings.tags as { floating?: boolean }).floating
+      ? '; floating tags (latest, X, X.Y) follow.'
+      : '.',
+  ].join('');
 }
 
 export function PromoteDialog({
@@ -223,6 +257,17 @@ export function PromoteDialog({
             </div>
           )}
           {promote.error && <ErrorBox error={promote.error} />}
+          {chosen && (
+            <p class="confirm-effect" data-testid="promote-effect">
+              {promoteEffect({
+                digest: source.digest,
+                from: source.repository,
+                target: locals.find((r) => r.key === chosen),
+                tags: body(false).tags,
+                mode,
+              })}
+            </p>
+          )}
           <div class="actions">
             <button type="submit" class="secondary" disabled={promote.busy || !chosen}>
               Dry run

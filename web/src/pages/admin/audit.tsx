@@ -19,18 +19,19 @@ export function Audit() {
   const [form, setForm] = useState(asked);
   const path = `/audit${qs({ ...asked, before, limit: 50 })}`;
   const state = useApi<{ events: AuditEvent[]; next?: string }>(path);
+  const change = (f: (typeof AUDIT_FIELDS)[number]) => (e: { currentTarget: HTMLInputElement }) => {
+    const v = e.currentTarget.value;
+    setForm((o) => ({ ...o, [f]: v }));
+  };
   const field = (f: (typeof AUDIT_FIELDS)[number], label: string, hint: string) => (
     <div class="field">
       <label for={`audit-${f}`}>{label}</label>
-      <input
-        id={`audit-${f}`}
-        value={form[f]}
-        placeholder={hint}
-        onInput={(e) => {
-          const v = e.currentTarget.value;
-          setForm((o) => ({ ...o, [f]: v }));
-        }}
-      />
+      {f === 'since' || f === 'until' ? (
+        // A date picker for the time bounds (the server takes a date or a full timestamp).
+        <input id={`audit-${f}`} type="date" value={form[f].slice(0, 10)} onInput={change(f)} />
+      ) : (
+        <input id={`audit-${f}`} value={form[f]} placeholder={hint} onInput={change(f)} />
+      )}
     </div>
   );
   return (

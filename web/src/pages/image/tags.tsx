@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, imagePath, type TagEvent, type TagInfo } from '../../api';
-import { DataTable } from '../../parts';
+import { ConfirmButton, DataTable } from '../../parts';
 import { Digest, Empty, ErrorBox, Load, Notice, short, TagKind, Time, useAction, useApi } from '../../ui';
 import type { Props } from './shared';
 
@@ -157,14 +157,20 @@ export function TagHistory({
           ) : (
             <>
               <p>
-                <button
-                  type="button"
-                  disabled={rollback.busy || events.length < 2}
-                  onClick={() => rollback.go({ steps: 1 })}
-                >
-                  Rollback
-                </button>{' '}
-                <span class="muted">points {tag} back at where it was before its last move.</span>
+                {events.length < 2 ? (
+                  <span class="muted">{tag} has not moved: there is nothing to roll back to.</span>
+                ) : (
+                  <>
+                    <ConfirmButton
+                      label="Rollback"
+                      name={tag}
+                      confirm={`Roll ${tag} back`}
+                      effect={`${tag} in ${repository}/${image} moves from ${short(events[0]?.newDigest)} back to ${short(events[0]?.oldDigest)}, where it was before its last move; everyone pulling ${tag} gets that image from now on.`}
+                      run={() => rollback.go({ steps: 1 })}
+                    />{' '}
+                    <span class="muted">points {tag} back at where it was before its last move.</span>
+                  </>
+                )}
               </p>
               <DataTable
                 caption={<>Moves of {tag}, newest first</>}
@@ -186,15 +192,13 @@ export function TagHistory({
                     <td data-label="Actor">{e.actor}</td>
                     <td data-label="Actions">
                       {e.newDigest && e.newDigest !== current && (
-                        <button
-                          type="button"
-                          class="secondary small"
-                          disabled={rollback.busy}
-                          onClick={() => rollback.go({ to: e.newDigest! })}
-                          aria-label={`Rollback to this: ${tag} to ${short(e.newDigest)}`}
-                        >
-                          Rollback to this
-                        </button>
+                        <ConfirmButton
+                          label="Rollback to this"
+                          name={`${tag} at ${short(e.newDigest)}`}
+                          confirm={`Point ${tag} here`}
+                          effect={`${tag} moves from ${short(current)} to ${short(e.newDigest)}; everyone pulling ${tag} gets that image from now on.`}
+                          run={() => rollback.go({ to: e.newDigest! })}
+                        />
                       )}
                     </td>
                   </tr>
