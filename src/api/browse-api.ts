@@ -16,12 +16,12 @@ export interface BrowseDeps {
   pipeline: PipelineService;
 }
 
-type Paged = { Querystring: { n?: string; last?: string; tag?: string } };
+type Paged = { Querystring: { n?: string; last?: string; tag?: string; image?: string } };
 
 /**
  * Browsing for the web UI (and anyone): `GET /repositories/:key/images?n=&last=` (the images of
  * a repository the caller may read, paginated by name; a virtual repository's are the union
- * over the repositories behind it) and `GET /pipeline?n=&last=&tag=` (each image at each stage
+ * over the repositories behind it) and `GET /pipeline?n=&last=&tag=&image=` (each image at each stage
  * of the promotion pipeline, with the promotions waiting between stages and their gates).
  */
 export async function browseApi(app: FastifyInstance, access: ApiAccess, deps: BrowseDeps): Promise<void> {
@@ -54,9 +54,12 @@ export async function browseApi(app: FastifyInstance, access: ApiAccess, deps: B
     if (!isTag(tag))
       throw badRequest(`tag ${JSON.stringify(tag.slice(0, 100))} is not a tag or a release line like 1.4`);
     const last = request.query.last;
+    const image = request.query.image ?? '';
+    if (image.length > 255) throw badRequest('image filters are at most 255 characters');
     const view = await deps.pipeline.view(request.principal, {
       n,
       tag,
+      ...(image === '' ? {} : { image }),
       ...(last === undefined || last === '' ? {} : { last }),
     });
     const lastImage = view.images.at(-1)?.image;
@@ -64,7 +67,9 @@ export async function browseApi(app: FastifyInstance, access: ApiAccess, deps: B
     return {
       ...rest,
       ...(more && lastImage !== undefined
-        ? { next: `/api/v1/pipeline?${new URLSearchParams({ n: String(n), last: lastImage, tag })}` }
+        ? {
+            next: `/api/v1/pipeline?${new URLSearchParams({ n: String(n), last: lastImage, tag, ...(image ? { image } : {}) })}`,
+          }
         : {}),
     };
   });

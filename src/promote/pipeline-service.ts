@@ -67,7 +67,11 @@ export class PipelineService {
     return unique.length > 0 ? unique : this.repos.list().filter((r) => r.kind === 'local');
   }
 
-  async view(p: Principal, options: { n: number; last?: string; tag: string }): Promise<PipelineView> {
+  /** `image`: only images whose name contains it (case-insensitive), for the UI's filter box. */
+  async view(
+    p: Principal,
+    options: { n: number; last?: string; tag: string; image?: string },
+  ): Promise<PipelineView> {
     const policy = this.policy();
     const all = this.stages();
     const stageKeys = new Set(all.map((r) => r.key));
@@ -85,7 +89,9 @@ export class PipelineService {
     const page = await this.browse.readableImages(
       visible.map((r) => r.key),
       { n: options.n, ...(options.last === undefined ? {} : { last: options.last }) },
-      (image) => visible.some((r) => reads(r.key, image)),
+      (image) =>
+        (options.image === undefined || image.toLowerCase().includes(options.image.toLowerCase())) &&
+        visible.some((r) => reads(r.key, image)),
     );
     const images: PipelineImage[] = [];
     for (const { image } of page.images) {

@@ -34,6 +34,7 @@ describe('web UI pages: builds, set me up, large tag lists, dark mode', {
       const { ciToken } = await createRoles(gantry.url);
       const ci = new RegistryClient(gantry.url, { authorization: basicAuth('ci', ciToken) });
       const pushed = await ci.pushImage(`${DEV}/team/many`, '0.0.1');
+      await ci.pushImage(`${DEV}/team/other`, '1.0.7');
       digest = pushed.manifest.digest;
       // 500 tags on one digest: versions 1.0.0 … 1.0.499 pushed in order, so push time and
       // version agree only when versions are compared as numbers (1.0.10 after 1.0.9).
@@ -114,7 +115,7 @@ describe('web UI pages: builds, set me up, large tag lists, dark mode', {
         // rm may delete in development, which includes pushing there.
         `docker push ${host()}/${DEV}/team/many:1.0`,
       ]);
-      assert.match(await textOf(page.getByTestId('storage')), /^1 images, .* of storage used, last push/);
+      assert.match(await textOf(page.getByTestId('storage')), /^2 images, [\d.]+ KiB of storage used, last push/);
     }),
   );
 
@@ -185,6 +186,40 @@ describe('web UI pages: builds, set me up, large tag lists, dark mode', {
       assert.equal(background, 'rgb(13, 17, 23)');
       assert.deepEqual(findings, []);
       await page.context().close();
+    }),
+  );
+
+  it(
+    'the pipeline filters by image (on the server) and by stage',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = rmPage;
+      await page.goto(`${url()}/ui/pipeline?tag=1.0.7`);
+      const rows = page.getByTestId('pipeline-row');
+      await rows.first().waitFor();
+      const names = async () =>
+        (await rows.locator('th').allInnerTexts()).map((t) => t.trim().split(/\s/)[0]);
+      assert.deepEqual((await names()).sort(), ['team/many', 'team/other']);
+      await page.getByLabel('Image', { exact: true }).fill('MANY');
+      await page.getByRole('button', { name: 'Show' }).click();
+      await page.waitForURL(/image=MANY/);
+      await settled(page);
+      assert.deepEqual(await names(), ['team/many']);
+      // By stage: nothing of team/many is in staging on this tag line.
+      await page.getByLabel('Stage').selectOption('docker-staging-local');
+      await page.getByRole('button', { name: 'Show' }).click();
+      assert.match(
+        await textOf(page.getByTestId('empty')),
+        /No image named like MANY in docker-staging-local on the tag line 1\.0\.7\./,
+      );
+      const api = await fetch(`${url()}/api/v1/pipeline?tag=1.0.7&image=other`, {
+        headers: { authorization: basicAuth('rm', PASSWORD) },
+      });
+      const body = (await api.json()) as { images: { image: string }[] };
+      assert.deepEqual(
+        body.images.map((i) => i.image),
+        ['team/other'],
+      );
     }),
   );
 });
