@@ -115,7 +115,10 @@ describe('web UI pages: builds, set me up, large tag lists, dark mode', {
         // rm may delete in development, which includes pushing there.
         `docker push ${host()}/${DEV}/team/many:1.0`,
       ]);
-      assert.match(await textOf(page.getByTestId('storage')), /^2 images, [\d.]+ KiB of storage used, last push/);
+      assert.match(
+        await textOf(page.getByTestId('storage')),
+        /^2 images, [\d.]+ KiB of storage used, last push/,
+      );
     }),
   );
 
@@ -220,6 +223,27 @@ describe('web UI pages: builds, set me up, large tag lists, dark mode', {
         body.images.map((i) => i.image),
         ['team/other'],
       );
+    }),
+  );
+
+  it(
+    'Repositories: a filter box and sorting, kept in the address',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = rmPage;
+      await page.goto(`${url()}/ui/repositories`);
+      const keys = () => page.getByTestId('repositories').locator('tbody th[scope=row]').allInnerTexts();
+      await page.getByTestId('repositories').waitFor();
+      await page.getByLabel('Find a repository').fill('prod');
+      await page.waitForURL(/q=prod/);
+      assert.deepEqual(await keys(), ['docker-prod', 'docker-prod-local']);
+      await page.getByLabel('Find a repository').fill('');
+      await page.getByLabel('Sort by').selectOption('size');
+      await page.waitForURL(/sort=size/);
+      assert.equal((await keys())[0], DEV, 'the only repository with content is the largest');
+      await page.reload();
+      await page.getByTestId('repositories').waitFor();
+      assert.equal(await page.getByLabel('Sort by').inputValue(), 'size');
     }),
   );
 });
