@@ -19,7 +19,7 @@ export interface BrowseDeps {
 type Paged = { Querystring: { n?: string; last?: string; tag?: string; image?: string } };
 
 /**
- * Browsing for the web UI (and anyone): `GET /repositories/:key/images?n=&last=` (the images of
+ * Browsing for the web UI (and anyone): `GET /repositories/:key/images?n=&last=&image=` (the images of
  * a repository the caller may read, paginated by name; a virtual repository's are the union
  * over the repositories behind it) and `GET /pipeline?n=&last=&tag=&image=` (each image at each stage
  * of the promotion pipeline, with the promotions waiting between stages and their gates).
@@ -33,16 +33,20 @@ export async function browseApi(app: FastifyInstance, access: ApiAccess, deps: B
     }
     const n = pageSize(request.query.n, 50, 1000);
     const last = request.query.last;
-    const page = await deps.browse.images(request.principal, repo, {
-      n,
-      ...(last === undefined || last === '' ? {} : { last }),
-    });
+    const image = request.query.image ?? '';
+    if (image.length > 255) throw badRequest('image filters are at most 255 characters');
+    const page = await deps.browse.images(
+      request.principal,
+      repo,
+      { n, ...(last === undefined || last === '' ? {} : { last }) },
+      image,
+    );
     const lastImage = page.images.at(-1)?.image;
     return {
       images: page.images,
       ...(page.more && lastImage !== undefined
         ? {
-            next: `/api/v1/repositories/${key}/images?${new URLSearchParams({ n: String(n), last: lastImage })}`,
+            next: `/api/v1/repositories/${key}/images?${new URLSearchParams({ n: String(n), last: lastImage, ...(image ? { image } : {}) })}`,
           }
         : {}),
     };

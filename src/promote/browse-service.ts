@@ -100,11 +100,14 @@ export class BrowseService {
     }
   }
 
+  /** `filter`: only images whose name contains it, case-insensitively ('' for all). */
   async images(
     p: Principal,
     repo: RepositoryRecord,
     page: { n: number; last?: string },
+    filter = '',
   ): Promise<{ images: ImageSummary[]; more: boolean }> {
+    const wanted = filter.toLowerCase();
     const policy = this.policy();
     const whole = policy.allows(p, 'read', repo.key);
     // Through a virtual repository: an image counts when a member the caller may read it in is
@@ -117,7 +120,10 @@ export class BrowseService {
     return this.readableImages(
       behind,
       page,
-      (image) => (whole || policy.allows(p, 'read', repo.key, image)) && inMember(image),
+      (image) =>
+        image.toLowerCase().includes(wanted) &&
+        (whole || policy.allows(p, 'read', repo.key, image)) &&
+        inMember(image),
     );
   }
 

@@ -163,6 +163,23 @@ describe('browsing API', () => {
     await get('/repositories/pages-local/images?n=0', ADMIN_AUTH, 400);
   });
 
+  it('filters the images of a repository by part of their name, across pages', async () => {
+    for (const name of ['filter/alpha', 'filter/beta', 'filter/alphabet'])
+      await pushSingle(reg, `docker-dev-local/${name}`, '1.0.0');
+    const first = await get('/repositories/docker-dev-local/images?n=1&image=ALPHA');
+    assert.deepEqual(
+      first.images.map((i: Json) => i.image),
+      ['filter/alpha'],
+    );
+    assert.ok(first.next.includes('image=ALPHA'), first.next);
+    const second = await get(first.next.replace('/api/v1', ''));
+    assert.deepEqual(
+      second.images.map((i: Json) => i.image),
+      ['filter/alphabet'],
+    );
+    assert.equal(second.next, undefined);
+  });
+
   it('lists a virtual repository as the union of its members, each image once', async () => {
     await pushSingle(reg, 'docker-dev-local/union/app', 'dev');
     await pushSingle(reg, 'docker-dev-local/union/staged', 'v1');

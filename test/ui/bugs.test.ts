@@ -61,7 +61,7 @@ describe('web UI regressions (issue #19) in a real browser', { skip: browserUnav
   let adminPage: Page;
   let devPage: Page;
   let customerPage: Page;
-  const digests: Record<string, string> = {};
+  const digests = { hc: '', mv: '', sbom: '' };
   const url = () => gantry?.url ?? '?';
   const imageUrl = (repo: string, image: string, query = '') =>
     `${url()}/ui/repositories/${repo}/images/${image}${query}`;
@@ -253,7 +253,7 @@ describe('web UI regressions (issue #19) in a real browser', { skip: browserUnav
       await phone.getByTestId('layers').waitFor();
       await phone.getByTestId('checklist').getByText('Verdict:').waitFor();
       await settled(phone);
-      const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+      const width = await phone.evaluate<number>('document.documentElement.scrollWidth');
       assert.ok(width <= 390, `the image page is ${width} px wide at 390 px`);
       await phone.context().close();
     }),
@@ -426,7 +426,7 @@ describe('web UI regressions (issue #19) in a real browser', { skip: browserUnav
           const commands = await p
             .getByTestId('copy-line')
             .locator('input')
-            .evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value));
+            .evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value));
           const offered = commands.some((c) => c.includes('skopeo copy oci:'));
           if (path === '/repositories' || !expected)
             assert.equal(offered, expected, `${who} ${path}: ${commands}`);

@@ -107,7 +107,7 @@ describe('web UI pages: builds, set me up, large tag lists, dark mode', {
       await panel.getByRole('heading', { name: 'Set me up' }).waitFor();
       const commands = await panel
         .locator('input')
-        .evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value));
+        .evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value));
       assert.deepEqual(commands, [
         `docker login ${host()}`,
         `docker pull ${host()}/${DEV}/team/many:1.0.498`,
@@ -156,7 +156,7 @@ describe('web UI pages: builds, set me up, large tag lists, dark mode', {
         ].sort(),
       );
       assert.match(await textOf(page.getByTestId('tag-controls').getByRole('status')), /^11 of 500 tags$/);
-      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      const width = await page.evaluate<number>('document.documentElement.scrollWidth');
       assert.ok(width <= 390, `${width} px wide at 390 px`);
       await page.context().close();
     }),
@@ -183,8 +183,8 @@ describe('web UI pages: builds, set me up, large tag lists, dark mode', {
         await settled(page);
         for (const f of await axeFindings(page)) findings.push(`${path}: ${f}`);
       }
-      const background = await page.evaluate(
-        () => getComputedStyle(document.documentElement).backgroundColor,
+      const background = await page.evaluate<string>(
+        'getComputedStyle(document.documentElement).backgroundColor',
       );
       assert.equal(background, 'rgb(13, 17, 23)');
       assert.deepEqual(findings, []);
@@ -227,7 +227,7 @@ describe('web UI pages: builds, set me up, large tag lists, dark mode', {
   );
 
   it(
-    'Repositories: a filter box and sorting, kept in the address',
+    'Repositories: a filter box and sorting, kept in the address; images found by name on the server',
     { timeout: 60_000 },
     ui.step(async () => {
       const page = rmPage;
@@ -244,6 +244,17 @@ describe('web UI pages: builds, set me up, large tag lists, dark mode', {
       await page.reload();
       await page.getByTestId('repositories').waitFor();
       assert.equal(await page.getByLabel('Sort by').inputValue(), 'size');
+
+      // The images of a repository are found on the server, by part of their name.
+      await page.goto(`${url()}/ui/repositories/${DEV}`);
+      const images = () => page.getByTestId('images').locator('tbody th[scope=row]').allInnerTexts();
+      await page.getByTestId('images').waitFor();
+      assert.deepEqual(await images(), ['team/many', 'team/other']);
+      await page.getByLabel('Find an image').fill('OTH');
+      await page.getByRole('button', { name: 'Find', exact: true }).click();
+      await page.waitForURL(/image=OTH/);
+      await settled(page);
+      assert.deepEqual(await images(), ['team/other']);
     }),
   );
 });

@@ -1,3 +1,4 @@
+import { useState } from 'preact/hooks';
 import {
   type ImageSummary,
   imagePath,
@@ -10,20 +11,7 @@ import {
 import { DataTable } from '../../parts';
 import { Link, setQuery, useLocation } from '../../router';
 import { useSession } from '../../session';
-import {
-  bytes,
-  CopyLine,
-  Empty,
-  host,
-  Load,
-  Pager,
-  PageTitle,
-  PushLine,
-  pullCommand,
-  pushTarget,
-  Time,
-  useApi,
-} from '../../ui';
+import { bytes, CopyLine, Empty, host, Load, Pager, PageTitle, pushTarget, Time, useApi } from '../../ui';
 import { describe, imageName, repoHref } from './shared';
 
 // ------------------------------------------------------------------------ one repository
@@ -77,8 +65,10 @@ export function RepositoryPage({ repoKey }: { repoKey: string }) {
   const { me } = useSession();
   const loc = useLocation();
   const last = loc.query.get('last') || '';
+  const filter = loc.query.get('image') || '';
+  const [typed, setTyped] = useState(filter);
   const repo = useApi<Repository>(`/repositories/${encodeURIComponent(repoKey)}`);
-  const path = `/repositories/${encodeURIComponent(repoKey)}/images${qs({ n: 50, last })}`;
+  const path = `/repositories/${encodeURIComponent(repoKey)}/images${qs({ n: 50, last, image: filter })}`;
   const images = useApi<{ images: ImageSummary[]; next?: string }>(path);
   return (
     <>
@@ -120,19 +110,36 @@ export function RepositoryPage({ repoKey }: { repoKey: string }) {
                 signedIn={me.authenticated}
               />
             )}
-            {list[0] ? (
-              <CopyLine command={pullCommand(repoKey, imageName(list[0]), 'latest')} label="Pull command" />
-            ) : (
-              <PushLine repos={repo.data ? [repo.data] : undefined} repository={repoKey} />
-            )}
+            <form
+              class="list-controls"
+              onSubmit={(e) => {
+                e.preventDefault();
+                setQuery({ image: typed.trim() || undefined });
+              }}
+            >
+              <div class="field">
+                <label for="image-filter">Find an image</label>
+                <input
+                  id="image-filter"
+                  type="search"
+                  value={typed}
+                  onInput={(e) => setTyped(e.currentTarget.value)}
+                />
+              </div>
+              <button type="submit" class="secondary">
+                Find
+              </button>
+            </form>
             {list.length === 0 ? (
               <Empty>
                 <p>
-                  {last
-                    ? 'No more images.'
-                    : pushTarget(repo.data ? [repo.data] : undefined, repoKey)
-                      ? 'No images yet: push one with the command above.'
-                      : `No images in ${repoKey} that you may read.`}
+                  {filter
+                    ? `No image named like ${filter} in ${repoKey} that you may read.`
+                    : last
+                      ? 'No more images.'
+                      : pushTarget(repo.data ? [repo.data] : undefined, repoKey)
+                        ? 'No images yet: push one with the command above.'
+                        : `No images in ${repoKey} that you may read.`}
                 </p>
               </Empty>
             ) : (
@@ -161,12 +168,15 @@ export function RepositoryPage({ repoKey }: { repoKey: string }) {
               next={next}
               onNext={() => {
                 const n = nextPage(path, next);
-                setQuery({ last: n ? (new URL(n, location.origin).searchParams.get('last') ?? '') : '' });
+                setQuery({
+                  last: n ? (new URL(n, location.origin).searchParams.get('last') ?? '') : '',
+                  image: filter || undefined,
+                });
               }}
             />
             {last && (
               <p>
-                <Link href={repoHref(repoKey)}>Back to the first page</Link>
+                <Link href={`${repoHref(repoKey)}${qs({ image: filter })}`}>Back to the first page</Link>
               </p>
             )}
           </>
