@@ -257,4 +257,58 @@ describe('web UI pages: builds, set me up, large tag lists, dark mode', {
       assert.deepEqual(await images(), ['team/other']);
     }),
   );
+
+  it(
+    'a permission target is edited in a form with validation messages, and shown as JSON on request',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = await ui.newPage();
+      await signIn(page, url(), ADMIN.user, ADMIN.password);
+      await page.goto(`${url()}/ui/admin/permissions`);
+      await page.getByRole('button', { name: 'New permission target' }).click();
+      const editor = page.getByRole('form', { name: 'New permission target' });
+      await editor.getByLabel('Name', { exact: true }).fill('Team A');
+      await editor.getByLabel('Repositories', { exact: true }).fill('');
+      await editor.getByRole('button', { name: 'Add a grant' }).click();
+      await editor.getByRole('button', { name: 'Save' }).click();
+      assert.match(await textOf(editor.getByTestId('error')), /Some fields need attention/);
+      const problems = await editor.getByTestId('field-error').allInnerTexts();
+      assert.ok(
+        problems.some((p) => /lowercase letters/.test(p)),
+        problems.join(' | '),
+      );
+      assert.ok(
+        problems.some((p) => /at least one repository/.test(p)),
+        problems.join(' | '),
+      );
+      assert.ok(
+        problems.some((p) => /Name the group/.test(p)),
+        problems.join(' | '),
+      );
+      assert.equal(await editor.getByLabel('Name', { exact: true }).getAttribute('aria-invalid'), 'true');
+      assert.equal((await api(url(), 'GET', '/permissions/team-a')).status, 404, 'nothing was saved');
+      assert.deepEqual(await axeFindings(page), [], 'the form with its messages is accessible');
+
+      await editor.getByLabel('Name', { exact: true }).fill('team-a');
+      await editor.getByLabel('Repositories', { exact: true }).fill(`${DEV}, docker`);
+      const second = editor.getByTestId('grant-row').nth(1);
+      await second.getByLabel('Group').fill('release-managers');
+      await second.getByRole('checkbox', { name: 'promote' }).check();
+      // The example's grant names a group that does not exist here.
+      await editor.getByRole('button', { name: 'Remove grant 1' }).click();
+      assert.equal(await editor.getByTestId('field-error').count(), 0);
+      await editor.getByRole('button', { name: 'View as JSON' }).click();
+      const json = JSON.parse(await editor.getByLabel('Permission target (JSON)').inputValue());
+      assert.deepEqual(json.repositories, { include: [DEV, 'docker'], exclude: [] });
+      assert.deepEqual(json.groups, { 'release-managers': ['read', 'promote'] });
+      await editor.getByRole('button', { name: 'Edit as form' }).click();
+      await editor.getByRole('button', { name: 'Save' }).click();
+      await page.getByText('Permission target team-a was saved.').waitFor();
+      const saved = (await api(url(), 'GET', '/permissions/team-a')).json as {
+        groups: Record<string, string[]>;
+      };
+      assert.deepEqual(saved.groups['release-managers'], ['read', 'promote']);
+      await page.context().close();
+    }),
+  );
 });

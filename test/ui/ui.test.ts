@@ -590,6 +590,8 @@ describe('web UI in a real browser: sign-in, pipeline, promotion, rollback, admi
       await page.getByTestId('permissions').waitFor();
       await page.getByRole('button', { name: 'New permission target' }).click();
       const editor = page.getByRole('form', { name: 'New permission target' });
+      // The power users' way: the raw document (the form is tested in pages.test.ts).
+      await editor.getByRole('button', { name: 'View as JSON' }).click();
       await editor.getByLabel('Permission target (JSON)').fill(
         JSON.stringify(
           {

@@ -4,6 +4,7 @@ import { DataTable, DeleteButton, EditButton } from '../../parts';
 import { useSession } from '../../session';
 import { ErrorBox, Load, Notice, useAction, useApi } from '../../ui';
 import type { Target } from './shared';
+import { bodyOf, draftOf, problemsOf, type TargetDraft, TargetForm } from './target-form';
 
 // ------------------------------------------------------------------------ permission targets
 
@@ -22,17 +23,34 @@ export const grantText = (g: Record<string, string[]>) =>
     .map(([who, actions]) => `${who}: ${actions.join(', ')}`)
     .join('; ');
 
+interface Editing {
+  name: string | null;
+  mode: 'form' | 'json';
+  draft: TargetDraft;
+  text: string;
+  /** Field problems show once a save was tried, then follow every change. */
+  checked: boolean;
+  jsonError?: string;
+}
+
 export function Permissions() {
   const { me } = useSession();
   const state = useApi<{ permissions: Target[] }>('/permissions');
-  const [editing, setEditing] = useState<{ name: string | null; text: string } | null>(null);
+  const [editing, setEditing] = useState<Editing | null>(null);
   const save = useAction(async () => {
     if (!editing) return;
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(editing.text);
-    } catch (e) {
-      throw new Error(`not valid JSON: ${(e as Error).message}`);
+    let body: unknown;
+    if (editing.mode === 'json') {
+      try {
+        body = JSON.parse(editing.text);
+      } catch (e) {
+        throw new Error(`not valid JSON: ${(e as Error).message}`);
+      }
+    } else {
+      setEditing({ ...editing, checked: true });
+      if (Object.keys(problemsOf(editing.draft)).length > 0)
+        throw new Error('Some fields need attention (marked below); nothing was saved.');
+      body = bodyOf(editing.draft);
     }
     const t = editing.name
       ? await api<Target>('PUT', `/permissions/${encodeURIComponent(editing.name)}`, body)
@@ -41,12 +59,24 @@ export function Permissions() {
     state.reload();
     return t;
   });
-  const edit = (t: Target) => {
-    const { name, description, repositories, images, users, groups, anonymous } = t;
-    setEditing({
-      name,
-      text: JSON.stringify({ name, description, repositories, images, users, groups, anonymous }, null, 2),
-    });
+  const open = (name: string | null, t: Target) =>
+    setEditing({ name, mode: 'form', draft: draftOf(t), text: '', checked: false });
+  const edit = (t: Target) => open(t.name, t);
+  const toggle = () => {
+    if (!editing) return;
+    if (editing.mode === 'form') {
+      setEditing({ ...editing, mode: 'json', text: JSON.stringify(bodyOf(editing.draft), null, 2) });
+      return;
+    }
+    try {
+      const parsed = JSON.parse(editing.text) as Target;
+      setEditing({ ...editing, mode: 'form', draft: draftOf(parsed), jsonError: undefined });
+    } catch (e) {
+      setEditing({
+        ...editing,
+        jsonError: `Not valid JSON, so the form cannot show it: ${(e as Error).message}`,
+      });
+    }
   };
   return (
     <section aria-labelledby="permissions-title">
@@ -100,10 +130,7 @@ export function Permissions() {
       </Load>
       {me.admin && !editing && (
         <p>
-          <button
-            type="button"
-            onClick={() => setEditing({ name: null, text: JSON.stringify(TARGET_EXAMPLE, null, 2) })}
-          >
+          <button type="button" onClick={() => open(null, TARGET_EXAMPLE as unknown as Target)}>
             New permission target
           </button>
         </p>
@@ -117,19 +144,39 @@ export function Permissions() {
             save.go();
           }}
         >
-          <div class="field">
-            <label for="target-json">Permission target (JSON)</label>
-            <textarea
-              id="target-json"
-              rows={16}
-              spellcheck={false}
-              value={editing.text}
-              onInput={(e) => {
-                const v = e.currentTarget.value;
-                setEditing((o) => o && { ...o, text: v });
-              }}
+          <p>
+            <button
+              type="button"
+              class="secondary small"
+              onClick={toggle}
+              aria-pressed={editing.mode === 'json'}
+            >
+              {editing.mode === 'json' ? 'Edit as form' : 'View as JSON'}
+            </button>
+          </p>
+          {editing.jsonError && <ErrorBox error={editing.jsonError} />}
+          {editing.mode === 'form' ? (
+            <TargetForm
+              draft={editing.draft}
+              nameFixed={editing.name !== null}
+              problems={editing.checked ? problemsOf(editing.draft) : {}}
+              onChange={(draft) => setEditing((o) => o && { ...o, draft })}
             />
-          </div>
+          ) : (
+            <div class="field">
+              <label for="target-json">Permission target (JSON)</label>
+              <textarea
+                id="target-json"
+                rows={16}
+                spellcheck={false}
+                value={editing.text}
+                onInput={(e) => {
+                  const v = e.currentTarget.value;
+                  setEditing((o) => o && { ...o, text: v });
+                }}
+              />
+            </div>
+          )}
           {save.error && <ErrorBox error={save.error} />}
           <div class="actions">
             <button type="submit" disabled={save.busy}>
