@@ -311,4 +311,33 @@ describe('web UI pages: builds, set me up, large tag lists, dark mode', {
       await page.context().close();
     }),
   );
+
+  it(
+    'tag rules are edited in a form over the JSON the server takes',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = await ui.newPage();
+      await signIn(page, url(), ADMIN.user, ADMIN.password);
+      await page.goto(`${url()}/ui/repositories/${DEV}/edit`);
+      const rules = page.getByTestId('tag-rules');
+      // No rules set: the server's defaults are shown.
+      await rules.getByRole('checkbox', { name: /Version tags/ }).waitFor();
+      assert.equal(await rules.getByRole('checkbox', { name: /Version tags/ }).isChecked(), true);
+      assert.equal(await rules.getByRole('checkbox', { name: /Build tags/ }).isChecked(), true);
+      assert.equal(await rules.getByRole('checkbox', { name: /Floating tags/ }).isChecked(), false);
+      await rules.getByLabel(/Other tags that never move/).fill('release-*, ');
+      assert.equal(await rules.getByLabel(/Other tags that never move/).inputValue(), 'release-*, ');
+      await rules.getByRole('checkbox', { name: /Floating tags/ }).check();
+      await rules.getByRole('button', { name: 'View as JSON' }).click();
+      assert.deepEqual(JSON.parse(await rules.getByLabel('Tag rules (JSON)').inputValue()), {
+        immutable: ['semver', 'build', 'release-*'],
+        floating: true,
+      });
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await page.getByRole('heading', { name: DEV, level: 1 }).waitFor();
+      const repo = (await api(url(), 'GET', `/repositories/${DEV}`)).json as { settings: { tags: unknown } };
+      assert.deepEqual(repo.settings.tags, { immutable: ['semver', 'build', 'release-*'], floating: true });
+      await page.context().close();
+    }),
+  );
 });

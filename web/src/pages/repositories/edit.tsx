@@ -34,6 +34,132 @@ export function parseJson(
   }
 }
 
+interface TagRules {
+  immutable: string[];
+  floating: boolean;
+}
+
+/** The server's defaults when a repository sets no tag rules (tag-rules.ts). */
+const DEFAULT_RULES: TagRules = { immutable: ['semver', 'build'], floating: false };
+
+/**
+ * Tag rules as a form (named rules as checkboxes, other patterns as a list, floating as a
+ * switch) over the same JSON the server takes; "View as JSON" shows and edits that text. Empty
+ * text means the server's defaults and stays empty until something is changed.
+ */
+function TagRulesEditor({ value, onValue }: { value: string; onValue(v: string): void }) {
+  const [mode, setMode] = useState<'form' | 'json'>('form');
+  let rules: TagRules = DEFAULT_RULES;
+  let broken = '';
+  if (value.trim()) {
+    try {
+      const parsed = JSON.parse(value) as Partial<TagRules>;
+      rules = {
+        immutable: Array.isArray(parsed.immutable) ? parsed.immutable : DEFAULT_RULES.immutable,
+        floating: parsed.floating === true,
+      };
+    } catch (e) {
+      broken = (e as Error).message;
+    }
+  }
+  const write = (change: Partial<TagRules>) => onValue(JSON.stringify({ ...rules, ...change }));
+  const named = (rule: string, on: boolean) =>
+    write({
+      immutable: on
+        ? [...rules.immutable.filter((r) => r !== rule), rule]
+        : rules.immutable.filter((r) => r !== rule),
+    });
+  const others = rules.immutable.filter((r) => r !== 'semver' && r !== 'build');
+  // The text as typed (a trailing comma included); the rules follow it.
+  const [patternText, setPatternText] = useState(others.join(', '));
+  const json = mode === 'json' || broken !== '';
+  return (
+    <fieldset class="field" data-testid="tag-rules">
+      <legend>Tag rules</legend>
+      <p>
+        <button
+          type="button"
+          class="secondary small"
+          aria-pressed={json}
+          disabled={broken !== ''}
+          onClick={() => {
+            setPatternText(others.join(', '));
+            setMode(json ? 'form' : 'json');
+          }}
+        >
+          {json ? 'Edit as form' : 'View as JSON'}
+        </button>
+      </p>
+      {json ? (
+        <>
+          <label for="repo-tags">Tag rules (JSON)</label>
+          <textarea
+            id="repo-tags"
+            rows={4}
+            spellcheck={false}
+            value={value}
+            placeholder={JSON.stringify(LOCAL_EXAMPLE.tags)}
+            aria-invalid={broken ? true : undefined}
+            aria-describedby="repo-tags-hint"
+            onInput={(e) => onValue(e.currentTarget.value)}
+          />
+          <small id="repo-tags-hint" class={broken ? 'field-error' : undefined}>
+            {broken
+              ? `Not valid JSON (${broken}); fix it here to edit the rules as a form.`
+              : 'Immutable tag patterns (semver, build, release-*) and whether X.Y, X and latest float.'}
+          </small>
+        </>
+      ) : (
+        <>
+          <label>
+            <input
+              type="checkbox"
+              checked={rules.immutable.includes('semver')}
+              onChange={(e) => named('semver', e.currentTarget.checked)}
+            />{' '}
+            Version tags (1.4.2) never move
+          </label>
+          <label>
+            <input
+              type="checkbox"
+              checked={rules.immutable.includes('build')}
+              onChange={(e) => named('build', e.currentTarget.checked)}
+            />{' '}
+            Build tags (main-3f2a9c1-20261125100000) never move
+          </label>
+          <label for="repo-tag-patterns">Other tags that never move (patterns, separated by commas)</label>
+          <input
+            id="repo-tag-patterns"
+            value={patternText}
+            placeholder="release-*"
+            onInput={(e) => {
+              const typed = e.currentTarget.value;
+              setPatternText(typed);
+              write({
+                immutable: [
+                  ...rules.immutable.filter((r) => r === 'semver' || r === 'build'),
+                  ...typed
+                    .split(',')
+                    .map((x) => x.trim())
+                    .filter(Boolean),
+                ],
+              });
+            }}
+          />
+          <label>
+            <input
+              type="checkbox"
+              checked={rules.floating}
+              onChange={(e) => write({ floating: e.currentTarget.checked })}
+            />{' '}
+            Floating tags: the server points latest, X and X.Y at the highest stable X.Y.Z
+          </label>
+        </>
+      )}
+    </fieldset>
+  );
+}
+
 export function RepositoryEditPage({ repoKey }: { repoKey?: string }) {
   const creating = repoKey === undefined;
   const existing = useApi<Repository>(creating ? null : `/repositories/${encodeURIComponent(repoKey)}`);
@@ -188,21 +314,7 @@ export function RepositoryEditPage({ repoKey }: { repoKey?: string }) {
                 gates.
               </small>
             </div>
-            <div class="field">
-              <label for="repo-tags">Tag rules (JSON)</label>
-              <textarea
-                id="repo-tags"
-                rows={4}
-                spellcheck={false}
-                value={tagRules}
-                placeholder={json(LOCAL_EXAMPLE.tags)}
-                aria-describedby="repo-tags-hint"
-                onInput={(e) => setTagRules(e.currentTarget.value)}
-              />
-              <small id="repo-tags-hint">
-                Immutable tag patterns (semver, build, release-*) and whether X.Y, X and latest float.
-              </small>
-            </div>
+            <TagRulesEditor value={tagRules} onValue={setTagRules} />
           </>
         )}
 
