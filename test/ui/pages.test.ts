@@ -340,4 +340,41 @@ describe('web UI pages: builds, set me up, large tag lists, dark mode', {
       await page.context().close();
     }),
   );
+
+  it(
+    'gates are edited in a form with a message where a field is missing, over the JSON the server takes',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = await ui.newPage();
+      await signIn(page, url(), ADMIN.user, ADMIN.password);
+      await page.goto(`${url()}/ui/repositories/${DEV}/edit`);
+      const gates = page.getByTestId('gates');
+      await gates.getByText('No gates: anything may be promoted here.').waitFor();
+      await gates.getByRole('button', { name: 'Add a gate' }).click();
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      assert.match(await textOf(page.getByTestId('error')), /Nothing was saved\. Gate 1: name the property/);
+      assert.match(await textOf(gates.getByTestId('field-error')), /Gate 1: name the property/);
+      assert.equal(await gates.getByLabel('Property').getAttribute('aria-invalid'), 'true');
+      await gates.getByLabel('Property').fill('qa.status');
+      await gates.getByLabel(/Equal to/).fill('passed');
+      assert.equal(await gates.getByTestId('field-error').count(), 0);
+      await gates.getByRole('button', { name: 'Add a gate' }).click();
+      await gates.getByLabel('Gate 2: passes when').selectOption('approval');
+      await gates.getByLabel('Approved by a member of').fill('release-managers');
+      await gates.getByRole('button', { name: 'View as JSON' }).click();
+      assert.deepEqual(JSON.parse(await gates.getByLabel('Gates (JSON)').inputValue()), [
+        { type: 'property', key: 'qa.status', equals: 'passed' },
+        { type: 'approval', group: 'release-managers' },
+      ]);
+      assert.deepEqual(await axeFindings(page), []);
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await page.getByRole('heading', { name: DEV, level: 1 }).waitFor();
+      const repo = (await api(url(), 'GET', `/repositories/${DEV}`)).json as { settings: { gates: unknown } };
+      assert.deepEqual(repo.settings.gates, [
+        { type: 'property', key: 'qa.status', equals: 'passed' },
+        { type: 'approval', group: 'release-managers' },
+      ]);
+      await page.context().close();
+    }),
+  );
 });

@@ -3,6 +3,7 @@ import { api, type Repository } from '../../api';
 import { TextField } from '../../parts';
 import { Link, navigate } from '../../router';
 import { ErrorBox, PageTitle, useAction, useApi } from '../../ui';
+import { GatesEditor, gateProblems, parseGates } from './gates-form';
 import { repoHref } from './shared';
 
 // ----------------------------------------------------------------------- create and edit
@@ -234,6 +235,8 @@ export function RepositoryEditPage({ repoKey }: { repoKey?: string }) {
       const g = parseJson(gates, 'Gates', 'array');
       const t = parseJson(tagRules, 'Tag rules', 'object');
       if (g.error || t.error) return setClientError((g.error ?? t.error)!);
+      const missing = gateProblems(parseGates(gates).gates);
+      if (missing.length > 0) return setClientError(`Nothing was saved. ${missing.join(' ')}`);
       if (g.value !== undefined) settings.gates = g.value;
       if (t.value !== undefined) settings.tags = t.value;
     } else if (kind === 'remote') {
@@ -298,22 +301,7 @@ export function RepositoryEditPage({ repoKey }: { repoKey?: string }) {
 
         {kind === 'local' && (
           <>
-            <div class="field">
-              <label for="repo-gates">Gates (JSON)</label>
-              <textarea
-                id="repo-gates"
-                rows={6}
-                spellcheck={false}
-                value={gates}
-                placeholder={json(LOCAL_EXAMPLE.gates)}
-                aria-describedby="repo-gates-hint"
-                onInput={(e) => setGates(e.currentTarget.value)}
-              />
-              <small id="repo-gates-hint">
-                A list of gates, all must pass: property, approval, promotedFrom, checklist, build. Empty: no
-                gates.
-              </small>
-            </div>
+            <GatesEditor value={gates} onValue={setGates} />
             <TagRulesEditor value={tagRules} onValue={setTagRules} />
           </>
         )}
