@@ -14,6 +14,7 @@ import type { ImageRoute } from './image-routes.ts';
 
 const Tag = z.object({
   tag: z.string(),
+  repository: z.string().describe('where the tag is: the member serving it through a virtual repository'),
   digest: DigestString,
   kind: z.enum(['immutable', 'floating', 'mutable']),
   rule: z.string().optional(),
@@ -24,6 +25,7 @@ const PageQuery = {
   last: z.string().optional().describe('the last image of the previous page'),
 };
 const Next = z.string().optional().describe('the next page');
+const ImageFilter = z.string().optional().describe('only images whose name contains this (any case)');
 const Pipeline = z.object({
   stages: z.array(z.object({ repository: z.string(), description: z.string(), gates: z.array(z.string()) })),
   others: z.array(
@@ -45,6 +47,8 @@ const Pipeline = z.object({
           digest: DigestString,
           gates: z.array(GateResult),
           promotable: z.boolean(),
+          unavailable: z.string().optional().describe("why the caller cannot promote, in the server's words"),
+          mayApprove: z.boolean().describe("whether the caller's approval would count for a gate"),
         }),
       ),
     }),
@@ -57,6 +61,8 @@ const Manifest = z.object({
   mediaType: z.string(),
   size: z.number(),
   tags: z.array(z.string()),
+  artifactType: z.string().nullable().describe('set for an artifact that is not a runnable image'),
+  subject: DigestString.nullable().describe('the manifest an artifact refers to'),
   platforms: z.array(z.object({ platform: z.string(), digest: DigestString })),
   layers: z.array(z.object({ digest: DigestString, size: z.number(), mediaType: z.string() })),
   config: z.looseObject({}).nullable().describe('the image config, secret-looking environment values masked'),
@@ -86,12 +92,12 @@ export interface BrowseDeps {
   pipeline: PipelineService;
 }
 
-type Paged = { Querystring: { n?: string; last?: string; tag?: string } };
+type Paged = { Querystring: { n?: string; last?: string; tag?: string; image?: string } };
 
 /**
- * Browsing for the web UI (and anyone): `GET /repositories/:key/images?n=&last=` (the images of
+ * Browsing for the web UI (and anyone): `GET /repositories/:key/images?n=&last=&image=` (the images of
  * a repository the caller may read, paginated by name; a virtual repository's are the union
- * over the repositories behind it) and `GET /pipeline?n=&last=&tag=` (each image at each stage
+ * over the repositories behind it) and `GET /pipeline?n=&last=&tag=&image=` (each image at each stage
  * of the promotion pipeline, with the promotions waiting between stages and their gates).
  */
 export async function browseApi(app: FastifyInstance, access: ApiAccess, deps: BrowseDeps): Promise<void> {
@@ -99,7 +105,7 @@ export async function browseApi(app: FastifyInstance, access: ApiAccess, deps: B
     summary: 'The images of a repository the caller may read, by name',
     tags: ['browse'],
     params: z.object({ key: z.string() }),
-    querystring: z.object(PageQuery),
+    querystring: z.object({ ...PageQuery, image: ImageFilter }),
     response: {
       200: z.object({
         images: z.array(z.object({ image: z.string(), tagCount: z.number(), lastPushAt: Timestamp })),
@@ -118,16 +124,20 @@ export async function browseApi(app: FastifyInstance, access: ApiAccess, deps: B
       }
       const n = pageSize(request.query.n, 50, 1000);
       const last = request.query.last;
-      const page = await deps.browse.images(request.principal, repo, {
-        n,
-        ...(last === undefined || last === '' ? {} : { last }),
-      });
+      const image = request.query.image ?? '';
+      if (image.length > 255) throw badRequest('image filters are at most 255 characters');
+      const page = await deps.browse.images(
+        request.principal,
+        repo,
+        { n, ...(last === undefined || last === '' ? {} : { last }) },
+        image,
+      );
       const lastImage = page.images.at(-1)?.image;
       return {
         images: page.images,
         ...(page.more && lastImage !== undefined
           ? {
-              next: `/api/v1/repositories/${key}/images?${new URLSearchParams({ n: String(n), last: lastImage })}`,
+              next: `/api/v1/repositories/${key}/images?${new URLSearchParams({ n: String(n), last: lastImage, ...(image ? { image } : {}) })}`,
             }
           : {}),
       };
@@ -137,7 +147,11 @@ export async function browseApi(app: FastifyInstance, access: ApiAccess, deps: B
   const pipelineSchema = {
     summary: 'Each image at each stage of the promotion pipeline, with the promotions waiting',
     tags: ['browse'],
-    querystring: z.object({ ...PageQuery, tag: z.string().optional().describe('default latest') }),
+    querystring: z.object({
+      ...PageQuery,
+      tag: z.string().optional().describe('default latest'),
+      image: ImageFilter,
+    }),
     response: { 200: Pipeline },
   };
   app.get<Paged>('/pipeline', { schema: pipelineSchema }, async (request) => {
@@ -146,9 +160,12 @@ export async function browseApi(app: FastifyInstance, access: ApiAccess, deps: B
     if (!isTag(tag))
       throw badRequest(`tag ${JSON.stringify(tag.slice(0, 100))} is not a tag or a release line like 1.4`);
     const last = request.query.last;
+    const image = request.query.image ?? '';
+    if (image.length > 255) throw badRequest('image filters are at most 255 characters');
     const view = await deps.pipeline.view(request.principal, {
       n,
       tag,
+      ...(image === '' ? {} : { image }),
       ...(last === undefined || last === '' ? {} : { last }),
     });
     const lastImage = view.images.at(-1)?.image;
@@ -156,7 +173,9 @@ export async function browseApi(app: FastifyInstance, access: ApiAccess, deps: B
     return {
       ...rest,
       ...(more && lastImage !== undefined
-        ? { next: `/api/v1/pipeline?${new URLSearchParams({ n: String(n), last: lastImage, tag })}` }
+        ? {
+            next: `/api/v1/pipeline?${new URLSearchParams({ n: String(n), last: lastImage, tag, ...(image ? { image } : {}) })}`,
+          }
         : {}),
     };
   });

@@ -7,11 +7,11 @@ import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { PromotionQuery, PromotionRecord } from '../meta/promotion-records.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import { type Digest, isDigest } from '../oci/digest.ts';
+import { approvalRefusal } from '../promote/approval-eligibility.ts';
 import { CHECKS } from '../promote/checklist.ts';
 import type { ChecklistService } from '../promote/checklist-service.ts';
 import { parsePromotionRequest } from '../promote/promotion-request.ts';
 import type { PromotionService } from '../promote/promotion-service.ts';
-import { policyOf } from '../promote/repository-policy.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { auditChange, requireAction, requireSignedIn } from './api-auth.ts';
 import { DigestString, GateResult, looseBody, NoContent, Timestamp } from './api-schema.ts';
@@ -258,20 +258,8 @@ export async function promotionsApi(
  * would be a record that looks like consent and means nothing.
  */
 function approvalTarget(access: ApiAccess, p: Principal, repo: RepositoryRecord): RepositoryRecord {
-  const key = repo.key;
-  const groups = policyOf(repo).gates.flatMap((g) => (g.type === 'approval' ? [g.group] : []));
-  if (groups.length === 0)
-    throw forbidden(`${key} has no approval gate; an approval there would count for nothing`);
-  const mine = access.identity.groupsOf(p.name);
-  if (!groups.some((g) => mine.includes(g)))
-    throw forbidden(
-      `approvals for ${key} count only from members of ${[...new Set(groups)].join(', ')}; ${p.name} is not one`,
-    );
-  // A token narrowed to reading must not be able to give consent in its owner's name.
-  if (p.token?.actions && !access.identity.policy.allows(p, 'annotate', key))
-    throw forbidden(
-      `API token ${p.token.name} may not approve: approving needs a token that may annotate ${key}`,
-    );
+  const refusal = approvalRefusal(p, repo, access.identity.groupsOf(p.name), access.identity.policy);
+  if (refusal) throw forbidden(refusal);
   return repo;
 }
 

@@ -5,6 +5,7 @@ import type { ImageSummary, MetadataStore, TagEntry } from '../meta/metadata-sto
 import type { Properties } from '../meta/promotion-records.ts';
 import type { RepositoryRecord } from '../meta/records.ts';
 import type { Digest } from '../oci/digest.ts';
+import { IMAGE_CONFIG_MEDIA_TYPES } from '../oci/media-types.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { SECRET_NAME, secretKind } from './checklist.ts';
 import { holderOf } from './holder.ts';
@@ -15,6 +16,11 @@ import { immutableRule, isFloating } from './tag-rules.ts';
 export interface TagView {
   tag: string;
   digest: Digest;
+  /**
+   * The repository the tag is in: the member serving it when listed through a virtual
+   * repository (its history and rollback live there, never on the virtual address).
+   */
+  repository: string;
   /** immutable: never moves (rule says which); floating: the server moves it; mutable: anyone with delete may. */
   kind: 'immutable' | 'floating' | 'mutable';
   rule?: string;
@@ -27,6 +33,13 @@ export interface ManifestView {
   repository: string;
   mediaType: string;
   size: number;
+  /**
+   * Set for an artifact that is not a runnable image (a signature, an SBOM): its artifactType,
+   * else its config's media type when that is not an image config. Null for images and indexes.
+   */
+  artifactType: string | null;
+  /** The manifest this one refers to (it is then a referrer, listed under that manifest). */
+  subject: Digest | null;
   tags: string[];
   platforms: { platform: string; digest: Digest }[];
   layers: { digest: Digest; size: number; mediaType: string }[];
@@ -87,11 +100,14 @@ export class BrowseService {
     }
   }
 
+  /** `filter`: only images whose name contains it, case-insensitively ('' for all). */
   async images(
     p: Principal,
     repo: RepositoryRecord,
     page: { n: number; last?: string },
+    filter = '',
   ): Promise<{ images: ImageSummary[]; more: boolean }> {
+    const wanted = filter.toLowerCase();
     const policy = this.policy();
     const whole = policy.allows(p, 'read', repo.key);
     // Through a virtual repository: an image counts when a member the caller may read it in is
@@ -104,7 +120,10 @@ export class BrowseService {
     return this.readableImages(
       behind,
       page,
-      (image) => (whole || policy.allows(p, 'read', repo.key, image)) && inMember(image),
+      (image) =>
+        image.toLowerCase().includes(wanted) &&
+        (whole || policy.allows(p, 'read', repo.key, image)) &&
+        inMember(image),
     );
   }
 
@@ -141,6 +160,11 @@ export class BrowseService {
       repository: holder.key,
       mediaType: record.mediaType,
       size: record.size,
+      artifactType:
+        parsed.artifactType && !IMAGE_CONFIG_MEDIA_TYPES.includes(parsed.artifactType)
+          ? parsed.artifactType
+          : null,
+      subject: parsed.subject?.digest ?? null,
       tags,
       platforms: parsed.manifests.map((m) => ({ platform: platformOf(m.platform), digest: m.digest })),
       layers: parsed.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
@@ -165,7 +189,12 @@ export class BrowseService {
 
 /** The kind of a tag under the rules of the repository holding it; remote repositories' tags are upstream's. */
 export function tagView(repository: RepositoryRecord, entry: TagEntry): TagView {
-  const base = { tag: entry.tag, digest: entry.digest, updatedAt: entry.updatedAt };
+  const base = {
+    tag: entry.tag,
+    digest: entry.digest,
+    repository: repository.key,
+    updatedAt: entry.updatedAt,
+  };
   if (repository.kind !== 'local') return { ...base, kind: 'mutable' };
   const rules = policyOf(repository).tags;
   if (rules.floating && isFloating(entry.tag)) return { ...base, kind: 'floating' };

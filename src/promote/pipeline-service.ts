@@ -7,6 +7,7 @@ import type { RepositoryRecord } from '../meta/records.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { RepositoryService } from '../repos/repository-service.ts';
 import { membersOf } from '../repos/virtual-settings.ts';
+import { approvalRefusal } from './approval-eligibility.ts';
 import type { BrowseService } from './browse-service.ts';
 import { describeGate } from './gates.ts';
 import type { PromotionService } from './promotion-service.ts';
@@ -25,7 +26,21 @@ export interface PipelineImage {
   /** For each stage the caller may read: what the chosen tag resolves to there, or null. */
   stages: Record<string, { digest: Digest; tags: string[] } | null>;
   /** Where a stage holds a digest the next stage does not: that promotion, evaluated as a dry run. */
-  waiting: { from: string; to: string; digest: Digest; gates: GateResult[]; promotable: boolean }[];
+  waiting: Waiting[];
+}
+
+/** A promotion waiting between two adjacent stages, evaluated for the caller as a dry run would. */
+export interface Waiting {
+  from: string;
+  to: string;
+  digest: Digest;
+  gates: GateResult[];
+  /** Whether the caller could promote it now. */
+  promotable: boolean;
+  /** When not promotable: why, as the caller should read it (a missing permission before failing gates). */
+  unavailable?: string;
+  /** Whether an approval by the caller would count for an approval gate of `to`. */
+  mayApprove: boolean;
 }
 
 /**
@@ -52,7 +67,11 @@ export class PipelineService {
     return unique.length > 0 ? unique : this.repos.list().filter((r) => r.kind === 'local');
   }
 
-  async view(p: Principal, options: { n: number; last?: string; tag: string }): Promise<PipelineView> {
+  /** `image`: only images whose name contains it (case-insensitive), for the UI's filter box. */
+  async view(
+    p: Principal,
+    options: { n: number; last?: string; tag: string; image?: string },
+  ): Promise<PipelineView> {
     const policy = this.policy();
     const all = this.stages();
     const stageKeys = new Set(all.map((r) => r.key));
@@ -70,7 +89,9 @@ export class PipelineService {
     const page = await this.browse.readableImages(
       visible.map((r) => r.key),
       { n: options.n, ...(options.last === undefined ? {} : { last: options.last }) },
-      (image) => visible.some((r) => reads(r.key, image)),
+      (image) =>
+        (options.image === undefined || image.toLowerCase().includes(options.image.toLowerCase())) &&
+        visible.some((r) => reads(r.key, image)),
     );
     const images: PipelineImage[] = [];
     for (const { image } of page.images) {
@@ -100,8 +121,23 @@ export class PipelineService {
           { repository: to, image },
           here.digest,
         );
-        const promotable = gates.every((g) => g.passed) && policy.allows(p, 'promote', to, image);
-        waiting.push({ from, to, digest: here.digest, gates, promotable });
+        const allowed = policy.allows(p, 'promote', to, image);
+        const failing = gates.filter((g) => !g.passed).map((g) => g.gate);
+        const unavailable = !allowed
+          ? `${p.authenticated ? p.name : 'an anonymous visitor'} may not promote into ${to}`
+          : failing.length > 0
+            ? `waiting for ${failing.length === 1 ? 'this gate' : 'these gates'} to pass: ${failing.join('; ')}`
+            : undefined;
+        const target = all[i + 1] as RepositoryRecord;
+        waiting.push({
+          from,
+          to,
+          digest: here.digest,
+          gates,
+          promotable: unavailable === undefined,
+          ...(unavailable === undefined ? {} : { unavailable }),
+          mayApprove: p.authenticated && approvalRefusal(p, target, p.groups, policy) === undefined,
+        });
       }
       images.push({ image, stages, waiting });
     }

@@ -163,6 +163,23 @@ describe('browsing API', () => {
     await get('/repositories/pages-local/images?n=0', ADMIN_AUTH, 400);
   });
 
+  it('filters the images of a repository by part of their name, across pages', async () => {
+    for (const name of ['filter/alpha', 'filter/beta', 'filter/alphabet'])
+      await pushSingle(reg, `docker-dev-local/${name}`, '1.0.0');
+    const first = await get('/repositories/docker-dev-local/images?n=1&image=ALPHA');
+    assert.deepEqual(
+      first.images.map((i: Json) => i.image),
+      ['filter/alpha'],
+    );
+    assert.ok(first.next.includes('image=ALPHA'), first.next);
+    const second = await get(first.next.replace('/api/v1', ''));
+    assert.deepEqual(
+      second.images.map((i: Json) => i.image),
+      ['filter/alphabet'],
+    );
+    assert.equal(second.next, undefined);
+  });
+
   it('lists a virtual repository as the union of its members, each image once', async () => {
     await pushSingle(reg, 'docker-dev-local/union/app', 'dev');
     await pushSingle(reg, 'docker-dev-local/union/staged', 'v1');
@@ -214,6 +231,10 @@ describe('browsing API', () => {
     const through = await get(`/repositories/docker/images/${image}/tags`, READER);
     assert.equal(through.tags.find((t: Json) => t.tag === 'latest').kind, 'mutable');
     assert.equal(through.tags.find((t: Json) => t.tag === '1.4.2').kind, 'immutable');
+    // Each says which member serves it (the UI reads its history there).
+    assert.equal(through.tags.find((t: Json) => t.tag === 'latest').repository, 'docker-dev-local');
+    assert.equal(through.tags.find((t: Json) => t.tag === '1.4.2').repository, 'docker-staging-local');
+    assert.equal(byTag.get('custom').repository, 'docker-staging-local');
 
     await get(`/repositories/docker-staging-local/images/${image}/tags`, '', 401);
     await get(`/repositories/docker-staging-local/images/${image}/tags`, CUSTOMER, 403);
@@ -316,6 +337,14 @@ describe('browsing API', () => {
     assert.equal(child.referrers.length, 1, 'the SBOM refers to the amd64 child');
     assert.equal(child.referrers[0].artifactType, 'application/spdx+json');
     assert.equal(child.config.architecture, 'amd64');
+    // Images and indexes are runnable; a referrer says what it is and what it refers to (the UI
+    // shows it as an artifact of its subject, never with pull and promote as if it ran).
+    assert.equal(m.artifactType, null);
+    assert.equal(m.subject, null);
+    assert.equal(child.artifactType, null);
+    const sig = await get(`/repositories/docker-dev-local/images/${image}/manifests/${signature?.digest}`);
+    assert.equal(sig.artifactType, 'application/vnd.dev.cosign.artifact.sig.v1+json');
+    assert.equal(sig.subject, pushed.index.digest);
   });
 
   it('shows the pipeline: an image waiting for staging until its gate passes', async () => {
@@ -355,6 +384,8 @@ describe('browsing API', () => {
       [['property qa.status = passed', false]],
     );
     assert.match(waiting.gates[0].reason, /qa\.status is not set/);
+    assert.equal(waiting.unavailable, 'waiting for this gate to pass: property qa.status = passed');
+    assert.equal(waiting.mayApprove, false, 'staging has no approval gate');
 
     await setProperties(url, { repository: 'docker-dev-local', image, digest }, { 'qa.status': ['passed'] });
     const passed = (await find(RM)).entry;
@@ -364,6 +395,9 @@ describe('browsing API', () => {
     const asDev = (await find(DEV)).entry;
     assert.equal(asDev.waiting[0].gates[0].passed, true);
     assert.equal(asDev.waiting[0].promotable, false);
+    // …and is told so, not that a gate fails (the UI shows this reason).
+    assert.equal(asDev.waiting[0].unavailable, 'dev may not promote into docker-staging-local');
+    assert.equal(passed.waiting[0].unavailable, undefined);
 
     // Promoted with a version tag: staging holds it; prod's gates are next.
     await promoted(
@@ -380,6 +414,10 @@ describe('browsing API', () => {
     assert.equal(line.waiting[0].promotable, false);
     const verdicts = Object.fromEntries(line.waiting[0].gates.map((g: Json) => [g.type, g.passed]));
     assert.deepEqual(verdicts, { promotedFrom: true, approval: false, build: false });
+    // The approval gate names release-managers: rm's approval would count, a developer's not.
+    assert.equal(line.waiting[0].mayApprove, true);
+    const devLine = (await find(DEV, '&tag=1.4')).entry;
+    assert.equal(devLine.waiting[0].mayApprove, false);
     // latest: dev and staging hold the same digest, nothing waits between them.
     const latest = (await find(RM)).entry;
     assert.equal(latest.stages['docker-staging-local'].digest, digest);

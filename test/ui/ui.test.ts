@@ -9,7 +9,7 @@
 //   published production sees production (docker-prod and docker-prod-local) and nothing else; the pipeline fits a 390 px phone.
 // Screenshots of the main pages go to GANTRY_SCREENSHOTS (or a temp folder; printed once).
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +19,10 @@ import { ADMIN_AUTH, api, createRoles, PASSWORD, publishProduction } from '../au
 import { isolatedClientEnv } from '../support/client-env.ts';
 import { run, sha256Of } from '../support/clients.ts';
 import { type PreparedFixtures, prepareFixtures } from '../support/fixtures.ts';
-import { ADMIN, basicAuth, PROJECT_ROOT, type RunningGantry, startGantry } from '../support/gantry.ts';
+import { ADMIN, basicAuth, type RunningGantry, startGantry } from '../support/gantry.ts';
 import { imageManifest, makeBlob, makeConfig, RegistryClient } from '../support/http.ts';
 import { browserUnavailableReason, launchBrowser, screenshot, screenshotList } from './browser.ts';
+import { ensureWebBuilt } from './support.ts';
 
 const SKOPEO = '/usr/bin/skopeo';
 const RM = basicAuth('rm', PASSWORD);
@@ -30,46 +31,11 @@ const NEXT_BUILD_TAG = 'main-77be01d-20261202093000';
 const DEV = 'docker-dev-local';
 const STAGING = 'docker-staging-local';
 const PROD = 'docker-prod-local';
-const WEB_DIST = join(PROJECT_ROOT, 'web', 'dist', 'index.html');
 /** How long a locator waits for the page before a step fails. */
 const WAIT_MS = 10_000;
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON replies are checked field by field
 type Json = any;
-
-/** The newest modification time under `dir` (recursively), 0 when it does not exist. */
-function newest(dir: string): number {
-  if (!existsSync(dir)) return 0;
-  let t = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    t = Math.max(t, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** web/dist as the server serves it: built (`npm run build:web`) when missing or older than web/src. */
-async function ensureWebBuilt(): Promise<void> {
-  const sources = Math.max(
-    newest(join(PROJECT_ROOT, 'web', 'src')),
-    statSync(join(PROJECT_ROOT, 'web', 'index.html')).mtimeMs,
-  );
-  if (existsSync(WEB_DIST) && statSync(WEB_DIST).mtimeMs >= sources) return;
-  process.stderr.write(
-    `# web/dist ${existsSync(WEB_DIST) ? 'is older than web/src' : 'is missing'}: npm run build:web\n`,
-  );
-  try {
-    await run('npm', ['run', 'build:web', '--', '--logLevel', 'warn'], {
-      timeoutMs: 180_000,
-      cwd: PROJECT_ROOT,
-    });
-  } catch (err) {
-    throw new Error(
-      `the web UI could not be built (npm run build:web in ${PROJECT_ROOT}); the browser tests need web/dist:\n${(err as Error).message}`,
-    );
-  }
-  assert.ok(existsSync(WEB_DIST), `npm run build:web did not produce ${WEB_DIST}`);
-}
 
 const unavailable = browserUnavailableReason() ?? (existsSync(SKOPEO) ? undefined : `${SKOPEO} is missing`);
 
@@ -280,7 +246,10 @@ describe('web UI in a real browser: sign-in, pipeline, promotion, rollback, admi
         /✗ failed property qa\.status = passed: property qa\.status is not set/,
       );
       assert.equal(await row.getByTestId('promote').count(), 0, 'no Promote button while a gate fails');
-      assert.match(await textOf(row.getByTestId('waiting')), /Not promotable until the failing gates pass/);
+      assert.match(
+        await textOf(row.getByTestId('waiting')),
+        /Not promotable: waiting for this gate to pass: property qa\.status = passed\./,
+      );
       await screenshot(page, 'pipeline-gate-failing');
 
       // Another tag line: the second build, by its build tag.
@@ -521,7 +490,12 @@ describe('web UI in a real browser: sign-in, pipeline, promotion, rollback, admi
       await history.getByRole('heading', { name: 'History of latest' }).waitFor();
       const events = history.locator('tbody tr');
       await eventually('two moves of latest', async () => (await events.count()) === 2);
-      await history.getByRole('button', { name: 'Rollback', exact: true }).click();
+      await history.getByRole('button', { name: 'Rollback latest', exact: true }).click();
+      assert.match(
+        await textOf(history.getByTestId('confirm-effect')),
+        /^latest in .* moves from sha256:\w+ back to sha256:\w+/,
+      );
+      await history.getByRole('button', { name: 'Roll latest back' }).click();
       assert.match(
         await textOf(history.getByRole('status')),
         new RegExp(`latest now points at ${digest.slice(0, 19)} \\(was ${nextDigest.slice(0, 19)}\\)`),
@@ -616,6 +590,8 @@ describe('web UI in a real browser: sign-in, pipeline, promotion, rollback, admi
       await page.getByTestId('permissions').waitFor();
       await page.getByRole('button', { name: 'New permission target' }).click();
       const editor = page.getByRole('form', { name: 'New permission target' });
+      // The power users' way: the raw document (the form is tested in pages.test.ts).
+      await editor.getByRole('button', { name: 'View as JSON' }).click();
       await editor.getByLabel('Permission target (JSON)').fill(
         JSON.stringify(
           {

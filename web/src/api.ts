@@ -118,6 +118,14 @@ export interface Repository {
   actions?: string[];
 }
 
+/** What the caller may do on the whole repository `key` (none when it is not listed). */
+export const actionsIn = (repos: readonly Repository[] | undefined, key: string): string[] =>
+  repos?.find((r) => r.key === key)?.actions ?? [];
+
+/** Local repositories other than `except` that the caller may promote into. */
+export const promoteTargets = (repos: readonly Repository[] | undefined, except: string): Repository[] =>
+  (repos ?? []).filter((r) => r.kind === 'local' && r.key !== except && r.actions?.includes('promote'));
+
 /** Whether the caller may change the repository's settings or delete it. */
 export const mayManage = (r: Repository) => r.actions?.includes('manage') ?? false;
 
@@ -132,6 +140,8 @@ export interface ImageSummary {
 export interface TagInfo {
   tag: string;
   digest: string;
+  /** The repository holding the tag (the serving member, through a virtual repository). */
+  repository?: string;
   kind: 'immutable' | 'floating' | 'mutable';
   rule?: string;
   updatedAt: string;
@@ -139,8 +149,14 @@ export interface TagInfo {
 
 export interface Manifest {
   digest: string;
+  /** The repository holding it (a member, when read through a virtual repository). */
+  repository?: string;
   mediaType: string;
   size: number;
+  /** Set for a signature, an SBOM or another artifact that is not a runnable image. */
+  artifactType?: string | null;
+  /** What this manifest refers to (it is then one of that manifest's referrers). */
+  subject?: string | null;
   tags: string[];
   platforms?: { platform: string; digest: string }[];
   layers?: { digest: string; size: number; mediaType: string }[];
@@ -154,7 +170,14 @@ export interface Manifest {
     workingDir?: string;
     env?: string[];
     labels?: Record<string, string>;
-    healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number } | null;
+    /** As the API sends it (lower-case, durations in nanoseconds), not as the image config spells it. */
+    healthcheck?: {
+      test: string[];
+      interval?: number;
+      timeout?: number;
+      startPeriod?: number;
+      retries?: number;
+    } | null;
   } | null;
   annotations?: Record<string, string>;
   referrers?: { digest: string; artifactType?: string; mediaType: string; size: number }[];
@@ -171,6 +194,10 @@ export interface Waiting {
   digest: string;
   gates: GateVerdict[];
   promotable: boolean;
+  /** Why the caller cannot promote it now, as the server says (permission before gates). */
+  unavailable?: string;
+  /** Whether the caller's approval would count for an approval gate of `to`. */
+  mayApprove?: boolean;
 }
 
 export interface Pipeline {

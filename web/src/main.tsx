@@ -1,9 +1,12 @@
 import { type ComponentType, render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Me } from './api';
+import { BuildPage, BuildsPage } from './pages/builds';
 import { ImagePage } from './pages/image';
 import { PipelinePage } from './pages/pipeline';
-import { RepositoriesPage, RepositoryEditPage, RepositoryPage } from './pages/repositories';
+import { RepositoryEditPage } from './pages/repositories/edit';
+import { RepositoriesPage } from './pages/repositories/list';
+import { RepositoryPage } from './pages/repositories/repository';
 import { SearchPage } from './pages/search';
 import { SignInPage } from './pages/sign-in';
 import { StoragePage } from './pages/storage';
@@ -52,6 +55,9 @@ function Routes({ path }: { path: string }) {
   if (path === '/search') return <SearchPage />;
   if (path === '/storage') return <StoragePage />;
   if (path === '/webhooks') return <WebhooksPage />;
+  if (path === '/builds') return <BuildsPage />;
+  const build = at(/^\/builds\/([^/]+)\/([^/]+)\/?$/);
+  if (build) return <BuildPage name={build[0]!} number={build[1]!} />;
   const admin = at(/^\/admin(?:\/([a-z-]+))?\/?$/);
   if (admin) return <AdminLoader section={admin[0] || 'users'} />;
   return (
@@ -70,6 +76,7 @@ const NAV = [
   { href: '/search', label: 'Search', match: (p: string) => p.startsWith('/search') },
   { href: '/storage', label: 'Storage', match: (p: string) => p.startsWith('/storage') },
   { href: '/webhooks', label: 'Webhooks', match: (p: string) => p.startsWith('/webhooks') },
+  { href: '/builds', label: 'Builds', match: (p: string) => p.startsWith('/builds') },
   { href: '/admin', label: 'Administration', match: (p: string) => p.startsWith('/admin') },
 ];
 

@@ -3,17 +3,22 @@ import { useState } from 'preact/hooks';
 import { api } from './api';
 import { ErrorBox, useAction } from './ui';
 
-/** Delete/revoke behind a second, explicit confirmation. */
+/**
+ * An irreversible or self-affecting action behind a second, explicit confirmation; `effect`
+ * says exactly what will happen, next to the confirming button.
+ */
 export function ConfirmButton({
   label,
   confirm,
   name,
   run,
+  effect,
 }: {
   label: string;
   confirm: string;
   name: string;
   run(): Promise<unknown>;
+  effect?: string;
 }) {
   const [asking, setAsking] = useState(false);
   const action = useAction(async () => {
@@ -36,6 +41,11 @@ export function ConfirmButton({
       <legend class="visually-hidden">
         Confirm: {label} {name}
       </legend>
+      {effect && (
+        <p class="confirm-effect" data-testid="confirm-effect">
+          {effect}
+        </p>
+      )}
       <button
         type="button"
         class="danger small"
@@ -59,17 +69,20 @@ export function DeleteButton({
   onDone,
   label = 'Delete',
   confirm = 'Confirm delete',
+  effect,
 }: {
   path: string;
   name: string;
   onDone(): void;
   label?: string;
   confirm?: string;
+  effect?: string;
 }) {
   return (
     <ConfirmButton
       label={label}
       confirm={confirm}
+      {...(effect ? { effect } : {})}
       name={name}
       run={async () => {
         await api('DELETE', path);

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, get } from './api';
+import { ApiError, get, type Repository } from './api';
 import { Link } from './router';
 import { useSession } from './session';
 
@@ -138,7 +138,9 @@ export function Digest({ value, href }: { value: string | null | undefined; href
     </code>
   );
   return href ? (
-    <Link href={href} aria-label={`digest ${value}`}>
+    // No aria-label: a name that does not contain the visible (shortened) text fails WCAG 2.5.3
+    // (speech users say what they see); the full digest is in the title.
+    <Link href={href} title={value}>
       {text}
     </Link>
   ) : (
@@ -163,7 +165,8 @@ export function Time({ at }: { at: string | null | undefined }) {
   const d = new Date(at);
   if (Number.isNaN(d.getTime())) return <span>{at}</span>;
   return (
-    <time dateTime={at} title={at}>
+    // The user's locale and time zone; the exact moment (seconds, zone) on hover.
+    <time dateTime={at} title={d.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'long' })}>
       {d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}
     </time>
   );
@@ -250,6 +253,35 @@ export const skopeoCommand = (repository: string, image: string, ref: string) =>
 
 export const pushExample = (repository = 'docker') =>
   `skopeo copy oci:my-layout:latest docker://${host()}/${repository}/team/app:1.0`;
+
+/**
+ * Where the caller may push: `repository` when given and it allows `deploy` there, else the
+ * first repository that does (the virtual `docker` first); undefined when nowhere. From the
+ * repositories API's `actions`, so customers and anonymous visitors are never shown a push
+ * command they could not use.
+ */
+export function pushTarget(
+  repos: readonly Repository[] | undefined,
+  repository?: string,
+): string | undefined {
+  const deploys = (r: Repository) => r.actions?.includes('deploy') ?? false;
+  if (repository !== undefined)
+    return repos?.some((r) => r.key === repository && deploys(r)) ? repository : undefined;
+  const all = (repos ?? []).filter(deploys);
+  return (all.find((r) => r.key === 'docker') ?? all[0])?.key;
+}
+
+/** The example push command for the caller's push target, or nothing when there is none. */
+export function PushLine({
+  repos,
+  repository,
+}: {
+  repos: readonly Repository[] | undefined;
+  repository?: string;
+}) {
+  const target = pushTarget(repos, repository);
+  return target ? <CopyLine command={pushExample(target)} label="Push command" /> : null;
+}
 
 // ------------------------------------------------------------------------------------ dialog
 

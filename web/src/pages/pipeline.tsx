@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, imagePath, nextPage, type Pipeline, qs, type Waiting } from '../api';
+import { api, imagePath, nextPage, type Pipeline, qs, type Repository, type Waiting } from '../api';
 import { Link, setQuery, useLocation } from '../router';
 import { useSession } from '../session';
 import {
@@ -11,8 +11,8 @@ import {
   Load,
   Pager,
   PageTitle,
+  PushLine,
   pullCommand,
-  pushExample,
   useAction,
   useApi,
   Verdict,
@@ -57,7 +57,7 @@ function WaitingBox({
             <li key={g.gate} class={g.passed ? 'gate-pass' : 'gate-fail'}>
               <Verdict passed={g.passed} /> <span class="gate-name">{g.gate}</span>
               {!g.passed && <span class="reason">: {g.reason}</span>}
-              {!g.passed && g.type === 'approval' && me.authenticated && (
+              {!g.passed && g.type === 'approval' && w.mayApprove && (
                 <>
                   {' '}
                   <button
@@ -102,7 +102,9 @@ function WaitingBox({
           Promote
         </button>
       ) : (
-        <p class="muted small-text">Not promotable until the failing gates pass.</p>
+        <p class="muted small-text" data-testid="unavailable">
+          Not promotable{w.unavailable ? `: ${w.unavailable}` : ''}.
+        </p>
       )}
     </div>
   );
@@ -113,9 +115,14 @@ export function PipelinePage() {
   const loc = useLocation();
   const tag = loc.query.get('tag') || 'latest';
   const last = loc.query.get('last') || '';
-  const path = `/pipeline${qs({ n: 20, tag, last })}`;
+  const image = loc.query.get('image') || '';
+  const stage = loc.query.get('stage') || '';
+  const path = `/pipeline${qs({ n: 20, tag, last, image })}`;
   const state = useApi<Pipeline>(path);
+  const repos = useApi<{ repositories: Repository[] }>('/repositories');
   const [tagInput, setTagInput] = useState(tag);
+  const [imageInput, setImageInput] = useState(image);
+  const [stageInput, setStageInput] = useState(stage);
   const [promoting, setPromoting] = useState<PromoteSource | null>(null);
 
   return (
@@ -126,9 +133,38 @@ export function PipelinePage() {
         aria-label="Tag line"
         onSubmit={(e) => {
           e.preventDefault();
-          setQuery({ tag: tagInput.trim() || 'latest' });
+          setQuery({
+            tag: tagInput.trim() || 'latest',
+            image: imageInput.trim() || undefined,
+            stage: stageInput || undefined,
+          });
         }}
       >
+        <div class="field inline">
+          <label for="pipeline-image">Image</label>
+          <input
+            id="pipeline-image"
+            type="search"
+            value={imageInput}
+            placeholder="team/app"
+            onInput={(e) => setImageInput(e.currentTarget.value)}
+          />
+        </div>
+        <div class="field inline">
+          <label for="pipeline-stage">Stage</label>
+          <select
+            id="pipeline-stage"
+            value={stageInput}
+            onChange={(e) => setStageInput(e.currentTarget.value)}
+          >
+            <option value="">every stage</option>
+            {(state.data?.stages ?? []).map((s) => (
+              <option key={s.repository} value={s.repository}>
+                in {s.repository}
+              </option>
+            ))}
+          </select>
+        </div>
         <div class="field inline">
           <label for="pipeline-tag">Tag line</label>
           <input
@@ -146,6 +182,8 @@ export function PipelinePage() {
       <Load state={state} what="Loading the pipeline">
         {(p) => {
           const stages = p.stages;
+          // The stage filter keeps the images the chosen stage holds on this tag line.
+          const images = stage ? p.images.filter((img) => img.stages[stage]) : p.images;
           const firstHeld = p.images
             .map((img) => {
               const held = [...stages].reverse().find((s) => img.stages[s.repository]);
@@ -162,7 +200,7 @@ export function PipelinePage() {
                   label="Pull command"
                 />
               ) : (
-                <CopyLine command={pushExample('docker')} label="Push command" />
+                <PushLine repos={repos.data?.repositories} />
               )}
               {stages.length === 0 ? (
                 <Empty>
@@ -178,11 +216,12 @@ export function PipelinePage() {
                     </>
                   )}
                 </Empty>
-              ) : p.images.length === 0 ? (
+              ) : images.length === 0 ? (
                 <Empty>
                   <p>
-                    No images yet{tag !== 'latest' ? ` on the tag line ${tag}` : ''} — push one with{' '}
-                    <code>{pushExample('docker')}</code>
+                    {image || stage
+                      ? `No image${image ? ` named like ${image}` : ''}${stage ? ` in ${stage}` : ''} on the tag line ${tag}.`
+                      : `No images yet${tag !== 'latest' ? ` on the tag line ${tag}` : ''}.`}
                   </p>
                 </Empty>
               ) : (
@@ -210,7 +249,7 @@ export function PipelinePage() {
                       </tr>
                     </thead>
                     <tbody>
-                      {p.images.map((img) => (
+                      {images.map((img) => (
                         <tr key={img.image} data-testid="pipeline-row">
                           <th scope="row" data-label="Image">
                             {img.image}
@@ -261,12 +300,12 @@ export function PipelinePage() {
                 onNext={() => {
                   const n = nextPage(path, p.next);
                   const last = n ? (new URL(n, location.origin).searchParams.get('last') ?? '') : '';
-                  setQuery({ tag, last });
+                  setQuery({ tag, last, image: image || undefined, stage: stage || undefined });
                 }}
               />
               {last && (
                 <p>
-                  <Link href={`/pipeline?tag=${encodeURIComponent(tag)}`}>Back to the first page</Link>
+                  <Link href={`/pipeline${qs({ tag, image, stage })}`}>Back to the first page</Link>
                 </p>
               )}
               {p.others.length > 0 && (

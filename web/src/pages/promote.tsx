@@ -5,10 +5,22 @@ import {
   type GateVerdict,
   type Pipeline,
   type PromotionResult,
+  promoteTargets,
   type Repository,
 } from '../api';
 import { TextField } from '../parts';
-import { CopyLine, Dialog, Digest, ErrorBox, Loading, pullCommand, useAction, useApi, Verdict } from '../ui';
+import {
+  CopyLine,
+  Dialog,
+  Digest,
+  ErrorBox,
+  Loading,
+  pullCommand,
+  short,
+  useAction,
+  useApi,
+  Verdict,
+} from '../ui';
 
 export interface PromoteSource {
   repository: string;
@@ -46,6 +58,29 @@ function GateTable({ gates, caption }: { gates: GateVerdict[]; caption: string }
   );
 }
 
+/**
+ * What "Confirm promotion" will do, in one sentence: the irreversible parts (a move leaves the
+ * source, tags are set, floating tags follow, production-like stages take content only so).
+ */
+function promoteEffect(p: {
+  digest: string;
+  from: string;
+  target: Repository | undefined;
+  tags: string[];
+  mode: 'copy' | 'move';
+}): string {
+  const key = p.target?.key ?? '?';
+  const only = p.target?.settings?.writes === 'promotion-only';
+  return [
+    `Confirm promotion ${p.mode === 'move' ? 'moves' : 'copies'} ${short(p.digest)} ${p.mode === 'move' ? `out of ${p.from} ` : ''}into ${key}`,
+    p.tags.length ? ` and sets ${p.tags.join(', ')} there` : ' without tags',
+    only ? ` (${key} takes content only by promotion: this is what its users will pull)` : '',
+    p.target?.settings?.tags && (p.target.settings.tags as { floating?: boolean }).floating
+      ? '; floating tags (latest, X, X.Y) follow.'
+      : '.',
+  ].join('');
+}
+
 export function PromoteDialog({
   source,
   onClose,
@@ -53,7 +88,8 @@ export function PromoteDialog({
 }: {
   source: PromoteSource;
   onClose(): void;
-  onDone?(): void;
+  /** After a real promotion (not a dry run): where the digest went and whether it left the source. */
+  onDone?(done: { target: string; mode: 'copy' | 'move' }): void;
 }) {
   const repos = useApi<{ repositories: Repository[] }>('/repositories');
   // The pipeline's order says which stage comes next: the natural target.
@@ -68,9 +104,8 @@ export function PromoteDialog({
   const [dry, setDry] = useState<PromotionResult | null>(null);
   const [refused, setRefused] = useState<{ detail: string; gates: GateVerdict[] } | null>(null);
 
-  const locals = (repos.data?.repositories ?? []).filter(
-    (r) => r.kind === 'local' && r.key !== source.repository,
-  );
+  // Only where the caller may promote: an empty or refused choice is never offered.
+  const locals = promoteTargets(repos.data?.repositories, source.repository);
   const order = (pipeline.data?.stages ?? []).map((s) => s.repository);
   const next = order[order.indexOf(source.repository) + 1];
   const chosen = target || (next && locals.some((r) => r.key === next) ? next : locals[0]?.key) || '';
@@ -91,7 +126,7 @@ export function PromoteDialog({
     try {
       const result = await api<PromotionResult>('POST', '/promotions', body(dryRun));
       if (dryRun) setDry(result);
-      else onDone?.();
+      else onDone?.({ target: chosen, mode });
       return result;
     } catch (e) {
       if (e instanceof ApiError && e.status === 409 && Array.isArray(e.body?.gates)) {
@@ -139,9 +174,10 @@ export function PromoteDialog({
       ) : (
         <form
           class="stack"
+          // Enter in any field submits the form: that is always a dry run, never the promotion.
           onSubmit={(e) => {
             e.preventDefault();
-            promote.go(false);
+            promote.go(true);
           }}
         >
           <div class="field">
@@ -221,16 +257,22 @@ export function PromoteDialog({
             </div>
           )}
           {promote.error && <ErrorBox error={promote.error} />}
+          {chosen && (
+            <p class="confirm-effect" data-testid="promote-effect">
+              {promoteEffect({
+                digest: source.digest,
+                from: source.repository,
+                target: locals.find((r) => r.key === chosen),
+                tags: body(false).tags,
+                mode,
+              })}
+            </p>
+          )}
           <div class="actions">
-            <button
-              type="button"
-              class="secondary"
-              disabled={promote.busy || !chosen}
-              onClick={() => promote.go(true)}
-            >
+            <button type="submit" class="secondary" disabled={promote.busy || !chosen}>
               Dry run
             </button>
-            <button type="submit" disabled={promote.busy || !chosen}>
+            <button type="button" disabled={promote.busy || !chosen} onClick={() => promote.go(false)}>
               Confirm promotion
             </button>
             <button type="button" class="link" onClick={onClose}>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { imagePath, qs } from '../api';
+import { imagePath, qs, type Repository } from '../api';
 import { Link, setQuery, useLocation } from '../router';
-import { CopyLine, Digest, Empty, Load, PageTitle, pullCommand, pushExample, useApi } from '../ui';
+import { CopyLine, Digest, Empty, Load, PageTitle, PushLine, pullCommand, useApi } from '../ui';
 
 interface Hit {
   repository: string;
@@ -48,6 +48,7 @@ export function SearchPage() {
   useEffect(() => setForm(fromQuery(loc.query)), [loc.href]);
   const asked = fromQuery(loc.query);
   const any = Object.values(asked).some((v) => v.trim());
+  const repos = useApi<{ repositories: Repository[] }>(any ? null : '/repositories');
   const state = useApi<{ results: Hit[]; truncated?: boolean }>(
     any ? `/search${qs({ ...asked, limit: 200 })}` : null,
   );
@@ -92,7 +93,7 @@ export function SearchPage() {
       {!any ? (
         <>
           <p class="muted">Every field narrows the search; results are limited to what you may read.</p>
-          <CopyLine command={pushExample('docker')} label="Push command" />
+          <PushLine repos={repos.data?.repositories} />
         </>
       ) : (
         <Load state={state} what="Searching">

@@ -1,261 +1,21 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type ImageSummary, imagePath, mayManage, nextPage, qs, type Repository } from '../api';
-import { DataTable, TextField } from '../parts';
-import { Link, navigate, setQuery, useLocation } from '../router';
-import { useSession } from '../session';
-import {
-  bytes,
-  CopyLine,
-  Empty,
-  ErrorBox,
-  Load,
-  Notice,
-  Pager,
-  PageTitle,
-  pullCommand,
-  pushExample,
-  Time,
-  useAction,
-  useApi,
-} from '../ui';
-
-const imageName = (i: ImageSummary) => i.image ?? i.name ?? '';
-const repoHref = (key: string) => `/repositories/${encodeURIComponent(key)}`;
-
-function describe(r: Repository): string {
-  const s = r.settings ?? {};
-  if (r.kind === 'virtual') {
-    const members = Array.isArray(s.members) ? (s.members as string[]).join(', ') : '';
-    return `over ${members || 'no members'}${s.deploymentRepository ? `; pushes land in ${s.deploymentRepository}` : ''}`;
-  }
-  if (r.kind === 'remote') return `cache of ${String(s.url ?? '?')}${s.offline ? ' (offline)' : ''}`;
-  const gates = Array.isArray(s.gates) ? s.gates.length : 0;
-  return gates ? `${gates} gate${gates > 1 ? 's' : ''}` : '';
-}
-
-function DeleteRepository({ repoKey, onDeleted }: { repoKey: string; onDeleted(): void }) {
-  const [asking, setAsking] = useState(false);
-  const del = useAction(() => api('DELETE', `/repositories/${encodeURIComponent(repoKey)}`));
-  if (!asking)
-    return (
-      <button
-        type="button"
-        class="danger small"
-        onClick={() => setAsking(true)}
-        aria-label={`Delete ${repoKey}`}
-      >
-        Delete
-      </button>
-    );
-  return (
-    <fieldset class="confirm">
-      <legend>Delete {repoKey} and everything in it?</legend>
-      <button
-        type="button"
-        class="danger small"
-        disabled={del.busy}
-        onClick={async () => (await del.go()) !== undefined && onDeleted()}
-      >
-        Confirm delete
-      </button>{' '}
-      <button
-        type="button"
-        class="secondary small"
-        onClick={() => {
-          setAsking(false);
-          del.setError(undefined);
-        }}
-      >
-        Cancel
-      </button>
-      {del.error && <ErrorBox error={del.error} />}
-    </fieldset>
-  );
-}
-
-export function RepositoriesPage() {
-  const { me } = useSession();
-  const state = useApi<{ repositories: Repository[] }>('/repositories');
-  const [deleted, setDeleted] = useState('');
-  return (
-    <>
-      <PageTitle title="Repositories">Repositories</PageTitle>
-      {me.admin && (
-        <p>
-          <Link href="/repositories/new" class="button">
-            New repository
-          </Link>
-        </p>
-      )}
-      {deleted && <Notice>Repository {deleted} was deleted.</Notice>}
-      <CopyLine command={pushExample('docker')} label="Push command" />
-      <Load state={state} what="Loading repositories">
-        {({ repositories }) =>
-          repositories.length === 0 ? (
-            <Empty>
-              {me.authenticated ? 'No repositories you may read.' : 'Nothing is readable anonymously.'}{' '}
-              {!me.authenticated && <Link href="/sign-in?next=/ui/repositories">Sign in</Link>}
-            </Empty>
-          ) : (
-            <DataTable
-              testid="repositories"
-              caption="Repositories you may read"
-              columns={['Key', 'Kind', 'Description', 'Images', 'Size', 'Last push']}
-              numeric={['Images', 'Size']}
-              actions
-            >
-              {repositories.map((r) => (
-                <tr key={r.key}>
-                  <th scope="row" data-label="Key">
-                    <Link href={repoHref(r.key)}>{r.key}</Link>
-                  </th>
-                  <td data-label="Kind">
-                    <span class={`badge badge-kind kind-${r.kind}`}>{r.kind}</span>
-                  </td>
-                  <td data-label="Description">
-                    {r.description}
-                    {describe(r) && <div class="muted small-text">{describe(r)}</div>}
-                  </td>
-                  <td data-label="Images" class="num">
-                    {r.stats ? r.stats.imageCount : '—'}
-                  </td>
-                  <td data-label="Size" class="num">
-                    {r.stats ? bytes(r.stats.sizeBytes) : '—'}
-                  </td>
-                  <td data-label="Last push">
-                    <Time at={r.stats?.lastPushAt} />
-                  </td>
-                  <td data-label="Actions" class="row-actions">
-                    {mayManage(r) && (
-                      <>
-                        <Link
-                          href={`${repoHref(r.key)}/edit`}
-                          class="button secondary small"
-                          aria-label={`Edit ${r.key}`}
-                        >
-                          Edit
-                        </Link>{' '}
-                        <DeleteRepository
-                          repoKey={r.key}
-                          onDeleted={() => {
-                            setDeleted(r.key);
-                            state.reload();
-                          }}
-                        />
-                      </>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </DataTable>
-          )
-        }
-      </Load>
-    </>
-  );
-}
-
-// ------------------------------------------------------------------------ one repository
-
-export function RepositoryPage({ repoKey }: { repoKey: string }) {
-  const loc = useLocation();
-  const last = loc.query.get('last') || '';
-  const repo = useApi<Repository>(`/repositories/${encodeURIComponent(repoKey)}`);
-  const path = `/repositories/${encodeURIComponent(repoKey)}/images${qs({ n: 50, last })}`;
-  const images = useApi<{ images: ImageSummary[]; next?: string }>(path);
-  return (
-    <>
-      <nav aria-label="Breadcrumb" class="crumbs">
-        <Link href="/repositories">Repositories</Link> / <span aria-current="page">{repoKey}</span>
-      </nav>
-      <PageTitle title={repoKey}>{repoKey}</PageTitle>
-      <Load state={repo} what="Loading the repository">
-        {(r) => (
-          <div class="repo-head">
-            <p>
-              <span class={`badge badge-kind kind-${r.kind}`}>{r.kind}</span> {r.description}
-            </p>
-            {describe(r) && <p class="muted">{describe(r)}</p>}
-            {r.stats && (
-              <p class="muted">
-                {r.stats.imageCount} images, {bytes(r.stats.sizeBytes)}, last push{' '}
-                <Time at={r.stats.lastPushAt} />
-              </p>
-            )}
-            {mayManage(r) && (
-              <p>
-                <Link href={`${repoHref(r.key)}/edit`} class="button secondary small">
-                  Edit settings
-                </Link>
-              </p>
-            )}
-          </div>
-        )}
-      </Load>
-      <Load state={images} what="Loading images">
-        {({ images: list, next }) => (
-          <>
-            <CopyLine
-              command={list[0] ? pullCommand(repoKey, imageName(list[0]), 'latest') : pushExample(repoKey)}
-              label={list[0] ? 'Pull command' : 'Push command'}
-            />
-            {list.length === 0 ? (
-              <Empty>
-                <p>
-                  No images yet — push one with <code>{pushExample(repoKey)}</code>
-                </p>
-              </Empty>
-            ) : (
-              <DataTable
-                testid="images"
-                caption={<>Images in {repoKey}</>}
-                columns={['Image', 'Tags', 'Last push']}
-                numeric={['Tags']}
-              >
-                {list.map((i) => (
-                  <tr key={imageName(i)}>
-                    <th scope="row" data-label="Image">
-                      <Link href={imagePath(repoKey, imageName(i))}>{imageName(i)}</Link>
-                    </th>
-                    <td data-label="Tags" class="num">
-                      {i.tagCount}
-                    </td>
-                    <td data-label="Last push">
-                      <Time at={i.lastPushAt} />
-                    </td>
-                  </tr>
-                ))}
-              </DataTable>
-            )}
-            <Pager
-              next={next}
-              onNext={() => {
-                const n = nextPage(path, next);
-                setQuery({ last: n ? (new URL(n, location.origin).searchParams.get('last') ?? '') : '' });
-              }}
-            />
-            {last && (
-              <p>
-                <Link href={repoHref(repoKey)}>Back to the first page</Link>
-              </p>
-            )}
-          </>
-        )}
-      </Load>
-    </>
-  );
-}
+import { api, type Repository } from '../../api';
+import { TextField } from '../../parts';
+import { Link, navigate } from '../../router';
+import { ErrorBox, PageTitle, useAction, useApi } from '../../ui';
+import { GatesEditor, gateProblems, parseGates } from './gates-form';
+import { repoHref } from './shared';
 
 // ----------------------------------------------------------------------- create and edit
 
-const LOCAL_EXAMPLE = {
+export const LOCAL_EXAMPLE = {
   gates: [{ type: 'property', key: 'qa.status', equals: 'passed' }],
   tags: { immutable: ['semver', 'build'], floating: true },
 };
 
-const json = (v: unknown) => (v === undefined ? '' : JSON.stringify(v, null, 2));
+export const json = (v: unknown) => (v === undefined ? '' : JSON.stringify(v, null, 2));
 
-function parseJson(
+export function parseJson(
   text: string,
   what: string,
   kind: 'array' | 'object',
@@ -273,6 +33,132 @@ function parseJson(
   } catch (e) {
     return { error: `${what} is not valid JSON: ${(e as Error).message}` };
   }
+}
+
+interface TagRules {
+  immutable: string[];
+  floating: boolean;
+}
+
+/** The server's defaults when a repository sets no tag rules (tag-rules.ts). */
+const DEFAULT_RULES: TagRules = { immutable: ['semver', 'build'], floating: false };
+
+/**
+ * Tag rules as a form (named rules as checkboxes, other patterns as a list, floating as a
+ * switch) over the same JSON the server takes; "View as JSON" shows and edits that text. Empty
+ * text means the server's defaults and stays empty until something is changed.
+ */
+function TagRulesEditor({ value, onValue }: { value: string; onValue(v: string): void }) {
+  const [mode, setMode] = useState<'form' | 'json'>('form');
+  let rules: TagRules = DEFAULT_RULES;
+  let broken = '';
+  if (value.trim()) {
+    try {
+      const parsed = JSON.parse(value) as Partial<TagRules>;
+      rules = {
+        immutable: Array.isArray(parsed.immutable) ? parsed.immutable : DEFAULT_RULES.immutable,
+        floating: parsed.floating === true,
+      };
+    } catch (e) {
+      broken = (e as Error).message;
+    }
+  }
+  const write = (change: Partial<TagRules>) => onValue(JSON.stringify({ ...rules, ...change }));
+  const named = (rule: string, on: boolean) =>
+    write({
+      immutable: on
+        ? [...rules.immutable.filter((r) => r !== rule), rule]
+        : rules.immutable.filter((r) => r !== rule),
+    });
+  const others = rules.immutable.filter((r) => r !== 'semver' && r !== 'build');
+  // The text as typed (a trailing comma included); the rules follow it.
+  const [patternText, setPatternText] = useState(others.join(', '));
+  const json = mode === 'json' || broken !== '';
+  return (
+    <fieldset class="field" data-testid="tag-rules">
+      <legend>Tag rules</legend>
+      <p>
+        <button
+          type="button"
+          class="secondary small"
+          aria-pressed={json}
+          disabled={broken !== ''}
+          onClick={() => {
+            setPatternText(others.join(', '));
+            setMode(json ? 'form' : 'json');
+          }}
+        >
+          {json ? 'Edit as form' : 'View as JSON'}
+        </button>
+      </p>
+      {json ? (
+        <>
+          <label for="repo-tags">Tag rules (JSON)</label>
+          <textarea
+            id="repo-tags"
+            rows={4}
+            spellcheck={false}
+            value={value}
+            placeholder={JSON.stringify(LOCAL_EXAMPLE.tags)}
+            aria-invalid={broken ? true : undefined}
+            aria-describedby="repo-tags-hint"
+            onInput={(e) => onValue(e.currentTarget.value)}
+          />
+          <small id="repo-tags-hint" class={broken ? 'field-error' : undefined}>
+            {broken
+              ? `Not valid JSON (${broken}); fix it here to edit the rules as a form.`
+              : 'Immutable tag patterns (semver, build, release-*) and whether X.Y, X and latest float.'}
+          </small>
+        </>
+      ) : (
+        <>
+          <label>
+            <input
+              type="checkbox"
+              checked={rules.immutable.includes('semver')}
+              onChange={(e) => named('semver', e.currentTarget.checked)}
+            />{' '}
+            Version tags (1.4.2) never move
+          </label>
+          <label>
+            <input
+              type="checkbox"
+              checked={rules.immutable.includes('build')}
+              onChange={(e) => named('build', e.currentTarget.checked)}
+            />{' '}
+            Build tags (main-3f2a9c1-20261125100000) never move
+          </label>
+          <label for="repo-tag-patterns">Other tags that never move (patterns, separated by commas)</label>
+          <input
+            id="repo-tag-patterns"
+            value={patternText}
+            placeholder="release-*"
+            onInput={(e) => {
+              const typed = e.currentTarget.value;
+              setPatternText(typed);
+              write({
+                immutable: [
+                  ...rules.immutable.filter((r) => r === 'semver' || r === 'build'),
+                  ...typed
+                    .split(',')
+                    .map((x) => x.trim())
+                    .filter(Boolean),
+                ],
+              });
+            }}
+          />
+          <label>
+            <input
+              type="checkbox"
+              checked={rules.floating}
+              onChange={(e) => write({ floating: e.currentTarget.checked })}
+            />{' '}
+            Floating tags: the server points latest, X and X.Y at the highest stable X.Y.Z
+          </label>
+        </>
+      )}
+    </fieldset>
+  );
 }
 
 export function RepositoryEditPage({ repoKey }: { repoKey?: string }) {
@@ -349,6 +235,8 @@ export function RepositoryEditPage({ repoKey }: { repoKey?: string }) {
       const g = parseJson(gates, 'Gates', 'array');
       const t = parseJson(tagRules, 'Tag rules', 'object');
       if (g.error || t.error) return setClientError((g.error ?? t.error)!);
+      const missing = gateProblems(parseGates(gates).gates);
+      if (missing.length > 0) return setClientError(`Nothing was saved. ${missing.join(' ')}`);
       if (g.value !== undefined) settings.gates = g.value;
       if (t.value !== undefined) settings.tags = t.value;
     } else if (kind === 'remote') {
@@ -413,37 +301,8 @@ export function RepositoryEditPage({ repoKey }: { repoKey?: string }) {
 
         {kind === 'local' && (
           <>
-            <div class="field">
-              <label for="repo-gates">Gates (JSON)</label>
-              <textarea
-                id="repo-gates"
-                rows={6}
-                spellcheck={false}
-                value={gates}
-                placeholder={json(LOCAL_EXAMPLE.gates)}
-                aria-describedby="repo-gates-hint"
-                onInput={(e) => setGates(e.currentTarget.value)}
-              />
-              <small id="repo-gates-hint">
-                A list of gates, all must pass: property, approval, promotedFrom, checklist, build. Empty: no
-                gates.
-              </small>
-            </div>
-            <div class="field">
-              <label for="repo-tags">Tag rules (JSON)</label>
-              <textarea
-                id="repo-tags"
-                rows={4}
-                spellcheck={false}
-                value={tagRules}
-                placeholder={json(LOCAL_EXAMPLE.tags)}
-                aria-describedby="repo-tags-hint"
-                onInput={(e) => setTagRules(e.currentTarget.value)}
-              />
-              <small id="repo-tags-hint">
-                Immutable tag patterns (semver, build, release-*) and whether X.Y, X and latest float.
-              </small>
-            </div>
+            <GatesEditor value={gates} onValue={setGates} />
+            <TagRulesEditor value={tagRules} onValue={setTagRules} />
           </>
         )}
 
