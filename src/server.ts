@@ -252,8 +252,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           log,
           job: async () => {
             await gc.idle();
-            await gc.start({ dryRun: false, trigger: 'schedule', actor: 'schedule' });
-            await gc.idle();
+            await metrics.timeJob('gc', async () => {
+              await gc.start({ dryRun: false, trigger: 'schedule', actor: 'schedule' });
+              await gc.idle();
+            });
           },
         });
   await app.listen({ host: config.host, port: config.port });
@@ -273,7 +275,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     retrySeconds: config.webhookRetrySeconds,
     concurrency: config.webhookConcurrency,
     busy: () => inFlight > 0,
+    onAttempt: (result) => metrics.delivery(result),
   });
+  metrics.readGauge('outbox_backlog', () => meta.webhooks.pendingCount());
   dispatcher.start();
   const extra = await listenOnMappedPorts(app.routing, addressing, config.host, guard);
   for (const { port: p, repository } of addressing.extraPorts)

@@ -22,6 +22,8 @@ export interface DispatcherOptions {
   retrySeconds: number;
   /** Attempts in flight at once per subscription. */
   concurrency: number;
+  /** Told each attempt's result (metrics). */
+  onAttempt?: (result: 'delivered' | 'failed' | 'dead-lettered') => void;
   /** True while requests are being served: passes wait (bounded) until it is false. */
   busy?: () => boolean;
   /** How often the outbox is looked at when nobody calls wake() (other nodes' writes, retries). */
@@ -246,11 +248,15 @@ export class WebhookDispatcher {
     const secret = this.#o.secrets.open(stored.secret, `the secret of webhook ${subscription.id}`);
     const result = await this.#send(subscription.url, event, secret);
     const ok = result.status !== null && result.status >= 200 && result.status < 300;
+    this.#o.onAttempt?.(ok ? 'delivered' : 'failed');
     if (ok) return this.#finished(delivery, 'delivered', result);
     const attempts = delivery.attempts + 1;
     const now = this.#now().getTime();
     const tooOld = now - Date.parse(event.at) >= this.#o.maxAgeSeconds * 1000;
-    if (tooOld) return this.#finished(delivery, 'dead', result);
+    if (tooOld) {
+      this.#o.onAttempt?.('dead-lettered');
+      return this.#finished(delivery, 'dead', result);
+    }
     const backoff = Math.min(MAX_BACKOFF_MS, this.#o.retrySeconds * 1000 * 2 ** (attempts - 1));
     const jittered = backoff * (0.8 + Math.random() * 0.4);
     const next = new Date(Math.min(now + jittered, Date.parse(event.at) + this.#o.maxAgeSeconds * 1000));
