@@ -36,7 +36,7 @@ export function tagRoutes(access: ApiAccess, tags: TagService): ImageRoute[] {
                 oldDigest: DigestString.nullable(),
                 newDigest: DigestString.nullable(),
                 actor: z.string(),
-                cause: z.enum(['push', 'delete', 'promotion', 'floating', 'rollback', 'cache']),
+                cause: z.enum(['push', 'delete', 'promotion', 'floating', 'rollback', 'cache', 'retention']),
                 at: Timestamp,
               }),
             ),

@@ -62,7 +62,7 @@ describe('web UI: the Storage page', { skip: browserUnavailableReason() }, () =>
     await gantry?.stop();
   });
 
-  it('shows usage per repository with the quota warning, and says when GC is not available', async () => {
+  it('shows usage per repository with the quota warning, and runs a GC dry run', async () => {
     await page
       .getByRole('navigation', { name: 'Main' })
       .getByRole('link', { name: 'Storage', exact: true })
@@ -72,7 +72,8 @@ describe('web UI: the Storage page', { skip: browserUnavailableReason() }, () =>
     await row.waitFor();
     assert.match((await page.getByTestId(`quota-${DEV}`).textContent()) ?? '', /over 10% of quota/);
     assert.match((await page.getByTestId('usage').textContent()) ?? '', /Total: .* unique/);
-    await page.getByText('Garbage collection is not available on this server.').waitFor();
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    await page.getByTestId('gc-runs').getByText('dry run').first().waitFor();
     await screenshot(page, 'storage-usage');
   });
 
