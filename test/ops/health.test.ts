@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type RunningGantry, startGantry } from '../support/gantry.ts';
 
 describe('health and readiness probes', () => {
@@ -53,11 +54,15 @@ describe('health and readiness probes', () => {
       await rename(`${tmp}.away`, tmp);
     }
     assert.equal((await get('/readyz')).status, 200);
-    const lines = gantry
-      .output()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logged = () =>
+      gantry
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    // The log reaches us through the child's stdout, a little after the answers: wait for it.
+    for (let i = 0; i < 50 && !logged().some((l) => l.msg === 'ready again'); i++) await sleep(100);
+    const lines = logged();
     // One error when readiness was lost, one line when it came back; not one per probe.
     assert.equal(lines.filter((l) => l.msg === 'not ready').length, 1);
     assert.equal(lines.filter((l) => l.msg === 'ready again').length, 1);
