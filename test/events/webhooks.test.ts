@@ -212,6 +212,25 @@ describe('webhooks', () => {
     );
     assert.equal(anonymous.status, 401);
   });
+
+  it('tells administrators that a garbage collection run finished', async () => {
+    receiver.received.length = 0;
+    receiver.answer = () => 200;
+    const created = await subscribe(gantry.url, { url: receiver.url, events: ['io.gantry.gc.finished'] });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const started = await api(gantry.url, 'POST', '/gc', { dryRun: true, graceSeconds: 0 });
+    assert.equal(started.status, 202, JSON.stringify(started.json));
+    const runId = (started.json.run as { id: string }).id;
+    await receiver.until(() => receiver.accepted.length >= 1, 20_000, 'gc.finished');
+    const [event] = receiver.accepted.map((r) => r.event);
+    assert.equal(event.type, 'io.gantry.gc.finished');
+    assert.equal(event.subject, `gc/${runId}`);
+    assert.equal(event.data.id, runId);
+    assert.equal(event.data.state, 'finished');
+    assert.equal(event.data.dryRun, true);
+    assert.equal(event.data.trigger, 'manual');
+    assert.equal((await api(gantry.url, 'DELETE', `/webhooks/${created.json.id}`)).status, 204);
+  });
 });
 
 describe('webhooks and access', () => {
