@@ -274,6 +274,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     timeoutSeconds: config.webhookTimeoutSeconds,
     retrySeconds: config.webhookRetrySeconds,
     concurrency: config.webhookConcurrency,
+    leaseMs: config.webhookLeaseSeconds * 1000,
+    retentionMs: config.webhookRetentionDays * 86_400_000,
     busy: () => inFlight > 0,
     onAttempt: (result) => metrics.delivery(result),
   });

@@ -134,6 +134,10 @@ export const ConfigSchema = z
     webhookRetrySeconds: z.coerce.number().positive().max(3600).default(5),
     /** Attempts in flight at once per subscription (a slow receiver holds only its own). */
     webhookConcurrency: z.coerce.number().int().min(1).max(64).default(4),
+    /** The dispatcher lease: after a holder dies, another process takes over within this. */
+    webhookLeaseSeconds: z.coerce.number().int().min(2).max(600).default(30),
+    /** Finished deliveries and fully delivered events are pruned once this old (replay window). */
+    webhookRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
   })
   .strict();
 
@@ -178,6 +182,8 @@ const ENV_NAMES: Record<keyof Config, string> = {
   webhookTimeoutSeconds: 'GANTRY_WEBHOOK_TIMEOUT_SECONDS',
   webhookRetrySeconds: 'GANTRY_WEBHOOK_RETRY_SECONDS',
   webhookConcurrency: 'GANTRY_WEBHOOK_CONCURRENCY',
+  webhookLeaseSeconds: 'GANTRY_WEBHOOK_LEASE_SECONDS',
+  webhookRetentionDays: 'GANTRY_WEBHOOK_RETENTION_DAYS',
 };
 
 /** Values never repeated in error messages. */

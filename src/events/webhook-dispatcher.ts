@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from '../config/logger.ts';
 import type { OutboxEvent, WebhookDelivery, WebhookSubscription } from '../meta/event-records.ts';
 import type { DeliveryOutcome, NewDelivery } from '../meta/event-store.ts';
@@ -28,10 +30,28 @@ export interface DispatcherOptions {
   busy?: () => boolean;
   /** How often the outbox is looked at when nobody calls wake() (other nodes' writes, retries). */
   pollMs?: number;
+  /**
+   * The dispatcher lease: only its holder dispatches, so several processes on one database
+   * deliver each event once. Renewed while held; another process takes over once it expires.
+   */
+  leaseMs?: number;
+  /** This process's name in the lease (unique per process). */
+  holder?: string;
+  /**
+   * Events older than this, fan-out done and no delivery pending, are removed with their
+   * deliveries (by the lease holder, at start and then hourly). Undefined: kept for ever.
+   */
+  retentionMs?: number;
   now?: () => Date;
 }
 
 const CURSOR = 'webhooks';
+/** The row in job_leases (next to the GC's `gc`). */
+const LEASE = 'webhooks';
+const LEASE_MS = 30_000;
+const PRUNE_EVERY_MS = 3_600_000;
+/** Events removed per transaction: a prune never holds the writer for long. */
+const PRUNE_BATCH = 500;
 const BATCH = 500;
 const MAX_BACKOFF_MS = 3_600_000;
 const EXCERPT_BYTES = 1024;
@@ -57,8 +77,11 @@ type StoredSubscription = { subscription: WebhookSubscription; secret: string };
  *   is dead. A crash after the receiver answered and before the outcome is recorded sends it again.
  * - A hanging receiver holds at most `concurrency` attempts of its own subscription, each cut after
  *   timeoutSeconds; the others are not affected.
- * Single node: two instances on one database would both deliver. A lease row is the step to
- * several nodes (see the README).
+ * - One dispatcher at a time: a pass starts only while this process holds the `webhooks` lease
+ *   (job_leases). It is renewed when half of it is left, so a pass costs no write for it; a
+ *   process that dies keeps it until it expires, then another one takes over from the database
+ *   state. Attempts already in flight when the lease is lost still finish and record (at least
+ *   once allows the overlap).
  */
 export class WebhookDispatcher {
   readonly #o: DispatcherOptions;
@@ -76,12 +99,28 @@ export class WebhookDispatcher {
   /** The encoded CloudEvent per event id: the same body goes to every subscription (and retry). */
   readonly #messages = new Map<number, { headers: Record<string, string>; body: string }>();
   #again = false;
+  /** Until when this process holds the lease (as it last wrote it); 0 when it does not. */
+  #leaseUntil = 0;
+  #prunedAt = 0;
+  readonly #holder: string;
   #stopped = false;
   readonly #abort = new AbortController();
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => new Date());
+    this.#holder = options.holder ?? `${hostname()}:${process.pid}:${randomUUID()}`;
+  }
+
+  /** Whether this process may dispatch now: takes or renews the lease when half of it is gone. */
+  async #holdLease(): Promise<boolean> {
+    const leaseMs = this.#o.leaseMs ?? LEASE_MS;
+    const now = Date.now();
+    if (now < this.#leaseUntil - leaseMs / 2) return true;
+    const until = now + leaseMs;
+    const held = await this.#o.meta.gc.acquireLease(LEASE, this.#holder, new Date(until));
+    this.#leaseUntil = held ? until : 0;
+    return held;
   }
 
   start(): void {
@@ -141,11 +180,34 @@ export class WebhookDispatcher {
     await Promise.allSettled([...this.#attempts]);
     await this.#flushing;
     await this.#flush();
+    // Released at a clean stop, so another process need not wait for the expiry.
+    if (this.#leaseUntil > 0) await this.#o.meta.gc.releaseLease(LEASE, this.#holder);
   }
 
   async #pass(): Promise<void> {
+    if (!(await this.#holdLease())) return;
+    await this.#pruneWhenDue();
     while (!this.#stopped && (await this.#fanOut()) === BATCH) {}
     if (!this.#stopped) await this.#deliverDue();
+  }
+
+  /** The retention job; a failure is logged and tried again at the next interval. */
+  async #pruneWhenDue(): Promise<void> {
+    const { retentionMs, meta, log } = this.#o;
+    if (retentionMs === undefined || Date.now() - this.#prunedAt < PRUNE_EVERY_MS) return;
+    this.#prunedAt = Date.now();
+    const before = new Date(this.#now().getTime() - retentionMs).toISOString();
+    let removed = 0;
+    try {
+      for (let n = PRUNE_BATCH; n === PRUNE_BATCH && !this.#stopped; removed += n) {
+        n = await meta.webhooks.prune(CURSOR, before, PRUNE_BATCH);
+        // Between batches, requests get the connection.
+        await new Promise((done) => setImmediate(done));
+      }
+    } catch (error) {
+      log.error({ err: error }, 'pruning the outbox failed');
+    }
+    if (removed > 0) log.info({ removed, before }, 'pruned delivered events');
   }
 
   /** One batch of the outbox into delivery rows; returns how many events it read. */

@@ -20,6 +20,7 @@ export const EVENT_TYPES = [
   'io.gantry.group.changed',
   'io.gantry.permission.changed',
   'io.gantry.login.locked',
+  'io.gantry.gc.finished',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -86,4 +86,11 @@ export interface WebhookMeta {
   ): Promise<WebhookDelivery[]>;
   /** Number of pending deliveries (the backlog). */
   pendingCount(): Promise<number>;
+  /**
+   * Removes up to `limit` of the oldest outbox events that are older than `before`, already read
+   * by the fan-out `cursor` and have no pending delivery, together with their (finished)
+   * deliveries, in one transaction. Returns how many events went: fewer than `limit` when no
+   * more qualify. Replay reaches back only as far as the events left.
+   */
+  prune(cursor: string, before: string, limit: number): Promise<number>;
 }

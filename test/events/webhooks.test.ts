@@ -212,6 +212,25 @@ describe('webhooks', () => {
     );
     assert.equal(anonymous.status, 401);
   });
+
+  it('tells administrators that a garbage collection run finished', async () => {
+    receiver.received.length = 0;
+    receiver.answer = () => 200;
+    const created = await subscribe(gantry.url, { url: receiver.url, events: ['io.gantry.gc.finished'] });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const started = await api(gantry.url, 'POST', '/gc', { dryRun: true, graceSeconds: 0 });
+    assert.equal(started.status, 202, JSON.stringify(started.json));
+    const runId = (started.json.run as { id: string }).id;
+    await receiver.until(() => receiver.accepted.length >= 1, 20_000, 'gc.finished');
+    const [event] = receiver.accepted.map((r) => r.event);
+    assert.equal(event.type, 'io.gantry.gc.finished');
+    assert.equal(event.subject, `gc/${runId}`);
+    assert.equal(event.data.id, runId);
+    assert.equal(event.data.state, 'finished');
+    assert.equal(event.data.dryRun, true);
+    assert.equal(event.data.trigger, 'manual');
+    assert.equal((await api(gantry.url, 'DELETE', `/webhooks/${created.json.id}`)).status, 204);
+  });
 });
 
 describe('webhooks and access', () => {
@@ -315,7 +334,8 @@ describe('webhooks across a crash', () => {
     const receiver = await WebhookReceiver.start(SECRET);
     // Every attempt hangs: the push commits, its delivery is in flight when the process dies.
     receiver.answer = () => 'hang';
-    const env = { ...FAST_RETRIES, GANTRY_WEBHOOK_TIMEOUT_SECONDS: '60' };
+    // The dead process keeps the dispatcher lease until it expires: short here.
+    const env = { ...FAST_RETRIES, GANTRY_WEBHOOK_TIMEOUT_SECONDS: '60', GANTRY_WEBHOOK_LEASE_SECONDS: '2' };
     const first = await startGantry({ env });
     try {
       const created = await subscribe(first.url, {
@@ -341,6 +361,51 @@ describe('webhooks across a crash', () => {
         await second.stop();
       }
     } finally {
+      await first.stop();
+      await receiver.close();
+    }
+  });
+});
+
+describe('webhooks with two processes on one database', () => {
+  it('only the lease holder delivers; the other takes over after a kill -9', async () => {
+    const receiver = await WebhookReceiver.start(SECRET);
+    // Each event's first attempt hangs until the timeout: a second dispatcher polling meanwhile
+    // would find the delivery still pending and send it too.
+    const seen = new Set<string>();
+    receiver.answer = ({ event }) => {
+      if (seen.has(event.id)) return 200;
+      seen.add(event.id);
+      return 'hang';
+    };
+    const env = { ...FAST_RETRIES, GANTRY_WEBHOOK_LEASE_SECONDS: '2' };
+    // `first` starts (and takes the lease) before `second` exists.
+    const first = await startGantry({ env });
+    const second = await startGantry({ env, dataDir: first.dataDir, openAccess: false });
+    const acceptedIds = () => receiver.accepted.map((r) => r.event.id as string);
+    try {
+      const created = await subscribe(first.url, {
+        url: receiver.url,
+        events: ['io.gantry.image.pushed'],
+        repositories: ['docker-dev-local'],
+      });
+      assert.equal(created.status, 201);
+      await pushSingle(registry(first.url), 'docker-dev-local/pair', 'v1');
+      await pushSingle(registry(second.url), 'docker-dev-local/pair', 'v2');
+      await receiver.until(() => receiver.accepted.length >= 2, 20_000, 'two deliveries');
+      // Both dispatchers poll every second: long enough for a second sender to show.
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(receiver.accepted.length, 2, `each event once: ${receiver.summary()}`);
+      assert.equal(new Set(acceptedIds()).size, 2);
+
+      await first.kill();
+      await pushSingle(registry(second.url), 'docker-dev-local/pair', 'v3');
+      await receiver.until(() => receiver.accepted.length >= 3, 20_000, 'the delivery after takeover');
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(receiver.accepted.length, 3, `each event once: ${receiver.summary()}`);
+      assert.equal(new Set(acceptedIds()).size, 3);
+    } finally {
+      await second.stop();
       await first.stop();
       await receiver.close();
     }

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { Digest } from '../../oci/digest.ts';
+import type { DomainEvent } from '../event-records.ts';
 import {
   BlobCollectedError,
   type GcItem,
@@ -14,6 +15,7 @@ import {
 import type { Database, GcRunsTable } from '../schema.ts';
 import { chunks, type QueryContext } from './context.ts';
 import { deleteManifests } from './manifests.ts';
+import { appendEvents } from './outbox.ts';
 import { countLinksRemoved } from './usage.ts';
 
 /**
@@ -71,7 +73,19 @@ export class KyselyGcMeta implements GcMeta {
     if (p.errors !== undefined) set.errors = JSON.stringify(p.errors);
     if (p.items !== undefined) set.items = JSON.stringify(p.items);
     if (Object.keys(set).length === 0) return;
-    await this.ctx.db.updateTable('gc_runs').set(set).where('id', '=', id).execute();
+    const terminal = p.state === 'finished' || p.state === 'failed';
+    if (!terminal) {
+      await this.ctx.db.updateTable('gc_runs').set(set).where('id', '=', id).execute();
+      return;
+    }
+    // The run's end and its gc.finished event commit together (or neither does).
+    await this.ctx.db.transaction().execute(async (trx) => {
+      await trx.updateTable('gc_runs').set(set).where('id', '=', id).execute();
+      const row = await trx.selectFrom('gc_runs').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) return;
+      const run = toRun(row, { items: false });
+      await appendEvents(trx, run.finishedAt ?? this.ctx.now().toISOString(), [gcFinishedEvent(run)]);
+    });
   }
 
   async getRun(id: string): Promise<GcRunRecord | undefined> {
@@ -419,6 +433,29 @@ async function referencedIn(
     for (const query of queries) for (const row of await query.execute()) found.add(row.digest as Digest);
   }
   return found;
+}
+
+/** About no repository: administrators' subscriptions only receive it. */
+function gcFinishedEvent(run: GcRunRecord): DomainEvent {
+  return {
+    type: 'io.gantry.gc.finished',
+    subject: `gc/${run.id}`,
+    actor: run.startedBy,
+    data: {
+      id: run.id,
+      state: run.state,
+      dryRun: run.dryRun,
+      trigger: run.trigger,
+      startedBy: run.startedBy,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+      manifestsRemoved: run.manifestsRemoved,
+      linksRemoved: run.linksRemoved,
+      blobsRemoved: run.blobsRemoved,
+      bytesFreed: run.bytesFreed,
+      errors: run.errors,
+    },
+  };
 }
 
 function toRun(row: Selectable<GcRunsTable>, options: { items: boolean }): GcRunRecord {

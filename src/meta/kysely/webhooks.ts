@@ -182,6 +182,41 @@ export class KyselyWebhookMeta implements WebhookMeta {
       .executeTakeFirst();
     return Number(row?.n ?? 0);
   }
+
+  async prune(cursor: string, before: string, limit: number): Promise<number> {
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const read = await trx
+        .selectFrom('job_cursors')
+        .select('position')
+        .where('name', '=', cursor)
+        .executeTakeFirst();
+      if (!read) return 0;
+      const old = await trx
+        .selectFrom('outbox_events as e')
+        .select('e.id')
+        .where('e.at', '<', before)
+        .where('e.id', '<=', Number(read.position))
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('webhook_deliveries as d')
+                .select('d.id')
+                .whereRef('d.event_id', '=', 'e.id')
+                .where('d.status', '=', 'pending'),
+            ),
+          ),
+        )
+        .orderBy('e.id')
+        .limit(limit)
+        .execute();
+      const ids = old.map((e) => Number(e.id));
+      for (const part of chunks(ids)) {
+        await trx.deleteFrom('webhook_deliveries').where('event_id', 'in', part).execute();
+        await trx.deleteFrom('outbox_events').where('id', 'in', part).execute();
+      }
+      return ids.length;
+    });
+  }
 }
 
 function newRow(d: NewDelivery, at: string) {

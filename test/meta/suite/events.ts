@@ -97,4 +97,65 @@ export function defineEventTests(define: Define): void {
       assert.equal(await store.webhooks.pendingCount(), 0, 'deleting a subscription drops its deliveries');
     },
   );
+
+  define(
+    'webhooks: prune removes old events the fan-out read and nothing waits for, with their deliveries',
+    async (store) => {
+      const FUTURE = '9999-01-01T00:00:00.000Z';
+      await ensureRepository(store, 'dev');
+      await pushImage(store, { repository: 'dev', image: 'app', label: 'pa', tag: 'v1' });
+      await pushImage(store, { repository: 'dev', image: 'lib', label: 'pb' });
+      assert.equal(
+        await store.webhooks.prune('webhooks', FUTURE, 100),
+        0,
+        'nothing before the first fan-out',
+      );
+      await store.webhooks.create(subscription('wh2'), 'sealed');
+      const events = await store.outbox.after(0, 100);
+      const app = events.filter((e) => e.subject === 'dev/app');
+      const last = events.at(-1)?.id ?? 0;
+      await store.webhooks.fanOut(
+        'webhooks',
+        last,
+        app.map((e) => ({ subscriptionId: 'wh2', eventId: e.id, orderKey: e.subject })),
+      );
+      const [head] = await store.webhooks.due(FUTURE, 100);
+      assert.ok(head);
+      await store.webhooks.record([
+        {
+          id: head.id,
+          outcome: {
+            status: 'delivered',
+            attempts: 1,
+            nextAttemptAt: T0,
+            responseStatus: 200,
+            responseBody: '',
+            error: null,
+            finishedAt: T0,
+          },
+        },
+      ]);
+      await pushImage(store, { repository: 'dev', image: 'lib', label: 'pc' });
+      const unread = (await store.outbox.after(last, 100)).map((e) => e.id);
+      assert.ok(unread.length > 0);
+      assert.equal(
+        await store.webhooks.prune('webhooks', '2000-01-01T00:00:00.000Z', 100),
+        0,
+        'none old enough',
+      );
+
+      const pendingBefore = await store.webhooks.pendingCount();
+      // Delivered: the head; no subscriber: the lib events. Pending app events and unread ones stay.
+      const expected = events
+        .filter((e) => e.id === head.eventId || e.subject !== 'dev/app')
+        .map((e) => e.id);
+      assert.equal(await store.webhooks.prune('webhooks', FUTURE, 100), expected.length);
+      const left = (await store.outbox.after(0, 100)).map((e) => e.id);
+      assert.deepEqual(left, [...app.map((e) => e.id).filter((id) => id !== head.eventId), ...unread]);
+      const listed = await store.webhooks.deliveries('wh2', { limit: 100 });
+      assert.ok(!listed.some((d) => d.id === head.id), 'the delivered one went with its event');
+      assert.equal(await store.webhooks.pendingCount(), pendingBefore);
+      assert.equal(await store.outbox.latestId(), unread.at(-1), 'ids are never reused');
+    },
+  );
 }

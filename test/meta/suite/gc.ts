@@ -53,6 +53,55 @@ export function defineGcTests(define: Define): void {
     assert.equal(await store.gc.acquireLease('gc', 'a', FUTURE), true, 'an expired lease is taken over');
   });
 
+  define(
+    'gc: a run that ends writes gc.finished with its totals; progress writes no event',
+    async (store) => {
+      const start = await store.outbox.latestId();
+      await store.gc.createRun({
+        id: 'rf',
+        state: 'running',
+        dryRun: false,
+        graceSeconds: 0,
+        trigger: 'schedule',
+        startedBy: 'scheduler',
+        startedAt: '2024-05-01T10:00:00.000Z',
+        phase: 'tombstones',
+      });
+      await store.gc.updateRun('rf', { phase: 'blobs', blobsRemoved: 2 });
+      assert.equal(await store.outbox.latestId(), start, 'no event while the run goes on');
+      await store.gc.updateRun('rf', {
+        state: 'finished',
+        phase: 'done',
+        finishedAt: '2024-05-01T10:05:00.000Z',
+        bytesFreed: 64,
+      });
+      const events = await store.outbox.after(start, 10);
+      assert.equal(events.length, 1);
+      const [event] = events;
+      assert.equal(event?.type, 'io.gantry.gc.finished');
+      assert.equal(event?.subject, 'gc/rf');
+      assert.equal(event?.repository, undefined, 'about no repository: administrators only');
+      assert.equal(event?.at, '2024-05-01T10:05:00.000Z');
+      assert.deepEqual(
+        { ...event?.data },
+        {
+          id: 'rf',
+          state: 'finished',
+          dryRun: false,
+          trigger: 'schedule',
+          startedBy: 'scheduler',
+          startedAt: '2024-05-01T10:00:00.000Z',
+          finishedAt: '2024-05-01T10:05:00.000Z',
+          manifestsRemoved: 0,
+          linksRemoved: 0,
+          blobsRemoved: 2,
+          bytesFreed: 64,
+          errors: [],
+        },
+      );
+    },
+  );
+
   define('gc: runs are recorded with their progress, newest first', async (store) => {
     const base = {
       state: 'running' as const,
