@@ -72,15 +72,38 @@ export function Loading({ what = 'Loading' }: { what?: string }) {
   );
 }
 
-export function ErrorBox({ error, title }: { error: ApiError | Error | string; title?: string }) {
+/**
+ * An error as the caller should read it. Anonymous visitors get the sign-in offer where signing
+ * in can help: always for 401/403, and for a 404 unless the page knows the place is readable
+ * anonymously (then the thing really is missing, and signing in would not find it).
+ */
+export function ErrorBox({
+  error,
+  title,
+  signIn = true,
+}: {
+  error: ApiError | Error | string;
+  title?: string;
+  signIn?: boolean;
+}) {
   const { me } = useSession();
-  const detail = typeof error === 'string' ? error : error instanceof ApiError ? error.detail : error.message;
   const status = error instanceof ApiError ? error.status : 0;
+  // The API's 401 detail speaks to API clients (Basic credentials, tokens); a visitor of the UI
+  // only needs to know that this needs an account.
+  const detail =
+    !me.authenticated && status === 401
+      ? 'This needs an account.'
+      : typeof error === 'string'
+        ? error
+        : error instanceof ApiError
+          ? error.detail
+          : error.message;
+  const offer = !me.authenticated && (status === 401 || status === 403 || (status === 404 && signIn));
   return (
     <div class="state error" role="alert" data-testid="error">
       {title && <strong>{title}: </strong>}
       <span class="detail">{detail}</span>
-      {!me.authenticated && [401, 403, 404].includes(status) && (
+      {offer && (
         <>
           {' '}
           <Link href={`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`}>
@@ -112,13 +135,16 @@ export function Notice({ children }: { children: ComponentChildren }) {
 export function Load<T>({
   state,
   what,
+  signIn,
   children,
 }: {
   state: Loaded<T>;
   what?: string;
+  /** Passed to ErrorBox: false where the place is known to be readable anonymously. */
+  signIn?: boolean;
   children: (data: T) => ComponentChildren;
 }) {
-  if (state.error) return <ErrorBox error={state.error} />;
+  if (state.error) return <ErrorBox error={state.error} signIn={signIn} />;
   if (state.data === undefined) return state.loading ? <Loading what={what} /> : null;
   return <>{children(state.data)}</>;
 }
