@@ -110,6 +110,42 @@ function WaitingBox({
   );
 }
 
+/** The other builds a stage still holds besides the followed tag's: older releases, hotfixes. */
+function OtherDigests({
+  repository,
+  image,
+  others,
+}: {
+  repository: string;
+  image: string;
+  others: Pipeline['images'][number]['otherDigests'][string] | undefined;
+}) {
+  if (!others || others.digests.length === 0) return null;
+  return (
+    <details class="other-digests" data-testid="other-digests">
+      <summary>
+        {others.digests.length + others.more} other{' '}
+        {others.digests.length + others.more === 1 ? 'digest' : 'digests'}
+      </summary>
+      <ul>
+        {others.digests.map((d) => (
+          <li key={d.digest}>
+            <Digest value={d.digest} href={uiImage(repository, image, d.digest)} />{' '}
+            <span class="tags">{d.tags.join(', ')}</span>
+          </li>
+        ))}
+        {others.more > 0 && (
+          <li>
+            <Link href={uiImage(repository, image)}>
+              {others.more} more in {repository}
+            </Link>
+          </li>
+        )}
+      </ul>
+    </details>
+  );
+}
+
 export function PipelinePage() {
   const { me } = useSession();
   const loc = useLocation();
@@ -117,7 +153,7 @@ export function PipelinePage() {
   const last = loc.query.get('last') || '';
   const image = loc.query.get('image') || '';
   const stage = loc.query.get('stage') || '';
-  const path = `/pipeline${qs({ n: 20, tag, last, image })}`;
+  const path = `/pipeline${qs({ n: 20, tag, last, image, stage })}`;
   const state = useApi<Pipeline>(path);
   const repos = useApi<{ repositories: Repository[] }>('/repositories');
   const [tagInput, setTagInput] = useState(tag);
@@ -182,8 +218,8 @@ export function PipelinePage() {
       <Load state={state} what="Loading the pipeline">
         {(p) => {
           const stages = p.stages;
-          // The stage filter keeps the images the chosen stage holds on this tag line.
-          const images = stage ? p.images.filter((img) => img.stages[stage]) : p.images;
+          // The server applies both filters before paging: a page is never emptied by them.
+          const images = p.images;
           const firstHeld = p.images
             .map((img) => {
               const held = [...stages].reverse().find((s) => img.stages[s.repository]);
@@ -274,6 +310,11 @@ export function PipelinePage() {
                                 ) : (
                                   <span class="muted">not here</span>
                                 )}
+                                <OtherDigests
+                                  repository={s.repository}
+                                  image={img.image}
+                                  others={img.otherDigests[s.repository]}
+                                />
                                 {waits.map((w) => (
                                   <WaitingBox
                                     key={w.digest + w.from}

@@ -1,0 +1,114 @@
+// The pipeline view of issue #19 in a real browser, at desktop and phone widths: a stage shows
+// the other digests it holds besides the followed tag's (newest first, the rest linked), and the
+// stage filter runs on the server before paging, so a page of images is never emptied by it.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ADMIN_AUTH } from '../auth/support.ts';
+import { seedDirectly } from '../support/direct-writes.ts';
+import { ADMIN, type RunningGantry, startGantry } from '../support/gantry.ts';
+import { RegistryClient } from '../support/http.ts';
+import { browserUnavailableReason } from './browser.ts';
+import { axeFindings, ensureWebBuilt, settled, signIn, textOf, UiBrowser } from './support.ts';
+
+const DEV = 'docker-dev-local';
+const STAGING = 'docker-staging-local';
+
+describe('pipeline: several digests per stage, stage filter on the server', {
+  skip: browserUnavailableReason(),
+}, () => {
+  let gantry: RunningGantry | undefined;
+  const ui = new UiBrowser(() => gantry?.output() ?? '');
+  const pushed: string[] = [];
+
+  before(
+    async () => {
+      await ensureWebBuilt();
+      gantry = await startGantry({ openAccess: false });
+      const registry = new RegistryClient(gantry.url, { authorization: ADMIN_AUTH });
+      for (let i = 0; i < 5; i++) {
+        pushed.push((await registry.pushImage(`${DEV}/team/app`, `1.0.${i}`)).manifest.digest);
+        await new Promise((done) => setTimeout(done, 5));
+      }
+      // More images than a page holds, before (by name) the one image staging holds.
+      for (let i = 0; i < 22; i++)
+        await registry.pushImage(`${DEV}/team/filler-${String(i).padStart(2, '0')}`, '1.0.0');
+      await seedDirectly(gantry.url, [STAGING], async () => {
+        await registry.pushImage(`${STAGING}/zz/late`, '1.0.0');
+      });
+      await ui.start();
+    },
+    { timeout: 180_000 },
+  );
+
+  after(async () => {
+    await ui.close();
+    await gantry?.stop();
+  });
+
+  for (const [label, viewport] of [
+    ['desktop', { width: 1280, height: 800 }],
+    ['phone', { width: 390, height: 844 }],
+  ] as const) {
+    it(
+      `at ${label} width: the other digests of a stage, newest first, and how many more`,
+      { timeout: 60_000 },
+      ui.step(async () => {
+        const page = await ui.newPage(viewport);
+        await signIn(page, gantry?.url ?? '?', ADMIN.user, ADMIN.password);
+        await page.goto(`${gantry?.url}/ui/pipeline?tag=1.0.4&image=team/app`);
+        const row = page.getByTestId('pipeline-row');
+        await row.waitFor();
+        const others = row.getByTestId('other-digests');
+        assert.equal(await others.count(), 1);
+        await others.getByText('4 other digests').click();
+        const items = await others.locator('li').allInnerTexts();
+        assert.deepEqual(
+          items.map((t) => t.replace(/\s+/g, ' ').trim()),
+          [
+            `${pushed[3]?.slice(0, 19)} 1.0.3`,
+            `${pushed[2]?.slice(0, 19)} 1.0.2`,
+            `${pushed[1]?.slice(0, 19)} 1.0.1`,
+            `1 more in ${DEV}`,
+          ],
+        );
+        await others.getByRole('link', { name: new RegExp(`^${pushed[2]?.slice(0, 19)}`) }).click();
+        await page.waitForURL(new RegExp(`digest=${encodeURIComponent(pushed[2] ?? '')}`));
+        await page
+          .getByTestId('manifest')
+          .getByText(pushed[2] ?? '?')
+          .first()
+          .waitFor();
+        if (label === 'phone') {
+          const width = await page.evaluate<number>('document.documentElement.scrollWidth');
+          assert.ok(width <= 390, `the pipeline page is ${width} px wide at 390`);
+        }
+        await page.goto(`${gantry?.url}/ui/pipeline?tag=1.0.4&image=team/app`);
+        await row.waitFor();
+        await settled(page);
+        assert.deepEqual(await axeFindings(page), []);
+      }),
+    );
+  }
+
+  it(
+    'the stage filter runs on the server: the first page of a stage holds its images',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = await ui.newPage({ width: 390, height: 844 });
+      await signIn(page, gantry?.url ?? '?', ADMIN.user, ADMIN.password);
+      await page.goto(`${gantry?.url}/ui/pipeline?tag=1.0.0`);
+      await page.getByTestId('pipeline-row').first().waitFor();
+      await page.getByLabel('Stage').selectOption(STAGING);
+      await page.getByRole('button', { name: 'Show' }).click();
+      await page.waitForURL(/stage=docker-staging-local/);
+      await settled(page);
+      // Filtered after paging, the first page (team/app, team/filler-00…18) would be empty.
+      const rows = page.getByTestId('pipeline-row');
+      assert.deepEqual(
+        (await rows.locator('th').allInnerTexts()).map((t) => t.trim()),
+        ['zz/late'],
+      );
+      assert.match(await textOf(rows), /1\.0\.0/);
+    }),
+  );
+});
