@@ -111,4 +111,49 @@ describe('pipeline: several digests per stage, stage filter on the server', {
       assert.match(await textOf(rows), /1\.0\.0/);
     }),
   );
+  it(
+    'Previous and Next walk the keyset pages both ways, on the pipeline and in a repository',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const page = await ui.newPage();
+      await signIn(page, gantry?.url ?? '?', ADMIN.user, ADMIN.password);
+      const names = async () =>
+        (await page.getByTestId('pipeline-row').locator('th').allInnerTexts()).map((t) => t.trim());
+      await page.goto(`${gantry?.url}/ui/pipeline?tag=1.0.0`);
+      await page.getByTestId('pipeline-row').first().waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Previous page' }).count(), 0);
+      const first = await names();
+      assert.equal(first.length, 20);
+      await page.getByRole('button', { name: 'Next page' }).click();
+      await page.waitForURL(/last=/);
+      await settled(page);
+      const second = await names();
+      assert.deepEqual(second, ['team/filler-19', 'team/filler-20', 'team/filler-21', 'zz/late']);
+      await page.getByRole('button', { name: 'Previous page' }).click();
+      await page.waitForURL((u) => !u.searchParams.has('last'));
+      await settled(page);
+      assert.deepEqual(await names(), first);
+      assert.equal(await page.getByRole('button', { name: 'Previous page' }).count(), 0);
+
+      // Two pages of images in a repository (a page holds 50), the image filter kept both ways.
+      const registry = new RegistryClient(gantry?.url ?? '?', { authorization: ADMIN_AUTH });
+      for (let i = 0; i < 80; i++)
+        await registry.pushImage(`${DEV}/bulk/i-${String(i).padStart(2, '0')}`, '1');
+      await page.goto(`${gantry?.url}/ui/repositories/${DEV}?image=bulk/`);
+      const firstImage = async () =>
+        (await page.getByTestId('images').locator('tbody th').first().textContent()) ?? '';
+      await page.getByTestId('images').waitFor();
+      assert.equal((await firstImage()).trim(), 'bulk/i-00');
+      await page.getByRole('button', { name: 'Next page' }).click();
+      await page.waitForURL(/last=/);
+      await settled(page);
+      assert.equal((await firstImage()).trim(), 'bulk/i-50');
+      assert.equal(await page.getByRole('button', { name: 'Next page' }).count(), 0);
+      await page.getByRole('button', { name: 'Previous page' }).click();
+      await page.waitForURL((u) => !u.searchParams.has('last'));
+      await settled(page);
+      assert.equal((await firstImage()).trim(), 'bulk/i-00');
+      assert.match(page.url(), /image=bulk/);
+    }),
+  );
 });

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, type Repository } from './api';
-import { Link } from './router';
+import { Link, useLocation } from './router';
 import { useSession } from './session';
 
 // ------------------------------------------------------------------------------- data loading
@@ -367,20 +367,62 @@ export function PageTitle({ children, title }: { children: ComponentChildren; ti
 export function Pager({
   next,
   onNext,
+  onPrevious,
   label = 'Next page',
+  previousLabel = 'Previous page',
 }: {
   next?: string | undefined;
   onNext(): void;
+  /** Shown when given: the way back to the page before this one. */
+  onPrevious?: (() => void) | undefined;
   label?: string;
+  previousLabel?: string;
 }) {
-  if (!next) return null;
+  if (!next && !onPrevious) return null;
   return (
     <div class="pager">
-      <button type="button" class="secondary" onClick={onNext}>
-        {label}
-      </button>
+      {onPrevious && (
+        <button type="button" class="secondary" onClick={onPrevious}>
+          {previousLabel}
+        </button>
+      )}{' '}
+      {next && (
+        <button type="button" class="secondary" onClick={onNext}>
+          {label}
+        </button>
+      )}
     </div>
   );
+}
+
+/**
+ * Previous and next over a keyset-paged list. The API pages forward only (the cursor names the
+ * last row seen); the way back is the trail of cursors that led here, kept in the address as
+ * `trail` (space-separated: cursors are image names and ids, which never hold a space). So
+ * Previous is exact, survives a reload and a shared link, and the server needs no backward
+ * query. `param` is the list's cursor parameter (`last`, `before`).
+ */
+export function usePageTrail(param = 'last') {
+  const loc = useLocation();
+  const at = loc.query.get(param) || '';
+  const trail = (loc.query.get('trail') || '').split(' ').filter(Boolean);
+  const joined = (list: string[]) => (list.length ? list.join(' ') : undefined);
+  return {
+    /** The cursor of the page shown ('' on the first page). */
+    at,
+    /** Query parameters of the page after `cursor` (the cursor the API's `next` carries). */
+    forward: (cursor: string): Record<string, string | undefined> => ({
+      [param]: cursor,
+      trail: joined(at ? [...trail, at] : trail),
+    }),
+    /** Query parameters of the page before this one; undefined on the first page. */
+    back: at
+      ? (): Record<string, string | undefined> => ({
+          [param]: trail.at(-1),
+          trail: joined(trail.slice(0, -1)),
+        })
+      : undefined,
+  };
 }
 
 /** A small button copying `text`; its name says what it copies. */

@@ -15,6 +15,7 @@ import {
   pullCommand,
   useAction,
   useApi,
+  usePageTrail,
   Verdict,
 } from '../ui';
 import { PromoteDialog, type PromoteSource } from './promote';
@@ -150,7 +151,8 @@ export function PipelinePage() {
   const { me } = useSession();
   const loc = useLocation();
   const tag = loc.query.get('tag') || 'latest';
-  const last = loc.query.get('last') || '';
+  const pages = usePageTrail();
+  const last = pages.at;
   const image = loc.query.get('image') || '';
   const stage = loc.query.get('stage') || '';
   const path = `/pipeline${qs({ n: 20, tag, last, image, stage })}`;
@@ -341,8 +343,23 @@ export function PipelinePage() {
                 onNext={() => {
                   const n = nextPage(path, p.next);
                   const last = n ? (new URL(n, location.origin).searchParams.get('last') ?? '') : '';
-                  setQuery({ tag, last, image: image || undefined, stage: stage || undefined });
+                  setQuery({
+                    tag,
+                    image: image || undefined,
+                    stage: stage || undefined,
+                    ...pages.forward(last),
+                  });
                 }}
+                onPrevious={
+                  pages.back &&
+                  (() =>
+                    setQuery({
+                      tag,
+                      image: image || undefined,
+                      stage: stage || undefined,
+                      ...pages.back?.(),
+                    }))
+                }
               />
               {last && (
                 <p>
