@@ -94,7 +94,7 @@ describe('messages fit the role (issue #19, bug 5)', { skip: browserUnavailableR
         await settled(page);
         const main = await textOf(page.getByRole('main'));
         assert.doesNotMatch(main, /Basic credentials|API token/, `${path}: ${main}`);
-        assert.match(main, /This needs an account\. Sign in/, `${path}: ${main}`);
+        assert.match(main, /Sign in to read this\. Sign in/, `${path}: ${main}`);
         for (const button of ['Run now', 'Dry run', 'Create webhook'])
           assert.equal(await page.getByRole('button', { name: button }).count(), 0, `${path}: ${button}`);
       }

@@ -76,23 +76,26 @@ export function Loading({ what = 'Loading' }: { what?: string }) {
  * An error as the caller should read it. Anonymous visitors get the sign-in offer where signing
  * in can help: always for 401/403, and for a 404 unless the page knows the place is readable
  * anonymously (then the thing really is missing, and signing in would not find it).
+ * `read`: the error of loading a page's data (Load). There a 401 only means "no credentials", and
+ * the API's wording for API clients (Basic credentials, tokens) becomes "Sign in to read this";
+ * elsewhere (the sign-in form: wrong password) the server's detail is what the visitor needs.
  */
 export function ErrorBox({
   error,
   title,
   signIn = true,
+  read = false,
 }: {
   error: ApiError | Error | string;
   title?: string;
   signIn?: boolean;
+  read?: boolean;
 }) {
   const { me } = useSession();
   const status = error instanceof ApiError ? error.status : 0;
-  // The API's 401 detail speaks to API clients (Basic credentials, tokens); a visitor of the UI
-  // only needs to know that this needs an account.
   const detail =
-    !me.authenticated && status === 401
-      ? 'This needs an account.'
+    read && !me.authenticated && status === 401
+      ? 'Sign in to read this.'
       : typeof error === 'string'
         ? error
         : error instanceof ApiError
@@ -144,7 +147,7 @@ export function Load<T>({
   signIn?: boolean;
   children: (data: T) => ComponentChildren;
 }) {
-  if (state.error) return <ErrorBox error={state.error} signIn={signIn} />;
+  if (state.error) return <ErrorBox error={state.error} signIn={signIn} read />;
   if (state.data === undefined) return state.loading ? <Loading what={what} /> : null;
   return <>{children(state.data)}</>;
 }
