@@ -1,9 +1,11 @@
 // The pipeline view of issue #19 in a real browser, at desktop and phone widths: a stage shows
 // the other digests it holds besides the followed tag's (newest first, the rest linked), and the
-// stage filter runs on the server before paging, so a page of images is never emptied by it.
+// stage filter runs on the server before paging, so a page of images is never emptied by it;
+// Previous and Next walk the keyset-paged lists (pipeline, a repository's images, the audit log)
+// both ways, their filters kept.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_AUTH } from '../auth/support.ts';
+import { ADMIN_AUTH, api } from '../auth/support.ts';
 import { seedDirectly } from '../support/direct-writes.ts';
 import { ADMIN, type RunningGantry, startGantry } from '../support/gantry.ts';
 import { RegistryClient } from '../support/http.ts';
@@ -154,6 +156,39 @@ describe('pipeline: several digests per stage, stage filter on the server', {
       await settled(page);
       assert.equal((await firstImage()).trim(), 'bulk/i-00');
       assert.match(page.url(), /image=bulk/);
+    }),
+  );
+  it(
+    'the audit log pages to older events and back to newer ones, its filter kept',
+    { timeout: 60_000 },
+    ui.step(async () => {
+      const base = gantry?.url ?? '?';
+      for (let i = 0; i < 55; i++) {
+        const res = await api(base, 'POST', '/users', { name: `pager-${i}`, password: 'pager-password-1' });
+        assert.equal(res.status, 201, JSON.stringify(res.json));
+      }
+      const page = await ui.newPage({ width: 390, height: 844 });
+      await signIn(page, base, ADMIN.user, ADMIN.password);
+      await page.goto(`${base}/ui/admin/audit?action=user.create`);
+      const targets = () => page.getByTestId('audit').locator('td[data-label="Target"]').allInnerTexts();
+      await page.getByTestId('audit').waitFor();
+      await settled(page);
+      const newest = await targets();
+      assert.equal(newest.length, 50);
+      assert.equal(newest[0]?.trim(), 'pager-54');
+      assert.equal(await page.getByRole('button', { name: 'Newer events' }).count(), 0);
+      await page.getByRole('button', { name: 'Older events' }).click();
+      await page.waitForURL(/before=/);
+      await settled(page);
+      assert.deepEqual(
+        (await targets()).map((t) => t.trim()),
+        ['pager-4', 'pager-3', 'pager-2', 'pager-1', 'pager-0'],
+      );
+      await page.getByRole('button', { name: 'Newer events' }).click();
+      await page.waitForURL((u) => !u.searchParams.has('before'));
+      await settled(page);
+      assert.deepEqual(await targets(), newest);
+      assert.match(page.url(), /action=user\.create/);
     }),
   );
 });
