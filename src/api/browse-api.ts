@@ -40,6 +40,17 @@ const Pipeline = z.object({
     z.object({
       image: z.string(),
       stages: z.record(z.string(), z.object({ digest: DigestString, tags: z.array(z.string()) }).nullable()),
+      otherDigests: z
+        .record(
+          z.string(),
+          z.object({
+            digests: z.array(
+              z.object({ digest: DigestString, tags: z.array(z.string()), updatedAt: Timestamp }),
+            ),
+            more: z.number().describe('how many more tagged digests the stage holds'),
+          }),
+        )
+        .describe("per stage, the other tagged digests held there besides the followed tag's, newest first"),
       waiting: z.array(
         z.object({
           from: z.string(),
@@ -92,7 +103,7 @@ export interface BrowseDeps {
   pipeline: PipelineService;
 }
 
-type Paged = { Querystring: { n?: string; last?: string; tag?: string; image?: string } };
+type Paged = { Querystring: { n?: string; last?: string; tag?: string; image?: string; stage?: string } };
 
 /**
  * Browsing for the web UI (and anyone): `GET /repositories/:key/images?n=&last=&image=` (the images of
@@ -151,6 +162,7 @@ export async function browseApi(app: FastifyInstance, access: ApiAccess, deps: B
       ...PageQuery,
       tag: z.string().optional().describe('default latest'),
       image: ImageFilter,
+      stage: z.string().optional().describe('only images this stage (a repository key) holds'),
     }),
     response: { 200: Pipeline },
   };
@@ -162,19 +174,25 @@ export async function browseApi(app: FastifyInstance, access: ApiAccess, deps: B
     const last = request.query.last;
     const image = request.query.image ?? '';
     if (image.length > 255) throw badRequest('image filters are at most 255 characters');
+    const stage = request.query.stage ?? '';
     const view = await deps.pipeline.view(request.principal, {
       n,
       tag,
       ...(image === '' ? {} : { image }),
+      ...(stage === '' ? {} : { stage }),
       ...(last === undefined || last === '' ? {} : { last }),
     });
+    if (!view)
+      throw badRequest(
+        `${JSON.stringify(stage.slice(0, 100))} is not a pipeline stage you may read; the stages are the keys GET /api/v1/pipeline lists in stages`,
+      );
     const lastImage = view.images.at(-1)?.image;
     const { more, ...rest } = view;
     return {
       ...rest,
       ...(more && lastImage !== undefined
         ? {
-            next: `/api/v1/pipeline?${new URLSearchParams({ n: String(n), last: lastImage, tag, ...(image ? { image } : {}) })}`,
+            next: `/api/v1/pipeline?${new URLSearchParams({ n: String(n), last: lastImage, tag, ...(image ? { image } : {}), ...(stage ? { stage } : {}) })}`,
           }
         : {}),
     };

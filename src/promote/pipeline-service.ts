@@ -25,6 +25,15 @@ export interface PipelineImage {
   image: string;
   /** For each stage the caller may read: what the chosen tag resolves to there, or null. */
   stages: Record<string, { digest: Digest; tags: string[] } | null>;
+  /**
+   * For each stage the caller may read: the other tagged digests the stage holds for the image
+   * (not the one in `stages`), most recently tagged first, at most OTHER_DIGESTS of them; and
+   * how many more there are. Older builds still in a stage are what a release manager compares.
+   */
+  otherDigests: Record<
+    string,
+    { digests: { digest: Digest; tags: string[]; updatedAt: string }[]; more: number }
+  >;
   /** Where a stage holds a digest the next stage does not: that promotion, evaluated as a dry run. */
   waiting: Waiting[];
 }
@@ -48,6 +57,9 @@ export interface Waiting {
  * the `pipeline` setting), each image's state at every stage for one tag, and the promotions
  * waiting between adjacent stages with each gate's verdict. Only what the caller may read.
  */
+/** How many digests besides the followed tag's a pipeline cell lists. */
+export const OTHER_DIGESTS = 3;
+
 export class PipelineService {
   constructor(
     private readonly meta: MetadataStore,
@@ -67,15 +79,22 @@ export class PipelineService {
     return unique.length > 0 ? unique : this.repos.list().filter((r) => r.kind === 'local');
   }
 
-  /** `image`: only images whose name contains it (case-insensitive), for the UI's filter box. */
+  /**
+   * `image`: only images whose name contains it (case-insensitive), for the UI's filter box.
+   * `stage`: only images that stage holds (any tag); the filter runs before paging, so a page is
+   * never emptied by it. Undefined when `stage` is not a stage the caller may read (the caller
+   * answers 400: an unknown and an unreadable stage look the same).
+   */
   async view(
     p: Principal,
-    options: { n: number; last?: string; tag: string; image?: string },
-  ): Promise<PipelineView> {
+    options: { n: number; last?: string; tag: string; image?: string; stage?: string },
+  ): Promise<PipelineView | undefined> {
     const policy = this.policy();
     const all = this.stages();
     const stageKeys = new Set(all.map((r) => r.key));
     const visible = all.filter((r) => policy.readsSomethingIn(p, r.key));
+    const only = options.stage;
+    if (only !== undefined && !visible.some((r) => r.key === only)) return undefined;
     const others = this.repos
       .list()
       .filter((r) => !stageKeys.has(r.key) && policy.readsSomethingIn(p, r.key))
@@ -87,18 +106,20 @@ export class PipelineService {
       }));
     const reads = (key: string, image: string) => policy.allows(p, 'read', key, image);
     const page = await this.browse.readableImages(
-      visible.map((r) => r.key),
+      only === undefined ? visible.map((r) => r.key) : [only],
       { n: options.n, ...(options.last === undefined ? {} : { last: options.last }) },
       (image) =>
         (options.image === undefined || image.toLowerCase().includes(options.image.toLowerCase())) &&
-        visible.some((r) => reads(r.key, image)),
+        (only === undefined ? visible.some((r) => reads(r.key, image)) : reads(only, image)),
     );
     const images: PipelineImage[] = [];
     for (const { image } of page.images) {
       const stages: PipelineImage['stages'] = {};
+      const otherDigests: PipelineImage['otherDigests'] = {};
       for (const stage of visible) {
         if (!reads(stage.key, image)) {
           stages[stage.key] = null;
+          otherDigests[stage.key] = { digests: [], more: 0 };
           continue;
         }
         const entries = await this.meta.tags.entries(stage.key, image);
@@ -107,6 +128,7 @@ export class PipelineService {
           digest === undefined
             ? null
             : { digest, tags: entries.filter((e) => e.digest === digest).map((e) => e.tag) };
+        otherDigests[stage.key] = othersThan(entries, digest);
       }
       const waiting: PipelineImage['waiting'] = [];
       for (let i = 0; i + 1 < all.length; i++) {
@@ -139,7 +161,7 @@ export class PipelineService {
           mayApprove: p.authenticated && approvalRefusal(p, target, p.groups, policy) === undefined,
         });
       }
-      images.push({ image, stages, waiting });
+      images.push({ image, stages, otherDigests, waiting });
     }
     return {
       stages: visible.map((r) => ({
@@ -152,6 +174,28 @@ export class PipelineService {
       more: page.more,
     };
   }
+}
+
+/** The tagged digests of `entries` other than `chosen`, grouped, most recently tagged first. */
+function othersThan(
+  entries: readonly TagEntry[],
+  chosen: Digest | undefined,
+): PipelineImage['otherDigests'][string] {
+  const byDigest = new Map<Digest, { digest: Digest; tags: string[]; updatedAt: string }>();
+  for (const e of entries) {
+    if (e.digest === chosen) continue;
+    const seen = byDigest.get(e.digest);
+    if (!seen) byDigest.set(e.digest, { digest: e.digest, tags: [e.tag], updatedAt: e.updatedAt });
+    else {
+      seen.tags.push(e.tag);
+      if (e.updatedAt > seen.updatedAt) seen.updatedAt = e.updatedAt;
+    }
+  }
+  // Ties (tags written in one transaction) fall back to the digest, so pages are stable.
+  const sorted = [...byDigest.values()].sort((a, b) =>
+    a.updatedAt === b.updatedAt ? a.digest.localeCompare(b.digest) : a.updatedAt < b.updatedAt ? 1 : -1,
+  );
+  return { digests: sorted.slice(0, OTHER_DIGESTS), more: Math.max(0, sorted.length - OTHER_DIGESTS) };
 }
 
 /**

@@ -13,6 +13,7 @@ import type { RegistryClient, TestBlob } from '../support/http.ts';
 import {
   configWith,
   type Json,
+  type PushedSingle,
   promoted,
   pushIndex,
   pushSingle,
@@ -442,6 +443,61 @@ describe('browsing API', () => {
     assert.ok(second.images[0].image > first.images[0].image);
     await get('/pipeline?tag=bad%20tag', RM, 400);
   });
+  it('lists the other digests each stage holds, and filters by stage before paging', async () => {
+    const pushedAt: string[] = [];
+    let last: PushedSingle | undefined;
+    for (let i = 0; i < 5; i++) {
+      last = await pushSingle(reg, 'docker-dev-local/several/app', `1.0.${i}`);
+      pushedAt.push(last.manifest.digest);
+      // Distinct tag times, so "newest first" has one answer.
+      await new Promise((done) => setTimeout(done, 5));
+    }
+    const newest = pushedAt[4] as string;
+    assert.ok(last);
+    assert.equal(
+      (await reg.pushManifest('docker-dev-local/several/app', 'latest', last.manifest)).status,
+      201,
+    );
+    await pushSingle(reg, 'docker-dev-local/several/other', 'latest');
+    const view = await get('/pipeline?image=several/app', RM);
+    const entry = (view.images as Json[]).find((i) => i.image === 'several/app');
+    assert.deepEqual(entry.stages['docker-dev-local'], { digest: newest, tags: ['1.0.4', 'latest'] });
+    const others = entry.otherDigests['docker-dev-local'];
+    assert.deepEqual(
+      others.digests.map((d: Json) => [d.digest, d.tags]),
+      [
+        [pushedAt[3], ['1.0.3']],
+        [pushedAt[2], ['1.0.2']],
+        [pushedAt[1], ['1.0.1']],
+      ],
+    );
+    assert.equal(others.more, 1);
+    assert.deepEqual(entry.otherDigests['docker-staging-local'], { digests: [], more: 0 });
+
+    // The stage filter runs on the server, before paging: staging holds no several/* image at all.
+    const inStaging = await get('/pipeline?image=several/&stage=docker-staging-local', RM);
+    assert.deepEqual(inStaging.images, []);
+    const inDev = await get('/pipeline?image=several/&stage=docker-dev-local&n=1', RM);
+    assert.deepEqual(
+      inDev.images.map((i: Json) => i.image),
+      ['several/app'],
+    );
+    assert.match(inDev.next, /stage=docker-dev-local/);
+    const second = await get(inDev.next.slice('/api/v1'.length), RM);
+    assert.deepEqual(
+      second.images.map((i: Json) => i.image),
+      ['several/other'],
+    );
+    // An unknown stage and one the caller may not read answer alike, with the way out.
+    for (const [stage, auth] of [
+      ['nope', RM],
+      ['docker-dev-local', CUSTOMER],
+    ] as const) {
+      const refused = await get(`/pipeline?stage=${stage}`, auth, 400);
+      assert.match(refused.detail, /is not a pipeline stage you may read/);
+    }
+  });
+
   it('evaluates the checklist through a virtual repository, on the member that holds the digest', async () => {
     const pushed = await pushSingle(reg, 'docker-prod-local/check/app', '1.0.0');
     const path = (repo: string) =>

@@ -206,6 +206,11 @@ export interface Pipeline {
   images: {
     image: string;
     stages: Record<string, { digest: string; tags: string[] } | null>;
+    /** Per stage, the other tagged digests held there (newest first, a few) and how many more. */
+    otherDigests: Record<
+      string,
+      { digests: { digest: string; tags: string[]; updatedAt: string }[]; more: number }
+    >;
     waiting: Waiting[];
   }[];
   next?: string;

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, type Repository } from './api';
-import { Link } from './router';
+import { Link, useLocation } from './router';
 import { useSession } from './session';
 
 // ------------------------------------------------------------------------------- data loading
@@ -72,15 +72,41 @@ export function Loading({ what = 'Loading' }: { what?: string }) {
   );
 }
 
-export function ErrorBox({ error, title }: { error: ApiError | Error | string; title?: string }) {
+/**
+ * An error as the caller should read it. Anonymous visitors get the sign-in offer where signing
+ * in can help: always for 401/403, and for a 404 unless the page knows the place is readable
+ * anonymously (then the thing really is missing, and signing in would not find it).
+ * `read`: the error of loading a page's data (Load). There a 401 only means "no credentials", and
+ * the API's wording for API clients (Basic credentials, tokens) becomes "Sign in to read this";
+ * elsewhere (the sign-in form: wrong password) the server's detail is what the visitor needs.
+ */
+export function ErrorBox({
+  error,
+  title,
+  signIn = true,
+  read = false,
+}: {
+  error: ApiError | Error | string;
+  title?: string;
+  signIn?: boolean;
+  read?: boolean;
+}) {
   const { me } = useSession();
-  const detail = typeof error === 'string' ? error : error instanceof ApiError ? error.detail : error.message;
   const status = error instanceof ApiError ? error.status : 0;
+  const detail =
+    read && !me.authenticated && status === 401
+      ? 'Sign in to read this.'
+      : typeof error === 'string'
+        ? error
+        : error instanceof ApiError
+          ? error.detail
+          : error.message;
+  const offer = !me.authenticated && (status === 401 || status === 403 || (status === 404 && signIn));
   return (
     <div class="state error" role="alert" data-testid="error">
       {title && <strong>{title}: </strong>}
       <span class="detail">{detail}</span>
-      {!me.authenticated && [401, 403, 404].includes(status) && (
+      {offer && (
         <>
           {' '}
           <Link href={`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`}>
@@ -112,13 +138,16 @@ export function Notice({ children }: { children: ComponentChildren }) {
 export function Load<T>({
   state,
   what,
+  signIn,
   children,
 }: {
   state: Loaded<T>;
   what?: string;
+  /** Passed to ErrorBox: false where the place is known to be readable anonymously. */
+  signIn?: boolean;
   children: (data: T) => ComponentChildren;
 }) {
-  if (state.error) return <ErrorBox error={state.error} />;
+  if (state.error) return <ErrorBox error={state.error} signIn={signIn} read />;
   if (state.data === undefined) return state.loading ? <Loading what={what} /> : null;
   return <>{children(state.data)}</>;
 }
@@ -341,20 +370,62 @@ export function PageTitle({ children, title }: { children: ComponentChildren; ti
 export function Pager({
   next,
   onNext,
+  onPrevious,
   label = 'Next page',
+  previousLabel = 'Previous page',
 }: {
   next?: string | undefined;
   onNext(): void;
+  /** Shown when given: the way back to the page before this one. */
+  onPrevious?: (() => void) | undefined;
   label?: string;
+  previousLabel?: string;
 }) {
-  if (!next) return null;
+  if (!next && !onPrevious) return null;
   return (
     <div class="pager">
-      <button type="button" class="secondary" onClick={onNext}>
-        {label}
-      </button>
+      {onPrevious && (
+        <button type="button" class="secondary" onClick={onPrevious}>
+          {previousLabel}
+        </button>
+      )}{' '}
+      {next && (
+        <button type="button" class="secondary" onClick={onNext}>
+          {label}
+        </button>
+      )}
     </div>
   );
+}
+
+/**
+ * Previous and next over a keyset-paged list. The API pages forward only (the cursor names the
+ * last row seen); the way back is the trail of cursors that led here, kept in the address as
+ * `trail` (space-separated: cursors are image names and ids, which never hold a space). So
+ * Previous is exact, survives a reload and a shared link, and the server needs no backward
+ * query. `param` is the list's cursor parameter (`last`, `before`).
+ */
+export function usePageTrail(param = 'last') {
+  const loc = useLocation();
+  const at = loc.query.get(param) || '';
+  const trail = (loc.query.get('trail') || '').split(' ').filter(Boolean);
+  const joined = (list: string[]) => (list.length ? list.join(' ') : undefined);
+  return {
+    /** The cursor of the page shown ('' on the first page). */
+    at,
+    /** Query parameters of the page after `cursor` (the cursor the API's `next` carries). */
+    forward: (cursor: string): Record<string, string | undefined> => ({
+      [param]: cursor,
+      trail: joined(at ? [...trail, at] : trail),
+    }),
+    /** Query parameters of the page before this one; undefined on the first page. */
+    back: at
+      ? (): Record<string, string | undefined> => ({
+          [param]: trail.at(-1),
+          trail: joined(trail.slice(0, -1)),
+        })
+      : undefined,
+  };
 }
 
 /** A small button copying `text`; its name says what it copies. */

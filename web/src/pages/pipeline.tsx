@@ -15,6 +15,7 @@ import {
   pullCommand,
   useAction,
   useApi,
+  usePageTrail,
   Verdict,
 } from '../ui';
 import { PromoteDialog, type PromoteSource } from './promote';
@@ -110,14 +111,51 @@ function WaitingBox({
   );
 }
 
+/** The other builds a stage still holds besides the followed tag's: older releases, hotfixes. */
+function OtherDigests({
+  repository,
+  image,
+  others,
+}: {
+  repository: string;
+  image: string;
+  others: Pipeline['images'][number]['otherDigests'][string] | undefined;
+}) {
+  if (!others || others.digests.length === 0) return null;
+  return (
+    <details class="other-digests" data-testid="other-digests">
+      <summary>
+        {others.digests.length + others.more} other{' '}
+        {others.digests.length + others.more === 1 ? 'digest' : 'digests'}
+      </summary>
+      <ul>
+        {others.digests.map((d) => (
+          <li key={d.digest}>
+            <Digest value={d.digest} href={uiImage(repository, image, d.digest)} />{' '}
+            <span class="tags">{d.tags.join(', ')}</span>
+          </li>
+        ))}
+        {others.more > 0 && (
+          <li>
+            <Link href={uiImage(repository, image)}>
+              {others.more} more in {repository}
+            </Link>
+          </li>
+        )}
+      </ul>
+    </details>
+  );
+}
+
 export function PipelinePage() {
   const { me } = useSession();
   const loc = useLocation();
   const tag = loc.query.get('tag') || 'latest';
-  const last = loc.query.get('last') || '';
+  const pages = usePageTrail();
+  const last = pages.at;
   const image = loc.query.get('image') || '';
   const stage = loc.query.get('stage') || '';
-  const path = `/pipeline${qs({ n: 20, tag, last, image })}`;
+  const path = `/pipeline${qs({ n: 20, tag, last, image, stage })}`;
   const state = useApi<Pipeline>(path);
   const repos = useApi<{ repositories: Repository[] }>('/repositories');
   const [tagInput, setTagInput] = useState(tag);
@@ -182,8 +220,8 @@ export function PipelinePage() {
       <Load state={state} what="Loading the pipeline">
         {(p) => {
           const stages = p.stages;
-          // The stage filter keeps the images the chosen stage holds on this tag line.
-          const images = stage ? p.images.filter((img) => img.stages[stage]) : p.images;
+          // The server applies both filters before paging: a page is never emptied by them.
+          const images = p.images;
           const firstHeld = p.images
             .map((img) => {
               const held = [...stages].reverse().find((s) => img.stages[s.repository]);
@@ -274,6 +312,11 @@ export function PipelinePage() {
                                 ) : (
                                   <span class="muted">not here</span>
                                 )}
+                                <OtherDigests
+                                  repository={s.repository}
+                                  image={img.image}
+                                  others={img.otherDigests[s.repository]}
+                                />
                                 {waits.map((w) => (
                                   <WaitingBox
                                     key={w.digest + w.from}
@@ -300,8 +343,23 @@ export function PipelinePage() {
                 onNext={() => {
                   const n = nextPage(path, p.next);
                   const last = n ? (new URL(n, location.origin).searchParams.get('last') ?? '') : '';
-                  setQuery({ tag, last, image: image || undefined, stage: stage || undefined });
+                  setQuery({
+                    tag,
+                    image: image || undefined,
+                    stage: stage || undefined,
+                    ...pages.forward(last),
+                  });
                 }}
+                onPrevious={
+                  pages.back &&
+                  (() =>
+                    setQuery({
+                      tag,
+                      image: image || undefined,
+                      stage: stage || undefined,
+                      ...pages.back?.(),
+                    }))
+                }
               />
               {last && (
                 <p>

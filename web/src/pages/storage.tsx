@@ -1,6 +1,7 @@
 import { ApiError, api, mayManage, type Repository } from '../api';
 import { DataTable } from '../parts';
 import { setQuery, useLocation } from '../router';
+import { useSession } from '../session';
 import { bytes, Empty, ErrorBox, Load, Notice, PageTitle, Time, useAction, useApi } from '../ui';
 import { RetentionEditor, type Rule } from './retention-editor';
 
@@ -33,6 +34,7 @@ interface GcRun {
 }
 
 export function StoragePage() {
+  const { me } = useSession();
   const loc = useLocation();
   const editing = loc.query.get('retention');
   const usage = useApi<Usage>('/usage');
@@ -118,7 +120,8 @@ export function StoragePage() {
           onSaved={usage.reload}
         />
       )}
-      <GcSection />
+      {/* Only administrators may list or start runs: others would get buttons that answer 403. */}
+      {me.admin && <GcSection />}
     </>
   );
 }

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { DataTable, DeleteButton, TextField } from '../parts';
+import { useSession } from '../session';
 import { ErrorBox, Load, Notice, PageTitle, Time, useAction, useApi } from '../ui';
 
 interface Webhook {
@@ -32,6 +33,7 @@ const list = (value: string) =>
 
 /** Webhook subscriptions: list, create, deliveries of one, replay. The API decides who may. */
 export function WebhooksPage() {
+  const { me } = useSession();
   const hooks = useApi<{ webhooks: Webhook[] }>('/webhooks');
   const [open, setOpen] = useState<string | null>(null);
   return (
@@ -81,7 +83,8 @@ export function WebhooksPage() {
         }
       </Load>
       {open && <Deliveries id={open} />}
-      <NewWebhook onDone={hooks.reload} />
+      {/* Anonymous visitors own no subscriptions: the form would only answer 401. */}
+      {me.authenticated && <NewWebhook onDone={hooks.reload} />}
     </>
   );
 }

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { nextPage, qs } from '../../api';
 import { DataTable } from '../../parts';
 import { setQuery, useLocation } from '../../router';
-import { Empty, Load, Pager, Time, useApi } from '../../ui';
+import { Empty, Load, Pager, Time, useApi, usePageTrail } from '../../ui';
 import type { AuditEvent } from './shared';
 
 // ----------------------------------------------------------------------------------- audit
@@ -15,7 +15,8 @@ export function Audit() {
     (typeof AUDIT_FIELDS)[number],
     string
   >;
-  const before = loc.query.get('before') ?? '';
+  const pages = usePageTrail('before');
+  const before = pages.at;
   const [form, setForm] = useState(asked);
   const path = `/audit${qs({ ...asked, before, limit: 50 })}`;
   const state = useApi<{ events: AuditEvent[]; next?: string }>(path);
@@ -120,8 +121,10 @@ export function Audit() {
               onNext={() => {
                 const n = nextPage(path, next, 'before');
                 const b = n ? (new URL(n, location.origin).searchParams.get('before') ?? '') : '';
-                setQuery({ ...asked, before: b });
+                setQuery({ ...asked, ...pages.forward(b) });
               }}
+              previousLabel="Newer events"
+              onPrevious={pages.back && (() => setQuery({ ...asked, ...pages.back?.() }))}
             />
             {before && (
               <p>

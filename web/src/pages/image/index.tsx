@@ -43,7 +43,13 @@ export function ImagePage(props: Props) {
       </PageTitle>
       {/* The pull command is the manifest's (below): a signature or an SBOM has none. */}
       {!digest && <PushLine repos={repos.data?.repositories} repository={repository} />}
-      <Load state={tags} what="Loading tags">
+      {/* A missing image in a repository the visitor can already read is missing for everyone:
+          no sign-in offer there. */}
+      <Load
+        state={tags}
+        what="Loading tags"
+        signIn={!repos.data?.repositories.some((r) => r.key === repository)}
+      >
         {() =>
           list.length === 0 && !digest ? (
             <Empty>

@@ -49,8 +49,14 @@ export function RepositoriesPage() {
       {deleted && <Notice>Repository {deleted} was deleted.</Notice>}
       <PushLine repos={state.data?.repositories} />
       <Load state={state} what="Loading repositories">
-        {({ repositories }) =>
-          repositories.length === 0 ? (
+        {({ repositories }) => {
+          const shown = sortRepositories(
+            repositories.filter((r) =>
+              `${r.key} ${r.description}`.toLowerCase().includes(filter.trim().toLowerCase()),
+            ),
+            order,
+          );
+          return repositories.length === 0 ? (
             <Empty>
               {me.authenticated ? 'No repositories you may read.' : 'Nothing is readable anonymously.'}{' '}
               {!me.authenticated && <Link href="/sign-in?next=/ui/repositories">Sign in</Link>}
@@ -81,65 +87,74 @@ export function RepositoriesPage() {
                   </select>
                 </div>
               </div>
-              <DataTable
-                testid="repositories"
-                caption="Repositories you may read"
-                columns={['Key', 'Kind', 'Description', 'Images', 'Size', 'Last push']}
-                numeric={['Images', 'Size']}
-                actions
-              >
-                {sortRepositories(
-                  repositories.filter((r) =>
-                    `${r.key} ${r.description}`.toLowerCase().includes(filter.trim().toLowerCase()),
-                  ),
-                  order,
-                ).map((r) => (
-                  <tr key={r.key}>
-                    <th scope="row" data-label="Key">
-                      <Link href={repoHref(r.key)}>{r.key}</Link>
-                    </th>
-                    <td data-label="Kind">
-                      <span class={`badge badge-kind kind-${r.kind}`}>{r.kind}</span>
-                    </td>
-                    <td data-label="Description">
-                      {r.description}
-                      {describe(r) && <div class="muted small-text">{describe(r)}</div>}
-                    </td>
-                    <td data-label="Images" class="num">
-                      {r.stats ? r.stats.imageCount : '—'}
-                    </td>
-                    <td data-label="Size" class="num">
-                      {r.stats ? bytes(r.stats.sizeBytes) : '—'}
-                    </td>
-                    <td data-label="Last push">
-                      <Time at={r.stats?.lastPushAt} />
-                    </td>
-                    <td data-label="Actions" class="row-actions">
-                      {mayManage(r) && (
-                        <>
-                          <Link
-                            href={`${repoHref(r.key)}/edit`}
-                            class="button secondary small"
-                            aria-label={`Edit ${r.key}`}
-                          >
-                            Edit
-                          </Link>{' '}
-                          <DeleteRepository
-                            repoKey={r.key}
-                            onDeleted={() => {
-                              setDeleted(r.key);
-                              state.reload();
-                            }}
-                          />
-                        </>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </DataTable>
+              {shown.length === 0 ? (
+                // The catalog is not empty, only the filter hides everything: say so, not "no repositories".
+                <Empty>
+                  No repository you may read matches “{filter.trim()}”.{' '}
+                  <button
+                    type="button"
+                    class="secondary small"
+                    onClick={() => setQuery({ sort: order }, true)}
+                  >
+                    Clear the filter
+                  </button>
+                </Empty>
+              ) : (
+                <DataTable
+                  testid="repositories"
+                  caption="Repositories you may read"
+                  columns={['Key', 'Kind', 'Description', 'Images', 'Size', 'Last push']}
+                  numeric={['Images', 'Size']}
+                  actions
+                >
+                  {shown.map((r) => (
+                    <tr key={r.key}>
+                      <th scope="row" data-label="Key">
+                        <Link href={repoHref(r.key)}>{r.key}</Link>
+                      </th>
+                      <td data-label="Kind">
+                        <span class={`badge badge-kind kind-${r.kind}`}>{r.kind}</span>
+                      </td>
+                      <td data-label="Description">
+                        {r.description}
+                        {describe(r) && <div class="muted small-text">{describe(r)}</div>}
+                      </td>
+                      <td data-label="Images" class="num">
+                        {r.stats ? r.stats.imageCount : '—'}
+                      </td>
+                      <td data-label="Size" class="num">
+                        {r.stats ? bytes(r.stats.sizeBytes) : '—'}
+                      </td>
+                      <td data-label="Last push">
+                        <Time at={r.stats?.lastPushAt} />
+                      </td>
+                      <td data-label="Actions" class="row-actions">
+                        {mayManage(r) && (
+                          <>
+                            <Link
+                              href={`${repoHref(r.key)}/edit`}
+                              class="button secondary small"
+                              aria-label={`Edit ${r.key}`}
+                            >
+                              Edit
+                            </Link>{' '}
+                            <DeleteRepository
+                              repoKey={r.key}
+                              onDeleted={() => {
+                                setDeleted(r.key);
+                                state.reload();
+                              }}
+                            />
+                          </>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </DataTable>
+              )}
             </>
-          )
-        }
+          );
+        }}
       </Load>
     </>
   );

@@ -11,7 +11,19 @@ import {
 import { DataTable } from '../../parts';
 import { Link, setQuery, useLocation } from '../../router';
 import { useSession } from '../../session';
-import { bytes, CopyLine, Empty, host, Load, Pager, PageTitle, pushTarget, Time, useApi } from '../../ui';
+import {
+  bytes,
+  CopyLine,
+  Empty,
+  host,
+  Load,
+  Pager,
+  PageTitle,
+  pushTarget,
+  Time,
+  useApi,
+  usePageTrail,
+} from '../../ui';
 import { describe, imageName, repoHref } from './shared';
 
 // ------------------------------------------------------------------------ one repository
@@ -64,7 +76,8 @@ function SetMeUp({
 export function RepositoryPage({ repoKey }: { repoKey: string }) {
   const { me } = useSession();
   const loc = useLocation();
-  const last = loc.query.get('last') || '';
+  const pages = usePageTrail();
+  const last = pages.at;
   const filter = loc.query.get('image') || '';
   const [typed, setTyped] = useState(filter);
   const repo = useApi<Repository>(`/repositories/${encodeURIComponent(repoKey)}`);
@@ -169,10 +182,11 @@ export function RepositoryPage({ repoKey }: { repoKey: string }) {
               onNext={() => {
                 const n = nextPage(path, next);
                 setQuery({
-                  last: n ? (new URL(n, location.origin).searchParams.get('last') ?? '') : '',
                   image: filter || undefined,
+                  ...pages.forward(n ? (new URL(n, location.origin).searchParams.get('last') ?? '') : ''),
                 });
               }}
+              onPrevious={pages.back && (() => setQuery({ image: filter || undefined, ...pages.back?.() }))}
             />
             {last && (
               <p>
