@@ -5,6 +5,7 @@ import { conflict, notFound } from '../../domain/errors.ts';
 import type { GcItem, GcLink, GcMeta, GcRunRecord } from '../../meta/gc-store.ts';
 import type { Digest } from '../../oci/digest.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
+import type { Eviction } from './cache-eviction.ts';
 
 /*
  * Online garbage collection, and why it cannot lose a push.
@@ -39,8 +40,16 @@ import type { BlobStore } from '../../storage/blob-store.ts';
  * On PostgreSQL the same holds when these transactions run SERIALIZABLE or lock the digest's
  * rows; SQLite serialises them by construction.
  *
- * Remote (pull-through) repositories are caches: their links are roots, so collection never
- * removes cached content or a transfer in progress (its file is younger than the cut-off).
+ * Remote (pull-through) repositories are caches: their links are roots (the link phase collects
+ * local repositories' links only), so collection never removes cached content or a transfer in
+ * progress (its file is younger than the cut-off). What leaves a cache is decided by its cache
+ * policy (settings.cache), applied first in the manifest phase (cache-eviction.ts): an evicted
+ * manifest is deleted through the ordinary manifest delete, like a client's DELETE, and the links
+ * of the blobs only it named in its image are removed by the link removal below (created before
+ * the cut-off, re-checked in its transaction), so the bytes follow under the blob phase's
+ * argument, which never asks why a row went. The eviction skips images with a transfer in
+ * progress; a transfer starting after it writes its link after the run's start, that is after
+ * the cut-off, so that link stays (a later eviction of the image's manifests names it again).
  * Temporary files and abandoned uploads are the upload janitor's (src/registry/upload-janitor.ts).
  */
 
@@ -70,8 +79,22 @@ const MANIFEST_PASSES = 8;
 const STEP = 100;
 /** A dry run lists at most this many items; the counts cover everything. */
 const MAX_ITEMS = 10_000;
-/** Repository kinds whose links the link phase may remove (remote caches are kept). */
+/**
+ * Repository kinds whose links the link phase may remove. Not remote ones: pull-through stores
+ * its manifests without references (layers are linked when fetched), so "no manifest references
+ * it" says nothing there; the cache policy names the links an eviction frees instead.
+ */
 const COLLECTED_KINDS = ['local'];
+
+/** What a run needs. */
+export interface GcDeps {
+  meta: GcMeta;
+  blobs: BlobStore;
+  log: Logger;
+  settings: GcSettings;
+  /** Applies the remote repositories' cache policies (cache-eviction.ts); absent: caches are kept whole. */
+  evictCaches?: (options: { now: Date; apply: boolean }) => Promise<Eviction[]>;
+}
 
 export class GarbageCollector {
   /** This process's identity in the lease table. */
@@ -79,7 +102,7 @@ export class GarbageCollector {
   #current: Promise<void> | undefined;
   readonly #abort = new AbortController();
 
-  constructor(private readonly deps: { meta: GcMeta; blobs: BlobStore; log: Logger; settings: GcSettings }) {}
+  constructor(private readonly deps: GcDeps) {}
 
   /**
    * Starts a run in the background and returns its record. ConflictError when a run is in
@@ -201,7 +224,7 @@ class Pass {
   #savedAt = Date.now();
 
   constructor(
-    private readonly deps: { meta: GcMeta; blobs: BlobStore; log: Logger; settings: GcSettings },
+    private readonly deps: GcDeps,
     run: GcRunRecord,
     private readonly signal: AbortSignal,
     private readonly renewLease: () => Promise<boolean>,
@@ -231,6 +254,7 @@ class Pass {
       await this.#enter('manifests');
     }
     if (this.#run.phase === 'manifests') {
+      await this.#evictCaches();
       await this.#manifests();
       await this.#enter('links');
     }
@@ -268,6 +292,40 @@ class Pass {
       this.#run.blobsRemoved++;
       this.#run.bytesFreed += t.size;
     }
+  }
+
+  /**
+   * The remote caches' policies, measured at the run's start. Re-applying them after a resume is
+   * harmless: what was evicted is gone, and the rest is judged again.
+   */
+  async #evictCaches(): Promise<void> {
+    if (!this.deps.evictCaches) return;
+    const evicted = await this.deps.evictCaches({
+      now: new Date(Date.parse(this.#run.startedAt)),
+      apply: !this.#run.dryRun,
+    });
+    for (const e of evicted) {
+      this.#list({ kind: 'manifest', digest: e.digest, size: e.size, name: `${e.repository}/${e.image}` });
+      this.#run.manifestsRemoved++;
+      if (this.#run.dryRun) {
+        for (const link of e.links) {
+          this.#candidateLinks.set(link.digest, (this.#candidateLinks.get(link.digest) ?? 0) + 1);
+          this.#list({
+            kind: 'link',
+            digest: link.digest,
+            size: link.size,
+            name: `${e.repository}/${e.image}`,
+          });
+          this.#run.linksRemoved++;
+        }
+      } else {
+        for (const step of this.#steps(e.links)) {
+          this.#run.linksRemoved += await this.deps.meta.removeLinks(step, this.#cutoff);
+          await this.#throttle(step.length);
+        }
+      }
+    }
+    if (evicted.length > 0) await this.#save();
   }
 
   /**
