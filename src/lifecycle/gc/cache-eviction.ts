@@ -13,13 +13,13 @@ import type { PullTracker } from '../pull-tracker.ts';
  * pulled for `maxAgeDays` (its cached-at time when never pulled), then oldest-pulled first while
  * the repository's cache is over `maxBytes`. Nothing else is removed here: the blob links only
  * the evicted manifests named are handed to the collector, which removes them under its own
- * argument (cut-off, re-check, tombstone). Until eviction the links are roots, as the
+ * argument (re-check, tombstone). Until eviction the links are roots, as the
  * collector's link phase only collects local repositories' links.
  *
  * A transfer in progress (a manifest or blob the pull-through cache is fetching for an image) keeps
  * every manifest of that image: a client that just read the manifest is downloading its layers.
  * A transfer starting right after the check is still safe: its link is written after the run's
- * start, hence after the cut-off, and the link phase leaves it to a later run.
+ * start, and the collector removes only links written before it.
  */
 export interface CacheEvictionDeps {
   meta: MetadataStore;
@@ -39,8 +39,8 @@ export interface Eviction {
   size: number;
   reason: 'age' | 'size';
   /**
-   * Blob links of the image that no manifest left in it names: the collector removes them (with
-   * its cut-off and re-check), after which the blob phase reclaims the bytes.
+   * Blob links of the image that no manifest left in it names: the collector removes those written
+   * before the run started (re-checked), after which the blob phase reclaims the bytes.
    */
   links: GcLink[];
 }

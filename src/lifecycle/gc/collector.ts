@@ -45,11 +45,13 @@ import type { Eviction } from './cache-eviction.ts';
  * progress (its file is younger than the cut-off). What leaves a cache is decided by its cache
  * policy (settings.cache), applied first in the manifest phase (cache-eviction.ts): an evicted
  * manifest is deleted through the ordinary manifest delete, like a client's DELETE, and the links
- * of the blobs only it named in its image are removed by the link removal below (created before
- * the cut-off, re-checked in its transaction), so the bytes follow under the blob phase's
- * argument, which never asks why a row went. The eviction skips images with a transfer in
- * progress; a transfer starting after it writes its link after the run's start, that is after
- * the cut-off, so that link stays (a later eviction of the image's manifests names it again).
+ * of the blobs only it named in its image are removed by the link removal below (re-checked in
+ * its transaction; created before the run's start rather than the cut-off, as the grace period
+ * protects uploads awaiting their manifest, and this manifest was removed on purpose), so the
+ * bytes follow under the blob phase's argument, which never asks why a row went (a file younger
+ * than the cut-off waits for a later run). The eviction skips images with a transfer in
+ * progress; a transfer starting after it writes its link after the run's start, and that link
+ * stays. At worst a pull racing the eviction finds the link gone and fetches the blob again.
  * Temporary files and abandoned uploads are the upload janitor's (src/registry/upload-janitor.ts).
  */
 
@@ -326,8 +328,12 @@ class Pass {
           this.#run.linksRemoved++;
         }
       } else {
+        // Older than the run's start, not the cut-off: the grace period is for uploads whose
+        // manifest is still on its way, and this manifest is gone on purpose. A fetch after the
+        // eviction writes a younger link, which stays.
+        const started = new Date(Date.parse(this.#run.startedAt));
         for (const step of this.#steps(e.links)) {
-          this.#run.linksRemoved += await this.deps.meta.removeLinks(step, this.#cutoff);
+          this.#run.linksRemoved += await this.deps.meta.removeLinks(step, started);
           await this.#throttle(step.length);
         }
       }
