@@ -11,6 +11,7 @@ import { type OwnerLookup, receives } from './events/webhook-audience.ts';
 import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { WebhookService } from './events/webhook-service.ts';
 import { ConnectionGuard, originForm } from './http-connections.ts';
+import { evictCaches } from './lifecycle/gc/cache-eviction.ts';
 import { GarbageCollector } from './lifecycle/gc/collector.ts';
 import { startSchedule } from './lifecycle/gc/schedule.ts';
 import { PullTracker } from './lifecycle/pull-tracker.ts';
@@ -160,6 +161,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     blobs,
     log,
     settings: { graceSeconds: config.gcGraceHours * 3600, deletesPerSecond: config.gcDeletesPerSecond },
+    evictCaches: (options) =>
+      evictCaches({ meta, blobs, log, pulls, inFlight: () => pull.transfersInProgress() }, options),
   });
   const guard = new ConnectionGuard({ bodyIdleTimeoutMs: config.bodyIdleTimeoutSeconds * 1000, log });
   const app = Fastify({

@@ -5,6 +5,7 @@ import { conflict, notFound } from '../../domain/errors.ts';
 import type { GcItem, GcLink, GcMeta, GcRunRecord } from '../../meta/gc-store.ts';
 import type { Digest } from '../../oci/digest.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
+import type { Eviction } from './cache-eviction.ts';
 
 /*
  * Online garbage collection, and why it cannot lose a push.
@@ -39,8 +40,18 @@ import type { BlobStore } from '../../storage/blob-store.ts';
  * On PostgreSQL the same holds when these transactions run SERIALIZABLE or lock the digest's
  * rows; SQLite serialises them by construction.
  *
- * Remote (pull-through) repositories are caches: their links are roots, so collection never
- * removes cached content or a transfer in progress (its file is younger than the cut-off).
+ * Remote (pull-through) repositories are caches: their links are roots (the link phase collects
+ * local repositories' links only), so collection never removes cached content or a transfer in
+ * progress (its file is younger than the cut-off). What leaves a cache is decided by its cache
+ * policy (settings.cache), applied first in the manifest phase (cache-eviction.ts): an evicted
+ * manifest is deleted through the ordinary manifest delete, like a client's DELETE, and the links
+ * of the blobs only it named in its image are removed by the link removal below (re-checked in
+ * its transaction; created before the run's start rather than the cut-off, as the grace period
+ * protects uploads awaiting their manifest, and this manifest was removed on purpose), so the
+ * bytes follow under the blob phase's argument, which never asks why a row went (a file younger
+ * than the cut-off waits for a later run). The eviction skips images with a transfer in
+ * progress; a transfer starting after it writes its link after the run's start, and that link
+ * stays. At worst a pull racing the eviction finds the link gone and fetches the blob again.
  * Temporary files and abandoned uploads are the upload janitor's (src/registry/upload-janitor.ts).
  */
 
@@ -66,12 +77,33 @@ const SAVE_MS = 1000;
 const BATCH = 500;
 /** Index → child and subject → referrer chains deeper than this wait for the next run. */
 const MANIFEST_PASSES = 8;
-/** Deletions per transaction when not throttled. */
-const STEP = 100;
+/**
+ * Deletions per transaction when not throttled. A step is a few statements (the links and
+ * tombstones of a step are checked and written per name and chunk, not one by one), so it holds
+ * the write lock for milliseconds; each commit costs a sync, and fewer commits are most of the
+ * speed of a large run.
+ */
+const STEP = 500;
+/** File deletions in flight at once (the thread pool overlaps them); the tombstones cover them all. */
+const PARALLEL_DELETES = 32;
 /** A dry run lists at most this many items; the counts cover everything. */
 const MAX_ITEMS = 10_000;
-/** Repository kinds whose links the link phase may remove (remote caches are kept). */
+/**
+ * Repository kinds whose links the link phase may remove. Not remote ones: pull-through stores
+ * its manifests without references (layers are linked when fetched), so "no manifest references
+ * it" says nothing there; the cache policy names the links an eviction frees instead.
+ */
 const COLLECTED_KINDS = ['local'];
+
+/** What a run needs. */
+export interface GcDeps {
+  meta: GcMeta;
+  blobs: BlobStore;
+  log: Logger;
+  settings: GcSettings;
+  /** Applies the remote repositories' cache policies (cache-eviction.ts); absent: caches are kept whole. */
+  evictCaches?: (options: { now: Date; apply: boolean }) => Promise<Eviction[]>;
+}
 
 export class GarbageCollector {
   /** This process's identity in the lease table. */
@@ -79,7 +111,7 @@ export class GarbageCollector {
   #current: Promise<void> | undefined;
   readonly #abort = new AbortController();
 
-  constructor(private readonly deps: { meta: GcMeta; blobs: BlobStore; log: Logger; settings: GcSettings }) {}
+  constructor(private readonly deps: GcDeps) {}
 
   /**
    * Starts a run in the background and returns its record. ConflictError when a run is in
@@ -201,7 +233,7 @@ class Pass {
   #savedAt = Date.now();
 
   constructor(
-    private readonly deps: { meta: GcMeta; blobs: BlobStore; log: Logger; settings: GcSettings },
+    private readonly deps: GcDeps,
     run: GcRunRecord,
     private readonly signal: AbortSignal,
     private readonly renewLease: () => Promise<boolean>,
@@ -231,6 +263,7 @@ class Pass {
       await this.#enter('manifests');
     }
     if (this.#run.phase === 'manifests') {
+      await this.#evictCaches();
       await this.#manifests();
       await this.#enter('links');
     }
@@ -268,6 +301,44 @@ class Pass {
       this.#run.blobsRemoved++;
       this.#run.bytesFreed += t.size;
     }
+  }
+
+  /**
+   * The remote caches' policies, measured at the run's start. Re-applying them after a resume is
+   * harmless: what was evicted is gone, and the rest is judged again.
+   */
+  async #evictCaches(): Promise<void> {
+    if (!this.deps.evictCaches) return;
+    const evicted = await this.deps.evictCaches({
+      now: new Date(Date.parse(this.#run.startedAt)),
+      apply: !this.#run.dryRun,
+    });
+    for (const e of evicted) {
+      this.#list({ kind: 'manifest', digest: e.digest, size: e.size, name: `${e.repository}/${e.image}` });
+      this.#run.manifestsRemoved++;
+      if (this.#run.dryRun) {
+        for (const link of e.links) {
+          this.#candidateLinks.set(link.digest, (this.#candidateLinks.get(link.digest) ?? 0) + 1);
+          this.#list({
+            kind: 'link',
+            digest: link.digest,
+            size: link.size,
+            name: `${e.repository}/${e.image}`,
+          });
+          this.#run.linksRemoved++;
+        }
+      } else {
+        // Older than the run's start, not the cut-off: the grace period is for uploads whose
+        // manifest is still on its way, and this manifest is gone on purpose. A fetch after the
+        // eviction writes a younger link, which stays.
+        const started = new Date(Date.parse(this.#run.startedAt));
+        for (const step of this.#steps(e.links)) {
+          this.#run.linksRemoved += await this.deps.meta.removeLinks(step, started);
+          await this.#throttle(step.length);
+        }
+      }
+    }
+    if (evicted.length > 0) await this.#save();
   }
 
   /**
@@ -367,9 +438,12 @@ class Pass {
       const sizes = new Map(step.map((b) => [b.digest, b.size]));
       const marked = await meta.tombstoneMany(step, this.#run.id);
       // The commit above is the point of no return for these digests; the bytes follow it, and
-      // only then do the tombstones go.
+      // only then do the tombstones go (after every file of the step is gone: a failed delete
+      // leaves all of the step's tombstones for the next run to finish).
+      for (let i = 0; i < marked.length; i += PARALLEL_DELETES) {
+        await Promise.all(marked.slice(i, i + PARALLEL_DELETES).map((digest) => blobs.delete(digest)));
+      }
       for (const digest of marked) {
-        await blobs.delete(digest);
         this.#run.blobsRemoved++;
         this.#run.bytesFreed += sizes.get(digest) ?? 0;
       }

@@ -191,11 +191,7 @@ export class KyselyGcMeta implements GcMeta {
 
   async removeLinks(links: readonly GcLink[], before: Date): Promise<number> {
     if (links.length === 0) return 0;
-    return this.ctx.db.transaction().execute(async (trx) => {
-      let removed = 0;
-      for (const link of links) if (await removeLinkIn(trx, link, before)) removed++;
-      return removed;
-    });
+    return this.ctx.db.transaction().execute((trx) => removeLinksIn(trx, links, before));
   }
 
   async tombstoneMany(blobs: readonly { digest: Digest; size: number }[], runId: string): Promise<Digest[]> {
@@ -392,28 +388,48 @@ export class KyselyGcMeta implements GcMeta {
 }
 
 /**
- * Deletes one link inside the caller's transaction when no manifest of its name references it
- * and it is older than `before`; the re-check and the delete commit together.
+ * Deletes, inside the caller's transaction, each link that no manifest of its name references and
+ * that is older than `before`; the re-check and the deletes commit together. Per name and chunk,
+ * one lookup of the references and one delete of the rest, then the usage update.
  */
-async function removeLinkIn(trx: Kysely<Database>, link: GcLink, before: Date): Promise<boolean> {
-  const referenced = await trx
-    .selectFrom('manifest_refs')
-    .select('ref_digest')
-    .where('repository', '=', link.repository)
-    .where('image', '=', link.image)
-    .where('ref_digest', '=', link.digest)
-    .executeTakeFirst();
-  if (referenced) return false;
-  const removed = await trx
-    .deleteFrom('blob_links')
-    .where('repository', '=', link.repository)
-    .where('image', '=', link.image)
-    .where('digest', '=', link.digest)
-    .where('created_at', '<', before.toISOString())
-    .returning(['repository', 'image', 'digest', 'size'])
-    .execute();
-  await countLinksRemoved(trx, removed);
-  return removed.length > 0;
+async function removeLinksIn(trx: Kysely<Database>, links: readonly GcLink[], before: Date): Promise<number> {
+  const byName = new Map<string, { repository: string; image: string; digests: Digest[] }>();
+  for (const link of links) {
+    const key = `${link.repository}\0${link.image}`;
+    const name = byName.get(key) ?? { repository: link.repository, image: link.image, digests: [] };
+    name.digests.push(link.digest);
+    byName.set(key, name);
+  }
+  const removed: { repository: string; image: string; digest: string; size: number | string }[] = [];
+  for (const { repository, image, digests } of byName.values()) {
+    for (const part of chunks(digests)) {
+      const referenced = await trx
+        .selectFrom('manifest_refs')
+        .select('ref_digest')
+        .where('repository', '=', repository)
+        .where('image', '=', image)
+        .where('ref_digest', 'in', part)
+        .execute();
+      const kept = new Set(referenced.map((r) => r.ref_digest));
+      const free = part.filter((d) => !kept.has(d));
+      if (free.length === 0) continue;
+      removed.push(
+        ...(await trx
+          .deleteFrom('blob_links')
+          .where('repository', '=', repository)
+          .where('image', '=', image)
+          .where('digest', 'in', free)
+          .where('created_at', '<', before.toISOString())
+          .returning(['repository', 'image', 'digest', 'size'])
+          .execute()),
+      );
+    }
+  }
+  // Usage counts a digest once per repository: all rows of one digest go in the same call.
+  const byDigest = new Map<string, typeof removed>();
+  for (const row of removed) byDigest.set(row.digest, [...(byDigest.get(row.digest) ?? []), row]);
+  for (const part of chunks([...byDigest.values()])) await countLinksRemoved(trx, part.flat());
+  return removed.length;
 }
 
 /** Digests some row needs; one indexed lookup per table and chunk. */

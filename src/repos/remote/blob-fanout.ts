@@ -120,6 +120,11 @@ export class Transfer extends EventEmitter {
 export class BlobFanout {
   readonly #running = new Map<string, Promise<Transfer | undefined>>();
 
+  /** The keys of the transfers starting or running now. */
+  keys(): IterableIterator<string> {
+    return this.#running.keys();
+  }
+
   /**
    * Joins or starts the transfer of `key`. `open` asks upstream (undefined: it does not have
    * the blob); `store` consumes the recorded stream and resolves once the blob is stored.

@@ -46,6 +46,18 @@ export class PullThrough {
     } = { unreachableSeconds: 30 },
   ) {}
 
+  /**
+   * `repository \0 image` of every upstream fetch in progress (manifests and blobs): the cache
+   * policy evicts nothing of these images while they are being filled.
+   */
+  transfersInProgress(): Set<string> {
+    const out = new Set<string>();
+    for (const key of [...this.#fanout.keys(), ...this.#manifestFetches.keys()]) {
+      out.add(key.slice(0, key.lastIndexOf('\0')));
+    }
+    return out;
+  }
+
   /** The manifest for a tag or digest, cached or fetched; undefined when upstream does not have it. */
   async manifest(
     target: ResolvedName,

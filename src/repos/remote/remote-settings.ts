@@ -10,6 +10,16 @@ export interface RemoteSettings {
   ttlSeconds: number;
   /** Serve only what is cached; never ask upstream. */
   offline: boolean;
+  /** What garbage collection evicts from the cache (src/lifecycle/gc/cache-eviction.ts); none: kept forever. */
+  cache?: RemoteCachePolicy;
+}
+
+/** A remote repository's cache policy; either limit alone, or both. */
+export interface RemoteCachePolicy {
+  /** Manifests not pulled for this many days (cached-at time when never pulled) are evicted. */
+  maxAgeDays?: number;
+  /** Over this many unique bytes, the least recently pulled manifests are evicted. */
+  maxBytes?: number;
 }
 
 export const DEFAULT_TTL_SECONDS = 300;
@@ -51,14 +61,41 @@ export function checkRemoteSettings(raw: Record<string, unknown>): {
   }
   if (raw.offline !== undefined && typeof raw.offline !== 'boolean')
     problems.push('settings.offline must be true or false');
+  const cache = checkCachePolicy(raw.cache, problems);
   const settings: RemoteSettings = {
     url: url.replace(/\/+$/, ''),
     ttlSeconds: typeof ttl === 'number' ? ttl : DEFAULT_TTL_SECONDS,
     offline: raw.offline === true,
     ...(pathPrefix ? { pathPrefix } : {}),
     ...(username && password ? { username, password } : {}),
+    ...(cache ? { cache } : {}),
   };
   return { settings, problems };
+}
+
+function checkCachePolicy(raw: unknown, problems: string[]): RemoteCachePolicy | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const example = 'like {"maxAgeDays": 30, "maxBytes": 10737418240}';
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push(`settings.cache must be an object, ${example}`);
+    return undefined;
+  }
+  const { maxAgeDays, maxBytes, ...rest } = raw as Record<string, unknown>;
+  for (const key of Object.keys(rest))
+    problems.push(`settings.cache.${key} is not a cache setting; use maxAgeDays or maxBytes`);
+  const policy: RemoteCachePolicy = {};
+  if (maxAgeDays !== undefined) {
+    // Fractions are allowed: a day and a half, or (in tests) seconds.
+    if (typeof maxAgeDays !== 'number' || !Number.isFinite(maxAgeDays) || maxAgeDays <= 0)
+      problems.push('settings.cache.maxAgeDays must be a number of days greater than 0');
+    else policy.maxAgeDays = maxAgeDays;
+  }
+  if (maxBytes !== undefined) {
+    if (typeof maxBytes !== 'number' || !Number.isSafeInteger(maxBytes) || maxBytes < 0)
+      problems.push('settings.cache.maxBytes must be a whole number of bytes, 0 or more');
+    else policy.maxBytes = maxBytes;
+  }
+  return policy.maxAgeDays === undefined && policy.maxBytes === undefined ? undefined : policy;
 }
 
 /** What maskSettings shows instead of a password. */
