@@ -134,8 +134,12 @@ export interface GcMeta {
 
   /** For fsck: distinct digests that links or manifest rows name, after `after`, in order; at most `limit`. */
   rowDigests(after: string | undefined, limit: number): Promise<Digest[]>;
-  /** For fsck --repair: removes every link of a digest whose bytes are gone; returns how many. */
-  dropLinks(digest: Digest): Promise<number>;
+  /**
+   * For fsck --repair: removes every link of a digest whose bytes are gone; returns how many.
+   * With `createdBefore`, only links older than that (a check running beside pushes keeps a link
+   * written after it began: its bytes were stored before it).
+   */
+  dropLinks(digest: Digest, options?: { createdBefore?: string }): Promise<number>;
 }
 
 /**

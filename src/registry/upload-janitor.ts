@@ -1,4 +1,5 @@
 import type { Logger } from '../config/logger.ts';
+import { fsck } from '../lifecycle/fsck.ts';
 import type { MetadataStore } from '../meta/metadata-store.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
@@ -43,8 +44,27 @@ export function startUploadJanitor(options: {
   };
   const timed = () => options.metrics?.timeJob('upload-cleanup', sweep) ?? sweep();
   const run = () => timed().catch((err: unknown) => options.log.warn({ err }, 'upload cleanup failed'));
-  void run();
+  // Rows whose bytes are gone (a disk that lost files in a crash, a hand-deleted file): their
+  // links go, so the next push uploads the blob again instead of being told it is here. Only a
+  // stat per digest (fsck without hashing), at start-up and daily; manifest rows are reported.
+  const orphans = async () => {
+    const report = await fsck({ meta: options.meta.gc, blobs: options.blobs }, { repair: true, hash: false });
+    if (report.problems.length > 0)
+      options.log.warn({ problems: report.problems }, 'rows whose stored bytes are gone: links removed');
+  };
+  const checkRows = () =>
+    (options.metrics?.timeJob('row-check', orphans) ?? orphans()).catch((err: unknown) =>
+      options.log.warn({ err }, 'checking rows against storage failed'),
+    );
+  void run().then(checkRows);
   const timer = setInterval(run, 3_600_000);
+  const daily = setInterval(checkRows, 86_400_000);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  daily.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      clearInterval(daily);
+    },
+  };
 }

@@ -369,13 +369,11 @@ export class KyselyGcMeta implements GcMeta {
     return rows.map((r) => r.digest as Digest);
   }
 
-  async dropLinks(digest: Digest): Promise<number> {
+  async dropLinks(digest: Digest, options: { createdBefore?: string } = {}): Promise<number> {
     return this.ctx.db.transaction().execute(async (trx) => {
-      const removed = await trx
-        .deleteFrom('blob_links')
-        .where('digest', '=', digest)
-        .returning(['repository', 'image', 'digest', 'size'])
-        .execute();
+      let query = trx.deleteFrom('blob_links').where('digest', '=', digest);
+      if (options.createdBefore !== undefined) query = query.where('created_at', '<', options.createdBefore);
+      const removed = await query.returning(['repository', 'image', 'digest', 'size']).execute();
       await countLinksRemoved(trx, removed);
       return removed.length;
     });
