@@ -114,6 +114,7 @@ export class BlobService {
     const stored = await this.blobs.put(digest, body, { ...(size === undefined ? {} : { size }), signal });
     await this.quota?.checkAdd(name.repository, digest, stored.size);
     await this.meta.blobs.link(name.repository.key, name.image, digest, stored.size);
+    await this.confirmStored(name, digest);
     return stored;
   }
 
@@ -142,7 +143,13 @@ export class BlobService {
       if (error instanceof BlobCollectedError) return false;
       throw error;
     }
-    return true;
+    return this.confirmStored(name, digest).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof BlobCollectedError) return false;
+        throw error;
+      },
+    );
   }
 
   /**
@@ -173,6 +180,11 @@ export class BlobService {
         } catch (error) {
           if (error instanceof BlobCollectedError) continue;
           throw error;
+        }
+        if ((await this.blobs.stat(digest)) === undefined) {
+          // Collected before the link committed (see confirmStored): not held after all.
+          await this.meta.blobs.unlink(name.repository.key, name.image, digest);
+          continue;
         }
         linked = true;
         break;
@@ -253,7 +265,22 @@ export class BlobService {
       if (error instanceof BlobCollectedError) await this.meta.uploads.delete(id);
       throw error;
     }
+    await this.confirmStored(this.repos.writeTarget(name), digest);
     return { size };
+  }
+
+  /**
+   * After a link commits, the bytes must still be there. Garbage collection deletes a blob's file
+   * only once no row names it (behind a tombstone that refuses new links), so a file missing now
+   * was deleted before this link committed: between a put that found the file present (and kept
+   * it) and this link, a run removed it and cleared its tombstone. The link is taken back and the
+   * client uploads again (BLOB_UPLOAD_INVALID). Once the link has committed no run can start on
+   * the digest, so a file present now stays.
+   */
+  private async confirmStored(name: ResolvedName, digest: Digest): Promise<void> {
+    if ((await this.blobs.stat(digest)) !== undefined) return;
+    await this.meta.blobs.unlink(name.repository.key, name.image, digest);
+    throw new BlobCollectedError(digest);
   }
 
   async cancelUpload(name: ResolvedName, id: string): Promise<void> {

@@ -145,6 +145,11 @@ export class ManifestService {
         await this.blobs.put(digest, Readable.from([input.bytes]), { size: input.bytes.length });
         try {
           ({ previousDigest } = await writeWithAdoption());
+          // A run may have deleted these bytes between the put (which keeps a file already
+          // there) and the row; now that the row names them no run can, so storing them again
+          // is final.
+          if ((await this.blobs.stat(digest)) === undefined)
+            await this.blobs.put(digest, Readable.from([input.bytes]), { size: input.bytes.length });
           break;
         } catch (e) {
           if (!(e instanceof BlobCollectedError) || attempt >= COLLECTED_RETRIES) throw e;

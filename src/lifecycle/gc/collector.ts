@@ -35,7 +35,14 @@ import type { Eviction } from './cache-eviction.ts';
  *    and only after the file is gone is the tombstone removed: a crash in between leaves a
  *    tombstone, which the next run (or the resumed one) finishes first. A client writing the
  *    same bytes meanwhile either keeps its file (written after the cut-off: never a candidate)
- *    or is refused by the tombstone; no row ever names a deleted file.
+ *    or is refused by the tombstone. One interleaving is left: a put finds the file still there
+ *    and keeps it (no new write, so no younger file), the run deletes it and clears the
+ *    tombstone, and only then does the client's row commit. So every writer looks again after
+ *    its row commits (BlobService.confirmStored, ManifestService.put): from that commit on no run
+ *    can tombstone the digest, so a file present then stays; a file missing then was deleted
+ *    before it, and the link is taken back (the client uploads again) or the manifest's bytes,
+ *    which the request holds, are stored again. So no row ever names a deleted file. (A soak of
+ *    150 s at grace 0 found the interleaving before this check existed.)
  *
  * On PostgreSQL the same holds when these transactions run SERIALIZABLE or lock the digest's
  * rows; SQLite serialises them by construction.
