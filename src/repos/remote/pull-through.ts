@@ -209,6 +209,11 @@ export class PullThrough {
       async (body, size) => {
         await this.blobs.put(digest, body, { size });
         await this.meta.blobs.link(key, target.image, digest, size);
+        // As for uploads (BlobService.confirmStored): a GC run may have deleted a file the put
+        // kept before this link committed; then the cache does not hold it and the next pull
+        // fetches it again.
+        if ((await this.blobs.stat(digest)) === undefined)
+          await this.meta.blobs.unlink(key, target.image, digest);
       },
     );
   }
