@@ -180,6 +180,8 @@ describe('pipeline: several digests per stage, stage filter on the server', {
       await page.getByRole('button', { name: 'Older events' }).click();
       await page.waitForURL(/before=/);
       await settled(page);
+      // The table is drawn again after the URL changes: wait for its rows, not just the URL.
+      await page.getByTestId('audit').getByText('pager-0', { exact: true }).waitFor();
       assert.deepEqual(
         (await targets()).map((t) => t.trim()),
         ['pager-4', 'pager-3', 'pager-2', 'pager-1', 'pager-0'],
@@ -187,6 +189,7 @@ describe('pipeline: several digests per stage, stage filter on the server', {
       await page.getByRole('button', { name: 'Newer events' }).click();
       await page.waitForURL((u) => !u.searchParams.has('before'));
       await settled(page);
+      await page.getByTestId('audit').getByText('pager-54', { exact: true }).waitFor();
       assert.deepEqual(await targets(), newest);
       assert.match(page.url(), /action=user\.create/);
     }),
