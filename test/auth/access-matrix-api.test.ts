@@ -16,6 +16,10 @@
  * - audit:   GET /audit → status
  * - stats:   GET /repositories/docker-dev-local → `full` (stats), `null`, or the status
  * - statsA:  the same for team-a-local
+ * - gc:      GET /gc/runs → status (administrators only)
+ * - usage:   GET /usage → whether docker-dev-local is listed, or the status
+ * - retain:  POST /retention/docker-dev-local/evaluate (a dry run of unsaved rules) → status (manage there)
+ * - metrics: GET /metrics → status (administrators, or the metrics token)
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -27,15 +31,15 @@ import { ADMIN_AUTH, admin, api, createRoles, PASSWORD } from './support.ts';
 type Json = any;
 
 const MATRIX = `
-role       search                                              list  get                                                 publish  delete  history  approve  audit  stats  statsA
-admin      docker-dev-local,docker-staging-local,team-a-local  yes   docker-dev-local,docker-staging-local,team-a-local  201      204     2        403      200    full   full
-manager    team-a-local                                        yes   team-a-local                                        403      204     0        404      403    404    full
-developer  docker-dev-local,docker-staging-local               yes   docker-dev-local,docker-staging-local               403      403     2        403      403    full   404
-release    docker-dev-local,docker-staging-local               yes   docker-dev-local,docker-staging-local               403      403     2        201      403    full   404
-ci-token   docker-dev-local                                    yes   docker-dev-local                                    201      204     0        404      403    full   404
-narrowed   docker-dev-local,docker-staging-local               yes   docker-dev-local,docker-staging-local               403      403     2        403      403    full   404
-customer   -                                                   no    404                                                 403      404     0        404      403    404    404
-anonymous  -                                                   no    404                                                 401      404     0        401      401    404    404
+role       search                                              list  get                                                 publish  delete  history  approve  audit  stats  statsA  gc   usage  retain  metrics
+admin      docker-dev-local,docker-staging-local,team-a-local  yes   docker-dev-local,docker-staging-local,team-a-local  201      204     2        403      200    full   full  200  yes    200     200
+manager    team-a-local                                        yes   team-a-local                                        403      204     0        404      403    404    full  403  no     403     403
+developer  docker-dev-local,docker-staging-local               yes   docker-dev-local,docker-staging-local               403      403     2        403      403    full   404  403  yes    403     403
+release    docker-dev-local,docker-staging-local               yes   docker-dev-local,docker-staging-local               403      403     2        201      403    full   404  403  yes    403     403
+ci-token   docker-dev-local                                    yes   docker-dev-local                                    201      204     0        404      403    full   404  403  yes    403     403
+narrowed   docker-dev-local,docker-staging-local               yes   docker-dev-local,docker-staging-local               403      403     2        403      403    full   404  403  yes    403     403
+customer   -                                                   no    404                                                 403      404     0        404      403    404    404  403  no     403     403
+anonymous  -                                                   no    404                                                 401      404     0        401      401    404    404  401  401    401     401
 `;
 
 const COLUMNS = [
@@ -49,6 +53,10 @@ const COLUMNS = [
   'audit',
   'stats',
   'statsA',
+  'gc',
+  'usage',
+  'retain',
+  'metrics',
 ];
 
 interface Row {
@@ -184,6 +192,28 @@ describe('management API access matrix', () => {
     audit: async (role) => String((await api(url, 'GET', '/audit', undefined, auth[role])).status),
     stats: (role) => statsOf('docker-dev-local', role),
     statsA: (role) => statsOf('team-a-local', role),
+    gc: async (role) => String((await api(url, 'GET', '/gc/runs', undefined, auth[role])).status),
+    usage: async (role) => {
+      const res = await api(url, 'GET', '/usage', undefined, auth[role]);
+      if (res.status !== 200) return String(res.status);
+      return (res.json.repositories as Json[]).some((r) => r.key === 'docker-dev-local') ? 'yes' : 'no';
+    },
+    retain: async (role) =>
+      String(
+        (
+          await api(
+            url,
+            'POST',
+            '/retention/docker-dev-local/evaluate',
+            { dryRun: true, rules: [{ keep: 'last', count: 10 }] },
+            auth[role],
+          )
+        ).status,
+      ),
+    metrics: async (role) => {
+      const headers: Record<string, string> = auth[role] ? { authorization: auth[role] } : {};
+      return String((await fetch(`${url}/metrics`, { headers })).status);
+    },
   };
 
   async function statsOf(key: string, role: string): Promise<string> {

@@ -130,7 +130,7 @@ export function GatesEditor({ value, onValue }: { value: string; onValue(v: stri
               {g.type === 'property' && (
                 <>
                   {field(i, g, 'key', 'Property')}
-                  {field(i, g, 'equals', 'Equal to (empty: any value)')}
+                  {field(i, g, 'equals', 'Equal to (empty: whatever value)')}
                 </>
               )}
               {g.type === 'approval' && (
